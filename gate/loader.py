@@ -1,0 +1,120 @@
+"""Load a DAG folder into one DagBag, once, under the parse guards, recording what the policy needs."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from gate.purity import parse_guards
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PLUGINS_FOLDER = REPO_ROOT / "plugins"
+
+
+@dataclass
+class LoadedBag:
+    folder: Path
+    bag: object  # airflow.models.dagbag.DagBag
+    files: list[Path]
+    parse_seconds: dict[Path, float]
+    shared_import_seconds: float
+    dag_kwargs: dict[str, frozenset[str]]
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def dags(self) -> dict:
+        return self.bag.dags
+
+    def import_errors(self) -> dict[Path, str]:
+        return {Path(path): text for path, text in self.bag.import_errors.items()}
+
+
+def dag_files(folder: Path) -> list[Path]:
+    """The files Airflow would parse in `folder` (honours .airflowignore and safe mode)."""
+    from airflow.utils.file import list_py_file_paths
+
+    return sorted(Path(p) for p in list_py_file_paths(str(folder), safe_mode=True))
+
+
+def _imported_modules(files: list[Path]) -> list[str]:
+    modules: set[str] = set()
+    for path in files:
+        try:
+            tree = ast.parse(path.read_text(), str(path))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                modules.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module)
+    return sorted(modules)
+
+
+def _warm_shared_imports(files: list[Path]) -> float:
+    """Import what the DAG files import, so each file's parse time is its own work, not the imports."""
+    start = time.perf_counter()
+    for module in _imported_modules(files):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - the DagBag load reports it against the DAG file
+            pass
+    return time.perf_counter() - start
+
+
+class _DagKwargsRecorder:
+    """Records which keyword arguments each DAG was built with (e.g. whether `schedule` was explicit)."""
+
+    def __init__(self) -> None:
+        self.kwargs: dict[str, frozenset[str]] = {}
+
+    def __enter__(self):
+        from airflow.sdk.definitions.dag import DAG
+
+        self._cls, self._original = DAG, DAG.__init__
+        recorder = self
+
+        def init(dag_self, *args, **kwargs):
+            dag_id = args[0] if args else kwargs.get("dag_id")
+            recorder.kwargs[dag_id] = frozenset(kwargs) | ({"dag_id"} if args else set())
+            recorder._original(dag_self, *args, **kwargs)
+
+        DAG.__init__ = init
+        return self
+
+    def __exit__(self, *exc):
+        self._cls.__init__ = self._original
+
+
+def load(folder: Path, guarded_roots: tuple[Path, ...] = (PLUGINS_FOLDER,)) -> LoadedBag:
+    """Parse every DAG file in `folder` once, with services forbidden and per-file timings kept."""
+    from airflow.models.dagbag import DagBag
+
+    folder = Path(folder).resolve()
+    files = dag_files(folder)
+    roots = (folder, *guarded_roots)
+    with parse_guards(*roots), _DagKwargsRecorder() as recorder:
+        shared = _warm_shared_imports(files)
+        bag = DagBag(dag_folder=str(folder), include_examples=False, safe_mode=True)
+    seconds = {}
+    for stat in bag.dagbag_stats:
+        path = Path(stat.file)
+        if not path.exists():
+            path = folder / stat.file.lstrip("/")
+        seconds[path] = stat.duration.total_seconds()
+    return LoadedBag(folder, bag, files, seconds, shared, recorder.kwargs)
+
+
+_LOADED: dict[Path, LoadedBag] = {}
+
+
+def load_once(folder: Path) -> LoadedBag:
+    """`load`, memoised per folder: the test session parses each folder exactly once."""
+    folder = Path(folder).resolve()
+    if folder not in _LOADED:
+        _LOADED[folder] = load(folder)
+    return _LOADED[folder]

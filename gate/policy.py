@@ -1,0 +1,37 @@
+"""The policy settings, read from policy.toml (the one place they live)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+POLICY_FILE = Path(__file__).with_name("policy.toml")
+
+
+@dataclass(frozen=True)
+class Policy:
+    approved_domains: tuple[str, ...]
+    approved_tags: frozenset[str]
+    forbidden_owners: frozenset[str]
+    min_description_chars: int
+    min_retries: int
+    max_retries: int
+    parse_budget_seconds: float
+    clock_start_date_window_hours: float
+
+
+def load_policy(path: Path = POLICY_FILE) -> Policy:
+    raw = tomllib.loads(path.read_text())
+    budget = os.environ.get("DAG_PARSE_BUDGET_SECONDS")
+    return Policy(
+        approved_domains=tuple(raw["approved_domains"]),
+        approved_tags=frozenset(raw["approved_tags"]),
+        forbidden_owners=frozenset(raw["forbidden_owners"]),
+        min_description_chars=int(raw["min_description_chars"]),
+        min_retries=int(raw["min_retries"]),
+        max_retries=int(raw["max_retries"]),
+        parse_budget_seconds=float(budget) if budget else float(raw["parse_budget_seconds"]),
+        clock_start_date_window_hours=float(raw["clock_start_date_window_hours"]),
+    )

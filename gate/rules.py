@@ -1,0 +1,227 @@
+"""The policy rules. Each rule returns a message naming the DAG, its file, what is wrong and the fix."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable, Iterable
+
+from gate.loader import LoadedBag
+from gate.policy import Policy
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    fix: str
+    check: Callable[[object, LoadedBag, Policy], str | None]  # (dag, loaded, policy) -> problem or None
+
+
+def _tasks_where(dag, predicate) -> list[str]:
+    return sorted(task.task_id for task in dag.tasks if predicate(task))
+
+
+def _dag_id_matches_file(dag, loaded, policy):
+    stem = Path(dag.fileloc).stem
+    if dag.dag_id != stem:
+        return f"dag_id '{dag.dag_id}' differs from the file name '{stem}'"
+
+
+def _dag_id_domain(dag, loaded, policy):
+    domain, sep, rest = dag.dag_id.partition("__")
+    if not sep or not rest or domain not in policy.approved_domains:
+        return f"dag_id '{dag.dag_id}' does not start with an approved domain and '__'"
+
+
+def _owner(dag, loaded, policy):
+    bad = _tasks_where(dag, lambda t: (t.owner or "").strip().lower() in policy.forbidden_owners)
+    if bad:
+        return f"tasks {bad} have owner {sorted({t.owner for t in dag.tasks})!r}"
+
+
+def _description(dag, loaded, policy):
+    if len((dag.description or "").strip()) < policy.min_description_chars:
+        return f"description {dag.description!r} is shorter than {policy.min_description_chars} characters"
+
+
+def _doc_md(dag, loaded, policy):
+    if not (dag.doc_md or "").strip():
+        return "doc_md is missing"
+
+
+def _tags(dag, loaded, policy):
+    tags = set(dag.tags or ())
+    if not tags:
+        return "the DAG has no tags"
+    unknown = sorted(tags - policy.approved_tags)
+    if unknown:
+        return f"tags {unknown} are not in the approved set"
+
+
+def _retries(dag, loaded, policy):
+    bad = _tasks_where(dag, lambda t: not policy.min_retries <= (t.retries or 0) <= policy.max_retries)
+    if bad:
+        return f"tasks {bad} have retries outside {policy.min_retries}..{policy.max_retries}"
+
+
+def _no_email(dag, loaded, policy):
+    bad = _tasks_where(dag, lambda t: t.email_on_failure or t.email_on_retry)
+    if bad:
+        return f"tasks {bad} send e-mail on failure or retry"
+
+
+def _explicit_schedule(dag, loaded, policy):
+    if "schedule" not in loaded.dag_kwargs.get(dag.dag_id, frozenset()):
+        return "schedule is not given explicitly"
+
+
+def _catchup(dag, loaded, policy):
+    if dag.catchup:
+        return "catchup is on"
+
+
+def _dagrun_timeout(dag, loaded, policy):
+    if not isinstance(dag.dagrun_timeout, timedelta):
+        return "dagrun_timeout is not set"
+
+
+def _failure_callback(dag, loaded, policy):
+    from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
+
+    callbacks = dag.on_failure_callback
+    callbacks = callbacks if isinstance(callbacks, (list, tuple)) else [callbacks]
+    if not any(isinstance(cb, SnsNotifier) for cb in callbacks):
+        return "on_failure_callback has no SNS notifier"
+
+
+CLOCK_CALLS = {"now", "utcnow", "today", "days_ago", "yesterday"}
+
+
+def _module_level_clock_calls(path: Path) -> list[int]:
+    """Lines where module-level code (not inside a def or lambda) reads the clock."""
+    try:
+        tree = ast.parse(path.read_text())
+    except (OSError, SyntaxError):
+        return []
+    lines, stack = [], list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in CLOCK_CALLS:
+                lines.append(node.lineno)
+        stack.extend(ast.iter_child_nodes(node))
+    return sorted(lines)
+
+
+def _fixed_start_date(dag, loaded, policy):
+    start = dag.start_date
+    if start is None:
+        return "start_date is not set"
+    window = timedelta(hours=policy.clock_start_date_window_hours)
+    if abs(loaded.loaded_at - start) < window:
+        return f"start_date {start.isoformat()} is the time of parsing (computed from the clock)"
+    lines = _module_level_clock_calls(Path(dag.fileloc))
+    if lines:
+        return f"module-level code reads the clock at lines {lines}"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "dag-id-matches-file",
+        "name the file <dag_id>.py or set dag_id to the file name",
+        _dag_id_matches_file,
+    ),
+    Rule(
+        "dag-id-domain",
+        "prefix the dag_id with an approved domain from gate/policy.toml and '__'",
+        _dag_id_domain,
+    ),
+    Rule("owner", "set default_args owner to the owning team (lakehouse.defaults does)", _owner),
+    Rule("description", "give the DAG a description of at least the minimum length", _description),
+    Rule("doc-md", "set doc_md (lakehouse DAGs pass the module docstring: doc_md=__doc__)", _doc_md),
+    Rule("tags", "tag the DAG with tags from approved_tags in gate/policy.toml", _tags),
+    Rule("retries", "set retries 2 or 3 (lakehouse.defaults.DEFAULT_ARGS does)", _retries),
+    Rule(
+        "no-email-alerts", "set email_on_failure and email_on_retry False; alerts go through SNS", _no_email
+    ),
+    Rule("explicit-schedule", "pass schedule= explicitly (None for triggered DAGs)", _explicit_schedule),
+    Rule("catchup-off", "set catchup=False; backfill on purpose with the CLI", _catchup),
+    Rule("dagrun-timeout", "set dagrun_timeout=timedelta(...) so a stuck run ends", _dagrun_timeout),
+    Rule(
+        "failure-callback-sns",
+        "set on_failure_callback to lakehouse.defaults' SNS notifier",
+        _failure_callback,
+    ),
+    Rule(
+        "fixed-start-date",
+        "use a literal start_date, e.g. pendulum.datetime(2024, 1, 1, tz='UTC')",
+        _fixed_start_date,
+    ),
+)
+RULES_BY_NAME = {rule.name: rule for rule in RULES}
+
+PARSE_BUDGET = "parse-budget"
+IMPORT_ERROR_RULES = {
+    # (rule, pattern found in the import error text, fix), first match wins
+    "parse-purity": (r"ParsePurityError", "see the message: defer the lookup to run time"),
+    "syntax": (r"SyntaxError|IndentationError|TabError", "fix the Python syntax at the line shown"),
+    "cycle": (r"AirflowDagCycleException|[Cc]ycle detected", "remove the dependency loop between the tasks"),
+    "duplicate-dag-id": (
+        r"AirflowDagDuplicatedIdException",
+        "give each DAG a unique dag_id (= its file name)",
+    ),
+    "import": (r"ModuleNotFoundError|ImportError", "import only what MWAA has: requirements/ and plugins/"),
+}
+
+
+def classify_import_error(text: str) -> tuple[str, str]:
+    """(rule, fix) for an import error's text; 'import-error' when nothing more specific matches."""
+    for rule, (pattern, fix) in IMPORT_ERROR_RULES.items():
+        if re.search(pattern, text):
+            return rule, fix
+    return "import-error", "run the file with python to see the exception"
+
+
+def import_error_message(path: Path, text: str) -> str:
+    rule, fix = classify_import_error(text)
+    last = text.strip().splitlines()[-1] if text.strip() else ""
+    return f"{rule}: {path} does not load: {last}\nFix: {fix}.\n{text}"
+
+
+def check(dag, rule: Rule, loaded: LoadedBag, policy: Policy) -> str | None:
+    problem = rule.check(dag, loaded, policy)
+    if problem:
+        return f"{rule.name}: DAG '{dag.dag_id}' ({dag.fileloc}): {problem}. Fix: {rule.fix}."
+    return None
+
+
+def parse_budget_message(path: Path, seconds: float, policy: Policy) -> str | None:
+    if seconds > policy.parse_budget_seconds:
+        return (
+            f"{PARSE_BUDGET}: {path} took {seconds:.2f} s to parse beyond the shared imports "
+            f"(budget {policy.parse_budget_seconds} s, gate/policy.toml or DAG_PARSE_BUDGET_SECONDS). "
+            "Fix: move work out of module level into tasks or plugins; never loop over remote listings."
+        )
+    return None
+
+
+def violations(loaded: LoadedBag, policy: Policy) -> Iterable[tuple[str, Path, str]]:
+    """Every (rule, file, message) the bag breaks: import errors, policy rules and parse budget."""
+    for path, text in sorted(loaded.import_errors().items()):
+        yield classify_import_error(text)[0], path, import_error_message(path, text)
+    for dag in loaded.dags.values():
+        for rule in RULES:
+            message = check(dag, rule, loaded, policy)
+            if message:
+                yield rule.name, Path(dag.fileloc), message
+    for path, seconds in sorted(loaded.parse_seconds.items()):
+        message = parse_budget_message(path, seconds, policy)
+        if message:
+            yield PARSE_BUDGET, path, message

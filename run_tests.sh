@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The gate: flake8, black --check and pytest, in the pinned MWAA environment (.venv, built on first use).
+#
+#   ./run_tests.sh                     everything (what CI runs)
+#   ./run_tests.sh --fast              the pre-push path: skips suites marked slow (PostgreSQL, end to end)
+#   ./run_tests.sh --update-inventory  rewrite gate/inventory.json from the DAGs that load, then exit
+#   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags)
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$ROOT" || exit 2
+# shellcheck source=scripts/venv.sh
+source "$ROOT/scripts/venv.sh"
+
+fast=0
+pytest_args=()
+for arg in "$@"; do
+    case "$arg" in
+        --fast) fast=1 ;;
+        --update-inventory)
+            ensure_venv || exit 1
+            exec "$VENV/bin/python" -m gate.inventory
+            ;;
+        -h | --help)
+            sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *) pytest_args+=("$arg") ;;
+    esac
+done
+
+ensure_venv || exit 1
+export PATH="$VENV/bin:$PATH"
+LOGS="$ROOT/build/test-logs"
+mkdir -p "$LOGS"
+
+failed=()
+step() {
+    local name=$1
+    shift
+    echo "== $name =="
+    if "$@"; then
+        summary+=("  ok      $name")
+    else
+        summary+=("  FAILED  $name")
+        failed+=("$name")
+    fi
+}
+summary=()
+
+step "flake8" flake8 .
+step "black --check" black --check .
+if [ "$fast" = 1 ]; then
+    marker=(-m "not slow")
+else
+    marker=()
+fi
+step "pytest${marker:+ (fast: not slow)}" bash -c 'set -o pipefail; python -m pytest -q -rfE "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
+    "${marker[@]}" "${pytest_args[@]}"
+
+echo
+echo "== gate summary =="
+printf '%s\n' "${summary[@]}"
+if [ "${#failed[@]}" -gt 0 ]; then
+    grep -E '^(FAILED|ERROR) ' "$LOGS/pytest.log" 2>/dev/null | head -n 25 | sed 's/^/  /'
+    echo "Fix: black .  (formatting) | flake8 .  (lint) | full pytest output: build/test-logs/pytest.log"
+    exit 1
+fi
+echo "all green"

@@ -1,0 +1,16 @@
+# gate-expects: dagrun-timeout
+"""A corpus DAG for the gate's own tests: it breaks exactly the rule named above."""
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+from lakehouse.defaults import dag_settings
+
+with DAG(
+    dag_id="redshift__no_dagrun_timeout",
+    description="A corpus DAG that breaks one rule.",
+    doc_md=__doc__,
+    schedule=None,
+    tags=["tickit"],
+    **{**dag_settings(), "dagrun_timeout": None},
+):
+    EmptyOperator(task_id="work")

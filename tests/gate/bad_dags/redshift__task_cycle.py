@@ -1,0 +1,18 @@
+# gate-expects: cycle
+"""A corpus DAG for the gate's own tests: it breaks exactly the rule named above."""
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+from lakehouse.defaults import dag_settings
+
+with DAG(
+    dag_id="redshift__task_cycle",
+    description="A corpus DAG that breaks one rule.",
+    doc_md=__doc__,
+    schedule=None,
+    tags=["tickit"],
+    **dag_settings(),
+):
+    first = EmptyOperator(task_id="first")
+    second = EmptyOperator(task_id="second")
+    first >> second >> first

@@ -1,0 +1,16 @@
+# gate-expects: parse-purity
+"""A corpus DAG for the gate's own tests: it breaks exactly the rule named above."""
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Variable
+
+from lakehouse.defaults import dag_settings
+
+with DAG(
+    dag_id="redshift__variable_at_parse",
+    description="A corpus DAG that breaks one rule.",
+    doc_md=__doc__,
+    schedule=None,
+    tags=["tickit"],
+    **dag_settings(),
+):
+    EmptyOperator(task_id="work", doc=Variable.get("lakehouse_bucket"))
