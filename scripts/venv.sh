@@ -3,7 +3,8 @@
 # Every install applies the MWAA image's own constraints, so local versions are the versions MWAA runs.
 
 ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
-VENV="$ROOT/.venv"
+# LAKEHOUSE_VENV points a copy of the repository (e.g. the checkout the pre-push hook tests) at an existing venv.
+VENV="${LAKEHOUSE_VENV:-$ROOT/.venv}"
 REQ="$ROOT/requirements"
 
 pick_python() {
