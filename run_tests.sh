@@ -32,6 +32,11 @@ ensure_venv || exit 1
 export PATH="$VENV/bin:$PATH"
 LOGS="$ROOT/build/test-logs"
 mkdir -p "$LOGS"
+# The tree under test (deploy/stamp.py): a green run of the whole selection stamps it for ./sync_dags.sh.
+tested_tree=""
+if [ "${#pytest_args[@]}" -eq 0 ]; then
+    tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
+fi
 
 failed=()
 step() {
@@ -64,5 +69,8 @@ if [ "${#failed[@]}" -gt 0 ]; then
     grep -E '^(FAILED|ERROR) ' "$LOGS/pytest.log" 2>/dev/null | head -n 25 | sed 's/^/  /'
     echo "Fix: black .  (formatting) | flake8 .  (lint) | full pytest output: build/test-logs/pytest.log"
     exit 1
+fi
+if [ -n "$tested_tree" ]; then
+    python -m deploy.stamp write "$tested_tree" "$([ "$fast" = 1 ] && echo fast || echo full)"
 fi
 echo "all green"
