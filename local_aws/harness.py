@@ -1,0 +1,123 @@
+"""The local AWS for end-to-end DAG runs: moto server + seeded resources + pending work completed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from moto.athena.models import athena_backends
+from moto.emr.models import emr_backends
+from moto.redshiftdata.models import redshiftdata_backends
+
+from local_aws import run
+from local_aws.pending_work import PendingWork
+from local_aws.seed import VARIABLES_FILE, Seeded, Seeder, read_variables
+from local_aws.server import REGION, MotoServer
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+
+
+@dataclass(frozen=True)
+class Alert:
+    subject: str
+    message: str
+    topic_arn: str
+
+
+class LocalAws:
+    """An AWS account in this process for running DAGs end to end.
+
+        with LocalAws() as aws:
+            result = aws.run("redshift__01_create_tables", datetime(2024, 5, 1, tzinfo=timezone.utc))
+            aws.redshift_statements()   # what reached the Redshift Data API, per call
+
+    `reset()` empties the account and seeds it again (each test starts from the same state);
+    `pending.failing = True` makes the next statements, steps and crawls fail as AWS reports failures.
+    """
+
+    def __init__(self, variables_file: Path = VARIABLES_FILE, dags_folder: Path = run.DAGS_FOLDER) -> None:
+        self.variables_file = variables_file
+        self.dags_folder = dags_folder
+        self.server = MotoServer()
+        self.pending = PendingWork()
+        self.seeded: Seeded | None = None
+
+    def __enter__(self) -> LocalAws:
+        self.server.start()
+        self.pending.__enter__()
+        self.reset()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pending.__exit__(*exc)
+        self.server.stop()
+
+    def reset(self) -> Seeded:
+        self.server.reset()
+        self.pending.failing = False
+        self.seeded = Seeder(self.server.client).seed(read_variables(self.variables_file))
+        self.server.set_environment({f"AIRFLOW_VAR_{k.upper()}": v for k, v in self.seeded.variables.items()})
+        return self.seeded
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return self.seeded.variables
+
+    def client(self, service: str):
+        return self.server.client(service)
+
+    def load(self, dag_id: str):
+        dag = run.load_dag(dag_id, self.dags_folder)
+        run.make_local(dag)
+        return dag
+
+    def run(self, dag_id: str, logical_date: datetime) -> run.RunResult:
+        return run.run_dag(self.load(dag_id), logical_date)
+
+    # What the DAGs did, read back from the account.
+
+    def redshift_statements(self) -> list[list[str]]:
+        """SQL per Redshift Data API call, in call order (a batch is one call with several statements)."""
+        backend = redshiftdata_backends[ACCOUNT_ID][REGION]
+        return [getattr(s, "sqls", None) or [s.query_string] for s in backend.statements.values()]
+
+    def emr_steps(self) -> list[dict]:
+        """Every step added to any EMR cluster, as the AddJobFlowSteps request described it, in order."""
+        steps = []
+        for cluster in emr_backends[ACCOUNT_ID][REGION].clusters.values():
+            for step in cluster.steps:
+                steps.append(
+                    {
+                        "Name": step.name,
+                        "ActionOnFailure": step.action_on_failure,
+                        "HadoopJarStep": {"Jar": step.jar, "Args": list(step.args)},
+                        "State": step.state,
+                    }
+                )
+        return steps
+
+    def athena_queries(self) -> list[str]:
+        return [e.query for e in athena_backends[ACCOUNT_ID][REGION].executions.values()]
+
+    def object_keys(self, bucket: str, prefix: str = "") -> list[str]:
+        pages = self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def alerts(self) -> list[Alert]:
+        """The messages published to the failure-alert topic, read from its subscribed SQS queue."""
+        sqs = self.client("sqs")
+        alerts = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=self.seeded.alert_queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return alerts
+            for message in messages:
+                body = json.loads(message["Body"])
+                alerts.append(Alert(body.get("Subject", ""), body["Message"], body["TopicArn"]))
+                sqs.delete_message(
+                    QueueUrl=self.seeded.alert_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
