@@ -1,0 +1,12 @@
+# Sourced by the git hooks: the repository root and its venv (scripts/venv.sh decides where that is).
+ROOT=$(git rev-parse --show-toplevel) || exit 1
+# shellcheck source=scripts/venv.sh
+source "$ROOT/scripts/venv.sh"
+
+require_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "$1: no virtualenv at $VENV." >&2
+        echo "Fix: run ./run_tests.sh once (it builds .venv with the pinned tools), then retry." >&2
+        exit 1
+    fi
+}

@@ -1,0 +1,260 @@
+"""The pre-commit checks (run by hooks/pre-commit with the repository's venv).
+
+They read the staged blobs, i.e. exactly what the commit will contain, never the working tree:
+
+1. black formats the staged Python files. A reformatted blob replaces the staged one; the working tree copy
+   follows only when the file has no unstaged changes, so a partially staged file keeps its unstaged part
+   and nothing unstaged is swept into the commit.
+2. flake8 lints the staged (formatted) Python files.
+3. A secret scan (detect-secrets' pattern detectors) reads the lines this commit adds, in every staged file.
+
+black and flake8 run once each, as `black .` and `flake8 .` in a scratch folder holding the staged files and
+copies of the lint configuration, so their settings and exclusions apply exactly as in ./run_tests.sh.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+REGULAR_FILE_MODES = ("100644", "100755")  # symlinks and submodules are neither formatted nor scanned
+LINT_CONFIG_FILES = ("pyproject.toml", ".flake8", "setup.cfg", "tox.ini", ".gitignore")
+# Entropy and keyword detectors fire on this repository's SHA pins, hashes and moto's fake "testing" keys;
+# the pattern detectors (AWS keys, passwords in connection URIs, private keys, tokens) do not.
+SKIPPED_DETECTORS = {"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "IPPublicDetector"}
+NULL_BLOB_PREFIX = "0000000"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    path: str
+    mode: str
+    old_blob: str  # zeros for a file the commit adds
+    blob: str
+
+    @property
+    def is_python(self) -> bool:
+        return self.path.endswith(PYTHON_SUFFIXES)
+
+
+class GitError(RuntimeError):
+    pass
+
+
+def git(*args: str, stdin: bytes | None = None) -> bytes:
+    result = subprocess.run(["git", *args], input=stdin, capture_output=True)
+    if result.returncode != 0:
+        detail = result.stderr.decode(errors="replace").strip()
+        raise GitError(f"git {' '.join(args)} failed: {detail}")
+    return result.stdout
+
+
+def commit_base() -> str:
+    """HEAD, or the empty tree for the first commit of a repository."""
+    head = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], capture_output=True, text=True)
+    if head.returncode == 0:
+        return head.stdout.strip()
+    return git("hash-object", "-t", "tree", "--stdin", stdin=b"").decode().strip()
+
+
+def staged_files(base: str) -> list[StagedFile]:
+    """Files the commit adds or modifies (raw diff of the index against HEAD)."""
+    fields = git("diff-index", "--cached", "-z", "--no-renames", "--diff-filter=AM", base).split(b"\0")
+    files = []
+    for header, path in zip(fields[0::2], fields[1::2]):
+        _, mode, old_blob, blob, _ = header.decode().lstrip(":").split(" ")
+        if mode in REGULAR_FILE_MODES:
+            files.append(StagedFile(os.fsdecode(path), mode, old_blob, blob))
+    return files
+
+
+def unstaged_paths() -> set[str]:
+    """Paths whose working tree copy differs from the index (or is deleted)."""
+    out = git("diff", "--name-only", "-z", "--no-ext-diff", "--no-renames")
+    return {os.fsdecode(p) for p in out.split(b"\0") if p}
+
+
+def read_blobs(shas: list[str]) -> dict[str, bytes]:
+    """Blob contents by SHA, read by one `git cat-file --batch`."""
+    wanted = [s for s in dict.fromkeys(shas) if not s.startswith(NULL_BLOB_PREFIX)]
+    if not wanted:
+        return {}
+    out = git("cat-file", "--batch", stdin="".join(f"{s}\n" for s in wanted).encode())
+    blobs, pos = {}, 0
+    for sha in wanted:
+        header_end = out.index(b"\n", pos)
+        size = int(out[pos:header_end].split(b" ")[2])
+        blobs[sha] = out[header_end + 1 : header_end + 1 + size]
+        pos = header_end + 1 + size + 1
+    return blobs
+
+
+def run_tool(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+def format_python(files: list[StagedFile], scratch: Path, cache: Path) -> tuple[dict[str, bytes], str]:
+    """Run black over the scratch copies; returns {path: formatted bytes} for changed files, and errors."""
+    if not files:
+        return {}, ""
+    # A scratch cache: black's default cache would collect an entry per scratch path, commit after commit.
+    env = dict(os.environ, BLACK_CACHE_DIR=str(cache))
+    before = {f.path: (scratch / f.path).read_bytes() for f in files}
+    result = run_tool(["black", "--quiet", "."], scratch, env)
+    errors = result.stderr.strip() if result.returncode != 0 else ""
+    changed = {}
+    for path, original in before.items():
+        formatted = (scratch / path).read_bytes()
+        if formatted != original:
+            changed[path] = formatted
+    return changed, errors
+
+
+def stage_formatted(changed: dict[str, bytes], files: dict[str, StagedFile], scratch: Path) -> None:
+    """Write the formatted blobs into the index (keeping each file's mode); touch nothing else."""
+    paths = list(changed)
+    shas = git(
+        "hash-object",
+        "-w",
+        "--no-filters",
+        "--stdin-paths",
+        stdin="".join(f"{scratch / p}\n" for p in paths).encode(),
+    )
+    index_info = b"".join(
+        f"{files[p].mode} {sha}\t{p}".encode() + b"\0" for p, sha in zip(paths, shas.decode().split())
+    )
+    git("update-index", "-z", "--index-info", stdin=index_info)
+
+
+def follow_in_working_tree(paths: list[str]) -> None:
+    """Copy the (formatted) index version to the working tree; git applies any checkout filters."""
+    if paths:
+        git("checkout-index", "-f", "-z", "--stdin", stdin=b"".join(os.fsencode(p) + b"\0" for p in paths))
+
+
+def lint(files: list[StagedFile], scratch: Path) -> str:
+    if not files:
+        return ""
+    result = run_tool(["flake8", "."], scratch)
+    return (result.stdout + result.stderr).strip() if result.returncode != 0 else ""
+
+
+def added_lines(old: bytes, new: bytes) -> set[int]:
+    """1-based numbers of the lines of `new` that are not carried over from `old`."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    added = set()
+    for tag, _, _, j1, j2 in matcher.get_opcodes():
+        if tag in ("replace", "insert"):
+            added.update(range(j1 + 1, j2 + 1))
+    return added
+
+
+def scan_secrets(files: list[StagedFile], blobs: dict[str, bytes], scratch: Path) -> list[str]:
+    """detect-secrets over the staged files, reporting only findings on lines this commit adds."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.core.scan import scan_file
+    from detect_secrets.settings import transient_settings
+
+    plugins = [
+        {"name": cls.__name__}
+        for cls in get_mapping_from_secret_type_to_class().values()
+        if cls.__name__ not in SKIPPED_DETECTORS
+    ]
+    findings = []
+    with transient_settings({"plugins_used": plugins}):
+        for staged in files:
+            content = (scratch / staged.path).read_bytes()
+            if b"\0" in content[:8192]:
+                continue  # binary
+            new_lines = added_lines(blobs.get(staged.old_blob, b""), content)
+            for secret in scan_file(str(scratch / staged.path)):
+                if secret.line_number in new_lines:
+                    findings.append(f"{staged.path}:{secret.line_number}: {secret.type}")
+    return findings
+
+
+def materialize(files: list[StagedFile], blobs: dict[str, bytes], scratch: Path) -> None:
+    root = Path(git("rev-parse", "--show-toplevel").decode().strip())
+    for name in LINT_CONFIG_FILES:
+        if (root / name).is_file():
+            shutil.copyfile(root / name, scratch / name)
+    for staged in files:
+        target = scratch / staged.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blobs[staged.blob])
+
+
+def main() -> int:
+    base = commit_base()
+    files = staged_files(base)
+    if not files:
+        return 0
+    by_path = {f.path: f for f in files}
+    blobs = read_blobs([f.blob for f in files] + [f.old_blob for f in files])
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="pre-commit-") as tmp:
+        scratch, cache = Path(tmp) / "staged", Path(tmp) / "black-cache"
+        scratch.mkdir()
+        materialize(files, blobs, scratch)
+        python = [f for f in files if f.is_python]
+
+        changed, black_errors = format_python(python, scratch, cache)
+        if changed:
+            dirty = unstaged_paths()
+            stage_formatted(changed, by_path, scratch)
+            follow_in_working_tree([p for p in changed if p not in dirty])
+            for path in changed:
+                if path in dirty:
+                    print(
+                        f"pre-commit: black reformatted the staged part of {path}; your unstaged changes are "
+                        f"untouched (run `.venv/bin/black {path}` when you are ready)"
+                    )
+                else:
+                    print(f"pre-commit: black reformatted {path} (re-staged)")
+        if black_errors:
+            failed = True
+            print(f"pre-commit: black could not format the staged version:\n{black_errors}", file=sys.stderr)
+            print(
+                "Fix: correct the syntax error above, `git add` the file and commit again.", file=sys.stderr
+            )
+
+        lint_errors = lint(python, scratch)
+        if lint_errors:
+            failed = True
+            print(f"pre-commit: flake8 found problems in the staged files:\n{lint_errors}", file=sys.stderr)
+            print("Fix: edit those lines, `git add` the files and commit again.", file=sys.stderr)
+
+        secrets = scan_secrets(files, blobs, scratch)
+        if secrets:
+            failed = True
+            print("pre-commit: possible credentials in the staged changes:", file=sys.stderr)
+            for finding in secrets:
+                print(f"  {finding}", file=sys.stderr)
+            print(
+                "Fix: remove them (`git restore --staged <file>` unstages, then edit); credentials belong\n"
+                "in Airflow connections or AWS Secrets Manager. A false positive: end the line with the\n"
+                "comment `pragma: allowlist secret` and stage it again.",
+                file=sys.stderr,
+            )
+    if failed:
+        print(
+            "pre-commit: commit refused (skip the checks once with `git commit --no-verify`).",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except GitError as error:
+        print(f"pre-commit: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,153 @@
+"""hooks/pre-commit in a real repository: black on the staged blobs, flake8, the secret scan.
+
+git sends a hook's output to stderr: the assertions read `result.stderr`.
+"""
+
+from __future__ import annotations
+
+UNFORMATTED = 'settings = {  "retries":2 }\n\n\ndef owner( ):\n    return   "data-platform"\n'
+FORMATTED = 'settings = {"retries": 2}\n\n\ndef owner():\n    return "data-platform"\n'
+# Built at run time so that this file itself holds no credential-shaped literal.
+FAKE_ACCESS_KEY_ID = "AKIA" + "QWERTYUIOPASDFGH"
+FAKE_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+
+
+def test_unformatted_staged_file_is_committed_formatted(hooked_repo):
+    hooked_repo.write("dags/settings.py", UNFORMATTED)
+    hooked_repo.git("add", "dags/settings.py")
+
+    result = hooked_repo.git("commit", "-m", "settings")
+
+    assert "black reformatted dags/settings.py (re-staged)" in result.stderr
+    assert hooked_repo.committed("dags/settings.py") == FORMATTED
+    assert (hooked_repo.path / "dags/settings.py").read_text() == FORMATTED
+    assert hooked_repo.git("status", "--porcelain").stdout == ""
+
+
+def test_partially_staged_file_keeps_its_unstaged_part(hooked_repo):
+    hooked_repo.write("dags/settings.py", UNFORMATTED)
+    hooked_repo.git("add", "dags/settings.py")
+    work_in_progress = UNFORMATTED + "timeout_minutes=30\n"
+    hooked_repo.write("dags/settings.py", work_in_progress)
+
+    result = hooked_repo.git("commit", "-m", "settings")
+
+    assert "reformatted the staged part of dags/settings.py" in result.stderr
+    assert hooked_repo.committed("dags/settings.py") == FORMATTED
+    assert (hooked_repo.path / "dags/settings.py").read_text() == work_in_progress
+    assert "+timeout_minutes=30" in hooked_repo.git("diff", "HEAD", "--", "dags/settings.py").stdout
+
+
+def test_unstaged_files_stay_out_of_the_commit(hooked_repo):
+    hooked_repo.write("dags/settings.py", FORMATTED)
+    hooked_repo.git("add", "dags/settings.py")
+    hooked_repo.git("commit", "-q", "-m", "settings")
+    hooked_repo.write("dags/settings.py", UNFORMATTED)  # modified, not staged
+    hooked_repo.write("dags/draft.py", UNFORMATTED)  # untracked
+    hooked_repo.write("dags/tables.py", UNFORMATTED.replace("settings", "tables"))
+    hooked_repo.git("add", "dags/tables.py")
+
+    hooked_repo.git("commit", "-m", "tables")
+
+    changed = hooked_repo.git("show", "--name-only", "--format=", "HEAD").stdout.split()
+    assert changed == ["dags/tables.py"]
+    assert (hooked_repo.path / "dags/settings.py").read_text() == UNFORMATTED
+    assert (hooked_repo.path / "dags/draft.py").read_text() == UNFORMATTED
+    assert hooked_repo.git("status", "--porcelain").stdout.splitlines() == [
+        " M dags/settings.py",
+        "?? dags/draft.py",
+    ]
+
+
+def test_file_excluded_from_black_by_pyproject_is_left_alone(hooked_repo):
+    # pyproject.toml excludes tests/gate/bad_dags/ (deliberately odd DAGs); the hook honours it like the gate.
+    hooked_repo.write("tests/gate/bad_dags/odd.py", "x = {  'a':1 }\n")
+    hooked_repo.git("add", "tests/gate/bad_dags/odd.py")
+
+    hooked_repo.git("commit", "-m", "odd")
+
+    assert hooked_repo.committed("tests/gate/bad_dags/odd.py") == "x = {  'a':1 }\n"
+
+
+def test_staged_aws_secret_key_is_refused(hooked_repo):
+    before = hooked_repo.head()
+    hooked_repo.write(
+        "plugins/lakehouse/credentials.py",
+        f'aws_access_key_id = "{FAKE_ACCESS_KEY_ID}"\naws_secret_access_key = "{FAKE_SECRET_ACCESS_KEY}"\n',
+    )
+    hooked_repo.git("add", "plugins/lakehouse/credentials.py")
+
+    result = hooked_repo.git("commit", "-m", "credentials", check=False)
+
+    assert result.returncode != 0
+    assert "plugins/lakehouse/credentials.py:1: AWS Access Key" in result.stderr
+    assert "plugins/lakehouse/credentials.py:2: AWS Access Key" in result.stderr
+    assert FAKE_SECRET_ACCESS_KEY not in result.stderr  # the report does not repeat the secret
+    assert hooked_repo.head() == before
+
+
+def test_password_in_a_connection_uri_is_refused_in_any_file_type(hooked_repo):
+    password = "s3cret" + "Passw0rd"
+    hooked_repo.write(
+        "config/connections.env", f"AIRFLOW_CONN_WAREHOUSE=postgresql://etl:{password}@db:5432/dw\n"
+    )
+    hooked_repo.git("add", "config/connections.env")
+
+    result = hooked_repo.git("commit", "-m", "connection", check=False)
+
+    assert result.returncode != 0
+    assert "config/connections.env:1: Basic Auth Credentials" in result.stderr
+
+
+def test_secret_already_committed_does_not_block_unrelated_changes(hooked_repo):
+    hooked_repo.write("notes.txt", f"old key {FAKE_ACCESS_KEY_ID}\n")
+    hooked_repo.git("add", "notes.txt")
+    hooked_repo.git("commit", "-q", "--no-verify", "-m", "history")
+    hooked_repo.write("notes.txt", f"old key {FAKE_ACCESS_KEY_ID}\nrotated, see the runbook\n")
+    hooked_repo.git("add", "notes.txt")
+
+    result = hooked_repo.git("commit", "-m", "note", check=False)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_flake8_problem_in_a_staged_file_is_refused(hooked_repo):
+    before = hooked_repo.head()
+    hooked_repo.write("plugins/lakehouse/unused.py", "import os\n\nVALUE = 1\n")
+    hooked_repo.git("add", "plugins/lakehouse/unused.py")
+
+    result = hooked_repo.git("commit", "-m", "unused", check=False)
+
+    assert result.returncode != 0
+    assert "plugins/lakehouse/unused.py:1:1: F401 'os' imported but unused" in result.stderr
+    assert hooked_repo.head() == before
+
+
+def test_syntax_error_is_refused_with_the_file_named(hooked_repo):
+    hooked_repo.write("dags/broken.py", "def broken(:\n    pass\n")
+    hooked_repo.git("add", "dags/broken.py")
+
+    result = hooked_repo.git("commit", "-m", "broken", check=False)
+
+    assert result.returncode != 0
+    assert "black could not format" in result.stderr
+    assert "dags/broken.py" in result.stderr
+
+
+def test_missing_venv_fails_with_the_fix(hooked_repo, tmp_path):
+    hooked_repo.env = dict(hooked_repo.env, LAKEHOUSE_VENV=str(tmp_path / "no-venv"))
+    hooked_repo.write("dags/settings.py", FORMATTED)
+    hooked_repo.git("add", "dags/settings.py")
+
+    result = hooked_repo.git("commit", "-m", "settings", check=False)
+
+    assert result.returncode != 0
+    assert f"no virtualenv at {tmp_path / 'no-venv'}" in result.stderr
+    assert "run ./run_tests.sh once" in result.stderr
+
+
+def test_install_is_idempotent(hooked_repo):
+    hooked_repo.run("hooks/install.sh")
+    hooked_repo.run("hooks/install.sh")
+
+    assert hooked_repo.git("config", "--get-all", "core.hooksPath").stdout.splitlines() == ["hooks"]
