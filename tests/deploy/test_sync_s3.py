@@ -1,0 +1,170 @@
+"""The sync against a real S3 API (moto's server, versioned bucket): incremental, scoped, failure-safe."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import botocore.exceptions
+import pytest
+from tests.deploy.support import bucket_contents, git
+
+from deploy import bundle as bundling
+from deploy.apply import ApplyError
+from deploy.cli import sync
+from deploy.targets import S3Target, TargetError
+
+
+def run_sync(project, s3, bucket, prefix="", dry_run=False):
+    s3.reset()
+    return sync(
+        project, S3Target(f"s3://{bucket}/{prefix}", client=s3.client), dry_run, io.StringIO(), io.StringIO()
+    )
+
+
+def expected_objects(project, prefix=""):
+    return {prefix + key: item.data for key, item in bundling.build(project).items()}
+
+
+def test_first_sync_uploads_the_whole_bundle_with_its_sha256(project, s3, bucket):
+    plan, result = run_sync(project, s3, bucket)
+
+    bundle = bundling.build(project)
+    assert sorted(result.uploaded) == sorted(bundle) and len(bundle) == 7
+    assert s3.sent["PutObject"] == len(bundle)
+    assert bucket_contents(s3.client, bucket) == expected_objects(project)
+    head = s3.client.head_object(Bucket=bucket, Key="dags/sql/redshift/ddl/users.sql")
+    assert (
+        head["Metadata"]["sha256"]
+        == hashlib.sha256((project / "sql/redshift/ddl/users.sql").read_bytes()).hexdigest()
+    )
+
+
+def test_second_sync_uploads_nothing(project, s3, bucket):
+    run_sync(project, s3, bucket)
+    plan, result = run_sync(project, s3, bucket)
+
+    assert result is None and plan.empty
+    assert len(plan.unchanged) == len(bundling.build(project))
+    assert s3.sent["PutObject"] == 0 and s3.sent["DeleteObjects"] == 0
+
+
+def test_one_changed_file_is_exactly_one_put(project, s3, bucket):
+    run_sync(project, s3, bucket, prefix="env-a")
+    (project / "dags/redshift__02_second.py").write_text("SECOND = 22\n")
+
+    plan, result = run_sync(project, s3, bucket, prefix="env-a")
+
+    assert [item.key for item in plan.changed] == ["dags/redshift__02_second.py"]
+    assert s3.sent["PutObject"] == 1 and s3.put_keys == ["env-a/dags/redshift__02_second.py"]
+    assert bucket_contents(s3.client, bucket, "env-a/") == expected_objects(project, "env-a/")
+
+
+def test_deleted_dag_is_removed_and_nothing_outside_the_managed_prefix_is_touched(project, s3, bucket):
+    outside = {
+        "keep.txt": b"not ours",
+        "dagsx/looks_similar.py": b"a sibling prefix",
+        "other-env/dags/theirs.py": b"another environment",
+        "env-a/plugins.zip.bak": b"a backup beside ours",
+        "env-a/logs/run.log": b"beside dags/",
+    }
+    for key, data in outside.items():
+        s3.client.put_object(Bucket=bucket, Key=key, Body=data)
+    run_sync(project, s3, bucket, prefix="env-a")
+    (project / "dags/redshift__01_first.py").unlink()
+    (project / "sql/redshift/ddl/users.sql").unlink()
+
+    plan, result = run_sync(project, s3, bucket, prefix="env-a")
+
+    assert sorted(result.deleted) == ["dags/redshift__01_first.py", "dags/sql/redshift/ddl/users.sql"]
+    assert s3.sent["PutObject"] == 0
+    everything = bucket_contents(s3.client, bucket)
+    assert {key: everything[key] for key in outside} == outside
+    assert {k: v for k, v in everything.items() if k.startswith("env-a/") and k not in outside} == (
+        expected_objects(project, "env-a/")
+    )
+
+
+def test_dry_run_changes_nothing(project, s3, bucket):
+    run_sync(project, s3, bucket)
+    before = bucket_contents(s3.client, bucket)
+    (project / "dags/redshift__01_first.py").unlink()
+    (project / "dags/redshift__03_third.py").write_text("THIRD = 3\n")
+
+    plan, result = run_sync(project, s3, bucket, dry_run=True)
+
+    assert result is None
+    assert [item.key for item in plan.added] == ["dags/redshift__03_third.py"]
+    assert [item.key for item in plan.deleted] == ["dags/redshift__01_first.py"]
+    assert s3.sent["PutObject"] == 0 and s3.sent["DeleteObjects"] == 0
+    assert bucket_contents(s3.client, bucket) == before
+
+
+class FailingPut:
+    """Fails every attempt to send one object, at the network edge (after the client built the request)."""
+
+    def __init__(self, client, key_suffix: str) -> None:
+        self.key_suffix, self.attempts = key_suffix, 0
+        client.meta.events.register("before-send.s3.PutObject", self)
+
+    def __call__(self, request, **_kwargs):
+        if request.url.split("?")[0].endswith(self.key_suffix):
+            self.attempts += 1
+            raise botocore.exceptions.ConnectionClosedError(endpoint_url=request.url)
+
+
+def test_failed_upload_deletes_nothing_and_a_rerun_converges(project, s3, bucket):
+    run_sync(project, s3, bucket)
+    (project / "dags/redshift__01_first.py").unlink()  # stale: must survive the failed run
+    for n in range(3, 13):
+        (project / f"dags/redshift__{n:02d}_new.py").write_text(f"N = {n}\n")
+    (project / "sql/redshift/ddl/users.sql").write_text("select 2;\n")
+    failing = FailingPut(s3.client, "dags/redshift__07_new.py")
+
+    with pytest.raises(ApplyError, match="redshift__07_new.py.*nothing was deleted"):
+        run_sync(project, s3, bucket)
+
+    assert failing.attempts >= 1
+    assert s3.sent["DeleteObjects"] == 0
+    assert "dags/redshift__01_first.py" in bucket_contents(s3.client, bucket)
+    s3.client.meta.events.unregister("before-send.s3.PutObject", failing)
+
+    plan, result = run_sync(project, s3, bucket)
+
+    assert "dags/redshift__07_new.py" in result.uploaded and result.deleted == ["dags/redshift__01_first.py"]
+    assert bucket_contents(s3.client, bucket) == expected_objects(project)
+
+
+def test_objects_put_by_other_tools_compare_by_etag(project, s3, bucket):
+    """No sha256 metadata (e.g. uploaded with aws s3 sync): a plain ETag is the content's MD5."""
+    for key, data in expected_objects(project).items():
+        s3.client.put_object(Bucket=bucket, Key=key, Body=data)
+    s3.client.put_object(Bucket=bucket, Key="dags/redshift__02_second.py", Body=b"SECOND = 0\n")  # same size
+
+    plan, result = run_sync(project, s3, bucket)
+
+    assert [item.key for item in plan.changed] == ["dags/redshift__02_second.py"]
+    assert len(plan.unchanged) == len(expected_objects(project)) - 1
+    assert s3.sent["PutObject"] == 1
+
+
+def test_unversioned_bucket_is_refused_before_anything_is_uploaded(project, s3):
+    s3.client.create_bucket(Bucket="unversioned")
+
+    with pytest.raises(TargetError, match="versioning is off.*Nothing was changed"):
+        run_sync(project, s3, "unversioned")
+
+    assert s3.sent["PutObject"] == 0
+    assert s3.client.list_objects_v2(Bucket="unversioned").get("KeyCount") == 0
+
+
+def test_sync_from_a_fresh_clone_uploads_nothing(project, s3, bucket, tmp_path):
+    """A CI checkout has new mtimes everywhere: content decides, so nothing is re-sent."""
+    run_sync(project, s3, bucket)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(project), str(clone))
+
+    plan, result = run_sync(clone, s3, bucket)
+
+    assert result is None and s3.sent["PutObject"] == 0
+    assert len(plan.unchanged) == len(expected_objects(project))
