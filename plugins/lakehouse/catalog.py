@@ -17,9 +17,12 @@ from typing import Any, Iterable
 from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator
+from airflow.providers.amazon.aws.operators.s3 import S3DeleteObjectsOperator
+from airflow.sdk import TaskGroup
 
 from lakehouse.defaults import AWS_CONN_ID
 
+LAKEHOUSE_BUCKET = "{{ var.value.lakehouse_bucket }}"
 ATHENA_WORKGROUP = "{{ var.value.athena_workgroup }}"
 ATHENA_RESULTS = "{{ var.value.athena_results_s3_uri }}"
 
@@ -146,3 +149,29 @@ def first_result_value(results: dict | None) -> str | None:
 def athena_check_not_empty(task_id: str, query: str, database: str, **kwargs: Any) -> AthenaOperator:
     """Runs the check `query` (e.g. 'athena/checks/row_count.sql') and fails when it finds nothing."""
     return _athena(AthenaNonEmptyCheckOperator, task_id, query, database, **kwargs)
+
+
+def athena_ctas_group(table: str, ctas_sql: str, database: str, location_prefix: str) -> TaskGroup:
+    """drop_table -> clear_location -> create_table -> check_not_empty: rebuilds one Athena CTAS table.
+
+    A CTAS fails when its table exists or its location holds files, so both go first. The SQL files see
+    `params.table` and `params.location_prefix` (the table's folder in the lakehouse bucket, ending in '/');
+    `database` is the query context, where the table is created.
+    """
+    if not location_prefix.endswith("/") or location_prefix.startswith(("/", "s3://")):
+        raise ValueError(
+            f"athena_ctas_group('{table}'): location_prefix {location_prefix!r} must be a folder of the "
+            "lakehouse bucket. Fix: write it like 'gold/tickit/sales_by_date/'."
+        )
+    params = {"table": table, "location_prefix": location_prefix}
+    with TaskGroup(group_id=table, tooltip=f"Athena CTAS {table}") as group:
+        drop_table = athena_query("drop_table", "athena/drop_table.sql", database, params=params)
+        clear_location = S3DeleteObjectsOperator(
+            task_id="clear_location", bucket=LAKEHOUSE_BUCKET, prefix=location_prefix, aws_conn_id=AWS_CONN_ID
+        )
+        create_table = athena_query("create_table", ctas_sql, database, params=params)
+        check = athena_check_not_empty(
+            "check_not_empty", "athena/checks/row_count.sql", database, params=params
+        )
+        drop_table >> clear_location >> create_table >> check
+    return group

@@ -1,0 +1,326 @@
+"""Hudi tables described as data: the table spec, its validation, and the HoodieStreamer EMR steps it becomes.
+
+The spec (YAML, e.g. dags/hudi/tables.yaml) lists each table: name, table type, record key, partition field,
+ordering field, the Avro schema of its source, source and target paths (relative to the lakehouse bucket) and
+the Glue database. `load_spec` validates it completely before any task exists, so a bad spec fails the DAG
+import with a message naming the spec file, the table and the field. `emr_step` turns one table and one
+write operation into a spark-submit step; DAG files never write argument lists by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from airflow.providers.amazon.aws.operators.emr import EmrAddStepsOperator
+from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
+from airflow.providers.amazon.aws.transfers.local_to_s3 import LocalFilesystemToS3Operator
+from airflow.sdk import TaskGroup
+
+from lakehouse.catalog import LAKEHOUSE_BUCKET
+from lakehouse.defaults import AWS_CONN_ID
+
+EMR_CLUSTER_ID = "{{ var.value.emr_cluster_id }}"
+
+STREAMER_CLASS = "org.apache.hudi.utilities.streamer.HoodieStreamer"
+GLUE_SYNC_TOOL = "org.apache.hudi.aws.sync.AwsGlueCatalogSyncTool"
+# Where EMR (6.15+/7.x) installs Hudi: the utilities slim bundle runs the streamer, the Spark and AWS bundles
+# bring the writer and the Glue Data Catalog sync.
+UTILITIES_JAR = "/usr/lib/hudi/hudi-utilities-slim-bundle.jar"
+EXTRA_JARS = ("/usr/lib/hudi/hudi-spark-bundle.jar", "/usr/lib/hudi/hudi-aws-bundle.jar")
+
+PARTITION_EXTRACTOR = "org.apache.hudi.hive.MultiPartKeysValueExtractor"
+TABLE_TYPES = ("COPY_ON_WRITE", "MERGE_ON_READ")
+BULK_INSERT, UPSERT = "BULK_INSERT", "UPSERT"
+OPERATIONS = (BULK_INSERT, UPSERT)
+REQUIRED_FIELDS = (
+    "name",
+    "table_type",
+    "record_key",
+    "partition_field",
+    "ordering_field",
+    "schema",
+    "source_path",
+    "target_path",
+    "database",
+)
+OPTIONAL_FIELDS = ("delete_field", "delete_marker", "extra_args")
+# Flags the builder sets itself (from the spec and the operation); a spec may not pass them again.
+# --continuous never ends, so a scheduled EMR step running it would never finish.
+MANAGED_FLAGS = (
+    "--continuous",
+    "--op",
+    "--table-type",
+    "--filter-dupes",
+    "--target-base-path",
+    "--target-table",
+    "--source-class",
+    "--source-ordering-field",
+    "--schemaprovider-class",
+    "--enable-sync",
+    "--sync-tool-classes",
+    "--props",
+)
+
+
+class TableSpecError(ValueError):
+    """A Hudi table spec that cannot become a HoodieStreamer step."""
+
+
+@dataclass(frozen=True)
+class HudiTable:
+    name: str
+    table_type: str
+    record_key: str
+    partition_field: str
+    ordering_field: str
+    schema: str  # path of the .avsc file, relative to the spec file
+    source_path: str  # relative to the lakehouse bucket: where the Kafka Connect S3 sink writes the topic
+    target_path: str  # relative to the lakehouse bucket: the Hudi table's base path
+    database: str
+    delete_field: str | None = None  # a row whose delete_field == delete_marker deletes the record
+    delete_marker: str = "true"
+    extra_args: tuple[str, ...] = ()
+
+    @property
+    def schema_key(self) -> str:
+        """Where the DAG uploads the Avro schema in the lakehouse bucket, for the streamer to read."""
+        return f"artifacts/hudi/schemas/{Path(self.schema).name}"
+
+
+def _fail(spec_file: Path, table: str, field: str, problem: str, fix: str) -> TableSpecError:
+    return TableSpecError(f"{spec_file}: table '{table}', field '{field}': {problem}. Fix: {fix}.")
+
+
+def avro_field_names(schema_file: Path) -> frozenset[str]:
+    """The top-level field names of an Avro record schema (.avsc)."""
+    schema = json.loads(schema_file.read_text())
+    if schema.get("type") != "record" or not isinstance(schema.get("fields"), list):
+        raise ValueError(f"{schema_file}: not an Avro record schema (type 'record' with a 'fields' list)")
+    return frozenset(field["name"] for field in schema["fields"])
+
+
+def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
+    """One validated table from its spec entry (defaults already merged)."""
+    if not isinstance(entry, dict):
+        raise _fail(spec_file, f"#{position}", "-", f"entry is {type(entry).__name__}", "write a mapping")
+    table = str(entry.get("name") or f"#{position}")
+    for field in REQUIRED_FIELDS:
+        value = entry.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise _fail(spec_file, table, field, "missing or empty", f"give '{field}' a value")
+    unknown = sorted(set(entry) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
+    if unknown:
+        raise _fail(
+            spec_file, table, unknown[0], "unknown field", f"use only {REQUIRED_FIELDS + OPTIONAL_FIELDS}"
+        )
+    if entry["table_type"] not in TABLE_TYPES:
+        raise _fail(
+            spec_file,
+            table,
+            "table_type",
+            f"unknown table type {entry['table_type']!r}",
+            f"use one of {TABLE_TYPES}",
+        )
+    for field in ("source_path", "target_path"):
+        if "://" in entry[field] or entry[field].startswith("/") or not entry[field].endswith("/"):
+            raise _fail(
+                spec_file,
+                table,
+                field,
+                f"{entry[field]!r} is not a folder relative to the lakehouse bucket",
+                "write it like 'hudi/moma/artists/' (no scheme, no leading slash, trailing slash)",
+            )
+    extra_args = entry.get("extra_args") or []
+    if not isinstance(extra_args, list) or not all(isinstance(arg, str) for arg in extra_args):
+        raise _fail(spec_file, table, "extra_args", "not a list of strings", "write a YAML list of strings")
+    for arg in extra_args:
+        flag = arg.split("=", 1)[0]
+        if flag in MANAGED_FLAGS:
+            why = (
+                "runs forever, so the EMR step never finishes"
+                if flag == "--continuous"
+                else "set by the builder"
+            )
+            raise _fail(
+                spec_file, table, "extra_args", f"'{flag}' is not allowed ({why})", f"remove '{flag}'"
+            )
+
+    schema_file = spec_file.parent / entry["schema"]
+    if not schema_file.is_file():
+        raise _fail(
+            spec_file, table, "schema", f"no file {schema_file}", "point it at the table's .avsc file"
+        )
+    try:
+        fields = avro_field_names(schema_file)
+    except (ValueError, KeyError, TypeError) as error:
+        raise _fail(spec_file, table, "schema", str(error), "fix the Avro schema") from error
+    delete_field = entry.get("delete_field")
+    for field in ("record_key", "partition_field", "ordering_field", "delete_field"):
+        column = entry.get(field)
+        if column is not None and column not in fields:
+            raise _fail(
+                spec_file,
+                table,
+                field,
+                f"'{column}' is not a field of the Avro schema {schema_file.name}",
+                f"use one of {sorted(fields)}",
+            )
+    return HudiTable(
+        name=table,
+        table_type=entry["table_type"],
+        record_key=entry["record_key"],
+        partition_field=entry["partition_field"],
+        ordering_field=entry["ordering_field"],
+        schema=entry["schema"],
+        source_path=entry["source_path"],
+        target_path=entry["target_path"],
+        database=entry["database"],
+        delete_field=delete_field,
+        delete_marker=str(entry.get("delete_marker", "true")),
+        extra_args=tuple(extra_args),
+    )
+
+
+def load_spec(spec_file: Path | str) -> tuple[HudiTable, ...]:
+    """Every table of the spec, validated; raises TableSpecError naming the file, table and field."""
+    spec_file = Path(spec_file)
+    document = yaml.safe_load(spec_file.read_text()) or {}
+    defaults = document.get("defaults") or {}
+    entries = document.get("tables")
+    if not isinstance(entries, list) or not entries:
+        raise TableSpecError(f"{spec_file}: no 'tables' list. Fix: list at least one table under 'tables:'.")
+    tables = tuple(parse_table({**defaults, **entry}, spec_file, n) for n, entry in enumerate(entries, 1))
+    names = [table.name for table in tables]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise _fail(spec_file, duplicates[0], "name", "defined twice", "give each table a unique name")
+    return tables
+
+
+def hoodie_conf(table: HudiTable, bucket: str = LAKEHOUSE_BUCKET) -> dict[str, str]:
+    """The Hudi properties of a table: keys, source, schema, Glue sync, and compaction for MERGE_ON_READ."""
+    conf = {
+        "hoodie.datasource.write.recordkey.field": table.record_key,
+        "hoodie.datasource.write.partitionpath.field": table.partition_field,
+        "hoodie.datasource.write.precombine.field": table.ordering_field,
+        "hoodie.datasource.write.keygenerator.class": "org.apache.hudi.keygen.SimpleKeyGenerator",
+        "hoodie.datasource.write.hive_style_partitioning": "true",
+        # The latest change by source commit time wins, also when an older change arrives late.
+        "hoodie.datasource.write.payload.class": "org.apache.hudi.common.model.DefaultHoodieRecordPayload",
+        "hoodie.streamer.source.dfs.root": f"s3://{bucket}/{table.source_path}",
+        "hoodie.streamer.schemaprovider.source.schema.file": f"s3://{bucket}/{table.schema_key}",
+        "hoodie.datasource.hive_sync.database": table.database,
+        "hoodie.datasource.hive_sync.table": table.name,
+        "hoodie.datasource.hive_sync.partition_fields": table.partition_field,
+        "hoodie.datasource.hive_sync.partition_extractor_class": PARTITION_EXTRACTOR,
+        "hoodie.datasource.hive_sync.auto_create_database": "true",
+    }
+    if table.delete_field:
+        conf["hoodie.payload.delete.field"] = table.delete_field
+        conf["hoodie.payload.delete.marker"] = table.delete_marker
+    if table.table_type == "MERGE_ON_READ":
+        # No compaction service runs beside a batch step: compact inline every few delta commits.
+        conf["hoodie.compact.inline"] = "true"
+        conf["hoodie.compact.inline.max.delta.commits"] = "4"
+    return conf
+
+
+def streamer_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> list[str]:
+    """The HoodieStreamer arguments for one run of `op` on `table`."""
+    if op not in OPERATIONS:
+        raise TableSpecError(f"table '{table.name}': operation {op!r} is not one of {OPERATIONS}")
+    args = [
+        "--table-type",
+        table.table_type,
+        "--op",
+        op,
+        "--source-class",
+        "org.apache.hudi.utilities.sources.AvroDFSSource",
+        "--source-ordering-field",
+        table.ordering_field,
+        "--schemaprovider-class",
+        "org.apache.hudi.utilities.schema.FilebasedSchemaProvider",
+        "--target-base-path",
+        f"s3://{bucket}/{table.target_path}",
+        "--target-table",
+        table.name,
+        "--enable-sync",
+        "--sync-tool-classes",
+        GLUE_SYNC_TOOL,
+    ]
+    conf = hoodie_conf(table, bucket)
+    if op == BULK_INSERT:
+        # Re-running the initial load adds no key twice, and a key changed several times in the backlog
+        # keeps its latest change. Hudi refuses --filter-dupes with UPSERT: it would drop the updates.
+        args.append("--filter-dupes")
+        conf["hoodie.combine.before.insert"] = "true"
+    for key, value in conf.items():
+        args += ["--hoodie-conf", f"{key}={value}"]
+    return args + list(table.extra_args)
+
+
+def spark_submit_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> list[str]:
+    """`spark-submit` running HoodieStreamer once (never --continuous) for `table`."""
+    return [
+        "spark-submit",
+        "--deploy-mode",
+        "cluster",
+        "--class",
+        STREAMER_CLASS,
+        "--conf",
+        "spark.serializer=org.apache.spark.serializer.KryoSerializer",
+        "--conf",
+        "spark.sql.extensions=org.apache.spark.sql.hudi.HoodieSparkSessionExtension",
+        "--jars",
+        ",".join(EXTRA_JARS),
+        UTILITIES_JAR,
+        *streamer_args(table, op, bucket),
+    ]
+
+
+def emr_step(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> dict[str, Any]:
+    """The EMR AddJobFlowSteps step for one HoodieStreamer run. A failed step leaves the cluster running."""
+    return {
+        "Name": f"hudi {op.lower()} {table.database}.{table.name}",
+        "ActionOnFailure": "CONTINUE",
+        "HadoopJarStep": {"Jar": "command-runner.jar", "Args": spark_submit_args(table, op, bucket)},
+    }
+
+
+def ingest_group(table: HudiTable, op: str, spec_file: Path) -> TaskGroup:
+    """upload_schema -> add_step -> wait_for_step for one table: one HoodieStreamer run on the EMR cluster.
+
+    The Avro schema ships with the DAG bundle beside the spec; the worker uploads its copy to the lakehouse
+    bucket (artifacts/hudi/schemas/) so the step reads the schema of the deployed version.
+    """
+    with TaskGroup(
+        group_id=table.name, tooltip=f"HoodieStreamer {op} into {table.database}.{table.name}"
+    ) as group:
+        upload_schema = LocalFilesystemToS3Operator(
+            task_id="upload_schema",
+            filename=str(Path(spec_file).parent / table.schema),
+            dest_bucket=LAKEHOUSE_BUCKET,
+            dest_key=table.schema_key,
+            replace=True,
+            aws_conn_id=AWS_CONN_ID,
+        )
+        add_step = EmrAddStepsOperator(
+            task_id="add_step",
+            job_flow_id=EMR_CLUSTER_ID,
+            steps=[emr_step(table, op)],
+            aws_conn_id=AWS_CONN_ID,
+        )
+        wait_for_step = EmrStepSensor(
+            task_id="wait_for_step",
+            job_flow_id=EMR_CLUSTER_ID,
+            step_id=f"{{{{ ti.xcom_pull(task_ids='{add_step.task_id}')[0] }}}}",
+            aws_conn_id=AWS_CONN_ID,
+            mode="reschedule",
+            poke_interval=60,
+        )
+        upload_schema >> add_step >> wait_for_step
+    return group

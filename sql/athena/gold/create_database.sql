@@ -1,0 +1,2 @@
+CREATE DATABASE IF NOT EXISTS `{{ var.value.glue_database_gold }}`
+COMMENT 'TICKIT gold aggregates (Athena CTAS, Parquet)'
