@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 PROJECT_FILES = {
+    ".gitignore": "build/\n__pycache__/\n*.pyc\n",
     "dags/.airflowignore": "sql/\n",
     "dags/redshift__01_first.py": "FIRST = 1\n",
     "dags/redshift__02_second.py": "SECOND = 2\n",
