@@ -1,0 +1,99 @@
+"""lakehouse.catalog: crawler configurations Glue accepts, and the Athena non-empty check against moto."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from airflow.exceptions import AirflowException
+
+from lakehouse.catalog import AthenaNonEmptyCheckOperator, athena_check_not_empty, crawler_config
+from local_aws.server import REGION, MotoServer
+
+ROLE = "arn:aws:iam::123456789012:role/tickit-glue-crawler"
+PATHS = ["s3://lake/raw/tickit/sales/", "s3://lake/raw/tickit/event/"]
+
+
+@pytest.fixture(scope="module")
+def moto():
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def account(moto):
+    moto.reset()
+    return moto
+
+
+def test_crawler_config_has_one_s3_target_per_path():
+    config = crawler_config("tickit_raw", "tickit_raw_db", PATHS, ROLE, table_prefix="raw_")
+    assert config["Name"] == "tickit_raw"
+    assert config["Role"] == ROLE
+    assert config["DatabaseName"] == "tickit_raw_db"
+    assert config["TablePrefix"] == "raw_"
+    assert config["Targets"] == {"S3Targets": [{"Path": path} for path in PATHS]}
+    assert json.loads(config["Configuration"])["Version"] == 1.0
+    assert config["SchemaChangePolicy"]["DeleteBehavior"] == "LOG"
+
+
+def test_crawler_config_is_a_request_glue_accepts(account):
+    glue = account.client("glue")
+    glue.create_crawler(**crawler_config("tickit_raw", "tickit_raw_db", PATHS, ROLE))
+    crawler = glue.get_crawler(Name="tickit_raw")["Crawler"]
+    assert [target["Path"] for target in crawler["Targets"]["S3Targets"]] == PATHS
+    assert crawler["Role"] == ROLE
+    assert crawler["DatabaseName"] == "tickit_raw_db"
+
+
+@pytest.mark.parametrize(
+    "paths, named",
+    [([], "s3_paths"), (["/raw/tickit/sales/"], "/raw/tickit/sales/"), (["raw/tickit/"], "raw/tickit/")],
+)
+def test_crawler_config_rejects_paths_that_are_not_s3_folders(paths, named):
+    with pytest.raises(ValueError, match="crawler 'tickit_raw'") as error:
+        crawler_config("tickit_raw", "db", paths, ROLE)
+    assert named in str(error.value)
+
+
+def test_crawler_config_requires_a_role():
+    with pytest.raises(ValueError, match="role_arn"):
+        crawler_config("tickit_raw", "db", PATHS, "")
+
+
+def queue_athena_result(server: MotoServer, column: str, values: list[str]) -> None:
+    """The next Athena query in moto returns a header row and one row per value (as Athena does)."""
+    rows = [{"Data": [{"VarCharValue": column}]}] + [{"Data": [{"VarCharValue": v}]} for v in values]
+    payload = {
+        "account_id": "123456789012",
+        "region": REGION,
+        "results": [{"rows": rows, "column_info": [{"Name": column, "Type": "bigint"}]}],
+    }
+    response = requests.post(f"{server.endpoint_url}/moto-api/static/athena/query-results", json=payload)
+    response.raise_for_status()
+
+
+def check_operator(**kwargs) -> AthenaNonEmptyCheckOperator:
+    # do_xcom_push=False: no task instance to store the console link in, outside a DAG run.
+    operator = athena_check_not_empty(
+        "check_not_empty", "SELECT count(*) AS row_count FROM sales", "gold", do_xcom_push=False, **kwargs
+    )
+    operator.workgroup, operator.output_location = "primary", "s3://results/athena/"  # rendered values
+    operator.sleep_time = 0
+    return operator
+
+
+def test_check_passes_when_the_count_is_positive(account):
+    queue_athena_result(account, "row_count", ["42"])
+    query_execution_id = check_operator().execute({})
+    assert account.client("athena").get_query_execution(QueryExecutionId=query_execution_id)
+
+
+@pytest.mark.parametrize("values, reported", [(["0"], "'0'"), ([], "no row")])
+def test_check_fails_on_a_zero_count_or_no_row(account, values, reported):
+    queue_athena_result(account, "row_count", values)
+    with pytest.raises(AirflowException, match="check_not_empty") as error:
+        check_operator().execute({})
+    assert reported in str(error.value)
+    assert "database 'gold'" in str(error.value)

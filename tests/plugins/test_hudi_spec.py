@@ -1,0 +1,229 @@
+"""lakehouse.hudi: the table spec is validated field by field, and becomes HoodieStreamer arguments."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lakehouse.hudi import (
+    BULK_INSERT,
+    GLUE_SYNC_TOOL,
+    REQUIRED_FIELDS,
+    STREAMER_CLASS,
+    TABLE_TYPES,
+    UPSERT,
+    UTILITIES_JAR,
+    TableSpecError,
+    emr_step,
+    load_spec,
+    spark_submit_args,
+    streamer_args,
+)
+
+SPEC = Path(__file__).resolve().parents[2] / "dags" / "hudi" / "tables.yaml"
+BUCKET = "lake-bucket"
+
+
+def schema_fields(table) -> set[str]:
+    schema = json.loads((SPEC.parent / table.schema).read_text())
+    return {field["name"] for field in schema["fields"]}
+
+
+def hoodie_confs(args: list[str]) -> dict[str, str]:
+    pairs = [args[i + 1] for i, arg in enumerate(args) if arg == "--hoodie-conf"]
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def flag_value(args: list[str], flag: str) -> str:
+    assert args.count(flag) == 1, f"{flag} appears {args.count(flag)} times in {args}"
+    return args[args.index(flag) + 1]
+
+
+@pytest.fixture
+def spec_copy(tmp_path):
+    """A copy of the shipped spec and schemas; returns (spec file, its document) to edit and write back."""
+    shutil.copytree(SPEC.parent, tmp_path / "hudi")
+    spec = tmp_path / "hudi" / SPEC.name
+    return spec, yaml.safe_load(spec.read_text())
+
+
+def write(spec: Path, document: dict) -> Path:
+    spec.write_text(yaml.safe_dump(document, sort_keys=False))
+    return spec
+
+
+# The shipped spec
+
+
+def test_shipped_spec_describes_the_moma_tables_with_both_table_types():
+    tables = {table.name: table for table in load_spec(SPEC)}
+    assert sorted(tables) == ["artists", "artworks"]
+    assert (tables["artists"].record_key, tables["artists"].partition_field) == ("artist_id", "nationality")
+    assert (tables["artworks"].record_key, tables["artworks"].partition_field) == (
+        "artwork_id",
+        "classification",
+    )
+    assert {table.ordering_field for table in tables.values()} == {"__source_ts_ms"}
+    assert {table.table_type for table in tables.values()} == set(TABLE_TYPES)
+
+
+@pytest.mark.parametrize("table", load_spec(SPEC), ids=lambda t: t.name)
+def test_key_partition_and_ordering_fields_are_in_the_avro_schema(table):
+    fields = schema_fields(table)
+    for column in (table.record_key, table.partition_field, table.ordering_field, table.delete_field):
+        assert column in fields, f"{table.name}: {column} not in {table.schema}"
+
+
+# The builder
+
+
+@pytest.fixture(params=TABLE_TYPES)
+def table_of_each_type(request, spec_copy):
+    spec, document = spec_copy
+    document["tables"] = [{**document["tables"][0], "table_type": request.param}]
+    return load_spec(write(spec, document))[0]
+
+
+@pytest.mark.parametrize("op", [BULK_INSERT, UPSERT])
+def test_streamer_args_for_each_table_type_and_operation(table_of_each_type, op):
+    table = table_of_each_type
+    args = streamer_args(table, op, BUCKET)
+    assert flag_value(args, "--table-type") == table.table_type
+    assert flag_value(args, "--op") == op
+    assert flag_value(args, "--target-base-path") == f"s3://{BUCKET}/{table.target_path}"
+    assert flag_value(args, "--target-table") == table.name
+    assert flag_value(args, "--source-ordering-field") == table.ordering_field
+    assert flag_value(args, "--sync-tool-classes") == GLUE_SYNC_TOOL
+    assert "--enable-sync" in args
+    assert "--continuous" not in args
+    assert ("--filter-dupes" in args) == (op == BULK_INSERT)
+    conf = hoodie_confs(args)
+    assert conf["hoodie.datasource.write.recordkey.field"] == table.record_key
+    assert conf["hoodie.datasource.write.partitionpath.field"] == table.partition_field
+    assert conf["hoodie.datasource.write.precombine.field"] == table.ordering_field
+    assert conf["hoodie.streamer.source.dfs.root"] == f"s3://{BUCKET}/{table.source_path}"
+    assert conf["hoodie.streamer.schemaprovider.source.schema.file"] == f"s3://{BUCKET}/{table.schema_key}"
+    assert conf["hoodie.datasource.hive_sync.database"] == table.database
+    assert conf["hoodie.datasource.hive_sync.table"] == table.name
+    assert conf["hoodie.datasource.hive_sync.partition_fields"] == table.partition_field
+    assert conf["hoodie.payload.delete.field"] == table.delete_field
+    assert ("hoodie.compact.inline" in conf) == (table.table_type == "MERGE_ON_READ")
+
+
+def test_spark_submit_runs_the_streamer_class_from_the_utilities_bundle():
+    table = load_spec(SPEC)[0]
+    args = spark_submit_args(table, UPSERT, BUCKET)
+    assert args[0] == "spark-submit"
+    assert flag_value(args, "--class") == STREAMER_CLASS
+    jar = args.index(UTILITIES_JAR)
+    assert args[jar + 1 :] == streamer_args(table, UPSERT, BUCKET)
+
+
+def test_emr_step_runs_spark_submit_through_command_runner_and_spares_the_cluster():
+    table = load_spec(SPEC)[1]
+    step = emr_step(table, BULK_INSERT, BUCKET)
+    assert step["HadoopJarStep"] == {
+        "Jar": "command-runner.jar",
+        "Args": spark_submit_args(table, BULK_INSERT, BUCKET),
+    }
+    assert step["ActionOnFailure"] == "CONTINUE"
+    assert table.name in step["Name"]
+
+
+def test_builder_rejects_an_unknown_operation():
+    with pytest.raises(TableSpecError, match="artists.*'INSERT_OVERWRITE'"):
+        streamer_args(load_spec(SPEC)[0], "INSERT_OVERWRITE")
+
+
+# Rejected specs: the message names the spec file, the table and the field
+
+
+def assert_rejected(spec: Path, table: str, field: str, *words: str) -> str:
+    with pytest.raises(TableSpecError) as error:
+        load_spec(spec)
+    message = str(error.value)
+    assert str(spec) in message and f"table '{table}'" in message and f"field '{field}'" in message, message
+    for word in words:
+        assert word in message, message
+    assert "Fix:" in message
+    return message
+
+
+@pytest.mark.parametrize("field", [f for f in REQUIRED_FIELDS if f != "name"])
+def test_spec_with_a_missing_field_is_rejected(spec_copy, field):
+    spec, document = spec_copy
+    if field in document["defaults"]:  # artists keeps the default, artworks lacks it
+        document["tables"][0][field] = document["defaults"].pop(field)
+    document["tables"][1].pop(field, None)
+    assert_rejected(write(spec, document), "artworks", field, "missing")
+
+
+def test_spec_with_an_unknown_table_type_is_rejected(spec_copy):
+    spec, document = spec_copy
+    document["tables"][0]["table_type"] = "MERGE_ON_WRITE"
+    assert_rejected(write(spec, document), "artists", "table_type", "MERGE_ON_WRITE", "COPY_ON_WRITE")
+
+
+@pytest.mark.parametrize("arg", ["--continuous", "--op", "--filter-dupes", "--table-type=MERGE_ON_READ"])
+def test_spec_passing_a_builder_flag_such_as_continuous_is_rejected(spec_copy, arg):
+    spec, document = spec_copy
+    document["tables"][0]["extra_args"] = ["--source-limit", "1000000", arg]
+    assert_rejected(write(spec, document), "artists", "extra_args", arg.split("=")[0])
+
+
+def test_continuous_is_rejected_because_the_step_would_never_finish(spec_copy):
+    spec, document = spec_copy
+    document["tables"][1]["extra_args"] = ["--continuous"]
+    assert "never finishes" in assert_rejected(write(spec, document), "artworks", "extra_args")
+
+
+def test_allowed_extra_args_are_appended(spec_copy):
+    spec, document = spec_copy
+    document["tables"][0]["extra_args"] = ["--source-limit", "1000000"]
+    args = streamer_args(load_spec(write(spec, document))[0], UPSERT, BUCKET)
+    assert args[-2:] == ["--source-limit", "1000000"]
+
+
+@pytest.mark.parametrize("field", ["record_key", "partition_field", "ordering_field", "delete_field"])
+def test_spec_naming_a_column_missing_from_the_avro_schema_is_rejected(spec_copy, field):
+    spec, document = spec_copy
+    document["tables"][0][field] = "no_such_column"
+    assert_rejected(write(spec, document), "artists", field, "no_such_column", "artists.avsc")
+
+
+def test_spec_with_a_missing_schema_file_is_rejected(spec_copy):
+    spec, document = spec_copy
+    document["tables"][0]["schema"] = "schemas/painters.avsc"
+    assert_rejected(write(spec, document), "artists", "schema", "painters.avsc")
+
+
+@pytest.mark.parametrize(
+    "path", ["s3://bucket/hudi/moma/artists/", "/hudi/moma/artists/", "hudi/moma/artists"]
+)
+def test_spec_with_a_target_path_outside_the_bucket_layout_is_rejected(spec_copy, path):
+    spec, document = spec_copy
+    document["tables"][0]["target_path"] = path
+    assert_rejected(write(spec, document), "artists", "target_path", path)
+
+
+def test_spec_with_an_unknown_field_is_rejected(spec_copy):
+    spec, document = spec_copy
+    document["tables"][1]["recordkey"] = "artwork_id"
+    assert_rejected(write(spec, document), "artworks", "recordkey", "unknown field")
+
+
+def test_spec_defining_a_table_twice_is_rejected(spec_copy):
+    spec, document = spec_copy
+    document["tables"].append(dict(document["tables"][0]))
+    assert_rejected(write(spec, document), "artists", "name", "twice")
+
+
+def test_spec_without_tables_is_rejected(spec_copy):
+    spec, document = spec_copy
+    document["tables"] = []
+    with pytest.raises(TableSpecError, match="no 'tables' list"):
+        load_spec(write(spec, document))
