@@ -5,13 +5,14 @@ Creates the `tickit` schema and its seven tables (users, venue, category, date, 
 with the DISTKEY/SORTKEY layout Redshift wants. Every statement is `IF NOT EXISTS`, so the DAG is safe to
 run again at any time. The statements run as one Redshift Data API batch (one transaction).
 
-Triggered by hand (or by a deploy) before the first load; the load DAGs assume these tables exist.
+Triggered by hand (or by a deploy). On success it updates the asset `redshift_tickit_tables`, which
+schedules `redshift__02_initial_load`: the Redshift DAGs hand over through assets, not trigger chains.
 """
 
-from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
 from airflow.sdk import DAG
 
-from lakehouse.defaults import AWS_CONN_ID, dag_settings
+from lakehouse.defaults import dag_settings
+from lakehouse.redshift import TICKIT_TABLES, redshift_sql
 from lakehouse.tickit import SCHEMA, TABLES
 
 with DAG(
@@ -23,13 +24,8 @@ with DAG(
     params={"schema": SCHEMA},
     **dag_settings(__file__),
 ):
-    RedshiftDataOperator(
+    redshift_sql(
         task_id="create_schema_and_tables",
-        aws_conn_id=AWS_CONN_ID,
-        cluster_identifier="{{ var.value.redshift_cluster_id }}",
-        database="{{ var.value.redshift_database }}",
-        db_user="{{ var.value.redshift_db_user }}",
         sql=["redshift/ddl/schema.sql", *(f"redshift/ddl/{table}.sql" for table in TABLES)],
-        wait_for_completion=True,
-        poll_interval=5,
+        outlets=[TICKIT_TABLES],
     )

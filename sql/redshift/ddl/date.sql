@@ -1,5 +1,6 @@
+-- One row per day: small enough for a copy on every node (DISTSTYLE ALL).
 CREATE TABLE IF NOT EXISTS {{ params.schema }}.date (
-    dateid SMALLINT NOT NULL DISTKEY SORTKEY,
+    dateid SMALLINT NOT NULL,
     caldate DATE NOT NULL,
     day CHAR(3) NOT NULL,
     week SMALLINT NOT NULL,
@@ -7,4 +8,6 @@ CREATE TABLE IF NOT EXISTS {{ params.schema }}.date (
     qtr CHAR(5) NOT NULL,
     year SMALLINT NOT NULL,
     holiday BOOLEAN DEFAULT FALSE
-);
+)
+DISTSTYLE ALL
+SORTKEY (dateid)

@@ -1,8 +1,10 @@
 CREATE TABLE IF NOT EXISTS {{ params.schema }}.event (
-    eventid INTEGER NOT NULL DISTKEY,
+    eventid INTEGER NOT NULL,
     venueid SMALLINT NOT NULL,
     catid SMALLINT NOT NULL,
-    dateid SMALLINT NOT NULL SORTKEY,
+    dateid SMALLINT NOT NULL,
     eventname VARCHAR(200),
     starttime TIMESTAMP
-);
+)
+DISTKEY (eventid)
+SORTKEY (dateid)

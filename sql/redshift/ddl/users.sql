@@ -1,5 +1,5 @@
 CREATE TABLE IF NOT EXISTS {{ params.schema }}.users (
-    userid INTEGER NOT NULL DISTKEY SORTKEY,
+    userid INTEGER NOT NULL,
     username CHAR(8),
     firstname VARCHAR(30),
     lastname VARCHAR(30),
@@ -17,4 +17,6 @@ CREATE TABLE IF NOT EXISTS {{ params.schema }}.users (
     likevegas BOOLEAN,
     likebroadway BOOLEAN,
     likemusicals BOOLEAN
-);
+)
+DISTKEY (userid)
+SORTKEY (userid)

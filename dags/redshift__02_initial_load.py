@@ -1,0 +1,35 @@
+"""
+### Initial load of the TICKIT tables into Redshift
+
+For each of the seven tables, one task group: COPY the table's files under `raw/tickit/<table>/` in the
+lakehouse bucket into a staging table, merge it into the table in one transaction (DELETE ... USING +
+INSERT: a rerun replaces rows instead of duplicating them), check the result, drop the staging table.
+A last check verifies that every sale, listing and event points at existing rows.
+
+**Ordering.** Scheduled on the asset `redshift_tickit_tables` (updated by `redshift__01_create_tables`), so
+it runs once the tables exist, and again, harmlessly, whenever they are re-created. On success it updates
+`redshift_tickit_loaded`, which schedules the UNLOAD (`redshift__04_unload_sales_by_category`). Assets
+keep each DAG independent: no DAG triggers or waits for another, and each can be rerun on its own.
+
+Variables: `lakehouse_bucket`, `redshift_iam_role_arn` (the role COPY assumes to read the bucket),
+`redshift_cluster_id`, `redshift_database`, `redshift_db_user`.
+"""
+
+from airflow.sdk import DAG
+
+from lakehouse import layout
+from lakehouse.defaults import dag_settings
+from lakehouse.redshift import TICKIT_LOADED, TICKIT_TABLES, copy_merge_check_group, redshift_check
+from lakehouse.tickit import SCHEMA, TABLES
+
+with DAG(
+    dag_id="redshift__02_initial_load",
+    description="COPY the full TICKIT extract from S3 into Redshift, merge each table, check the result.",
+    doc_md=__doc__,
+    schedule=[TICKIT_TABLES],
+    tags=["tickit", "redshift", "load"],
+    params={"schema": SCHEMA},
+    **dag_settings(__file__),
+):
+    tables = [copy_merge_check_group(table, layout.full_prefix(table)) for table in TABLES]
+    tables >> redshift_check("check_references", "redshift/checks/references.sql", outlets=[TICKIT_LOADED])

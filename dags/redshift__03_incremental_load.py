@@ -1,0 +1,40 @@
+"""
+### Daily incremental load of TICKIT listings and sales into Redshift
+
+Each run loads its data interval: the day's extract under
+`raw/tickit_incremental/<table>/ds={{ ds }}/` (new listings and sales of that day plus changed earlier
+rows), through the same COPY -> staging -> merge -> check task group as the initial load. The merge
+replaces rows by key, so a changed row carries its new values and a rerun of a day changes nothing. The
+check also fails when the extract holds rows dated after the interval (a wrong or misplaced file).
+
+**Ordering.** Time-scheduled (`@daily`, no catchup); on success it updates the asset
+`redshift_tickit_loaded`, which schedules the UNLOAD (`redshift__04_unload_sales_by_category`), exactly as
+the initial load does.
+
+Variables: `lakehouse_bucket`, `redshift_iam_role_arn`, `redshift_cluster_id`, `redshift_database`,
+`redshift_db_user`.
+"""
+
+from airflow.sdk import DAG
+
+from lakehouse import layout
+from lakehouse.defaults import dag_settings
+from lakehouse.redshift import TICKIT_LOADED, copy_merge_check_group, redshift_check
+from lakehouse.tickit import EVENT_TIME_COLUMNS, INCREMENTAL_TABLES, SCHEMA
+
+with DAG(
+    dag_id="redshift__03_incremental_load",
+    description="Load the day's new and changed TICKIT listings and sales into Redshift and merge them.",
+    doc_md=__doc__,
+    schedule="@daily",
+    tags=["tickit", "redshift", "load"],
+    params={"schema": SCHEMA},
+    **dag_settings(__file__),
+):
+    tables = [
+        copy_merge_check_group(
+            table, layout.incremental_prefix(table, "{ds}"), event_time=EVENT_TIME_COLUMNS[table]
+        )
+        for table in INCREMENTAL_TABLES
+    ]
+    tables >> redshift_check("check_references", "redshift/checks/references.sql", outlets=[TICKIT_LOADED])

@@ -1,0 +1,126 @@
+"""Redshift building blocks: Data API tasks that run SQL files, a check task, and the copy -> merge -> check
+task group every TICKIT load is made of. Also the assets that order the Redshift DAGs.
+
+    copy_merge_check_group(table="sales", source_prefix=layout.incremental_prefix("sales", "{ds}"),
+                           event_time="saletime")
+
+Every statement goes through the Redshift Data API with the cluster, database and user of the Variables
+redshift_cluster_id, redshift_database and redshift_db_user (read at run time). A list of SQL files is sent as
+one BatchExecuteStatement, which Redshift runs as one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.exceptions import AirflowException
+from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
+from airflow.sdk import Asset, TaskGroup
+
+from lakehouse.defaults import AWS_CONN_ID
+from lakehouse.tickit import PRIMARY_KEYS, SCHEMA
+
+# Assets: a DAG that finishes a step updates its asset; the next DAG is scheduled on it.
+TICKIT_TABLES = Asset(name="redshift_tickit_tables")  # schema and tables exist
+TICKIT_LOADED = Asset(name="redshift_tickit_loaded")  # new rows merged (initial or incremental load)
+SALES_BY_CATEGORY_UNLOADED = Asset(name="s3_tickit_sales_by_category")  # Parquet aggregate in the lake
+
+POLL_SECONDS = 5
+CHECK_COLUMNS = ("check_name", "failures")
+
+
+# Where every statement runs; templates, rendered at run time from the Variables.
+CONNECTION = {
+    "aws_conn_id": AWS_CONN_ID,
+    "cluster_identifier": "{{ var.value.redshift_cluster_id }}",
+    "database": "{{ var.value.redshift_database }}",
+    "db_user": "{{ var.value.redshift_db_user }}",
+}
+
+
+def redshift_sql(task_id: str, sql: str | list[str], **kwargs: Any) -> RedshiftDataOperator:
+    """Runs `sql` (a .sql path under sql/, or a list of them = one transaction) and waits for it."""
+    return RedshiftDataOperator(
+        task_id=task_id, sql=sql, wait_for_completion=True, poll_interval=POLL_SECONDS, **CONNECTION, **kwargs
+    )
+
+
+def redshift_check(task_id: str, sql: str, **kwargs: Any) -> "RedshiftDataCheckOperator":
+    """Runs the check query `sql` (see RedshiftDataCheckOperator) and fails when any check fails."""
+    return RedshiftDataCheckOperator(
+        task_id=task_id, sql=sql, poll_interval=POLL_SECONDS, **CONNECTION, **kwargs
+    )
+
+
+class RedshiftDataCheckOperator(RedshiftDataOperator):
+    """Runs a check query that returns one (check_name, failures) row per failed check; fails on any row."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(return_sql_result=True, wait_for_completion=True, deferrable=False, **kwargs)
+
+    def execute(self, context) -> None:
+        results = super().execute(context)
+        failed = failed_checks(results[-1], source=f"task '{self.task_id}' ({self.sql})")
+        if failed:
+            summary = ", ".join(f"{name}: {count}" for name, count in failed)
+            raise AirflowException(
+                f"task '{self.task_id}': data-quality checks failed ({summary}) in {self.sql}. The rows stay "
+                "as they are for inspection. Fix the source files or the SQL, then clear this task group."
+            )
+        self.log.info("All checks of %s passed", self.sql)
+
+
+def failed_checks(result: dict, source: str) -> list[tuple[str, int]]:
+    """The (check_name, failures) rows of a Data API GetStatementResult response."""
+    columns = tuple(column.get("name") for column in result.get("ColumnMetadata", []))
+    if columns != CHECK_COLUMNS:
+        raise AirflowException(
+            f"{source}: a check query must return the columns {CHECK_COLUMNS}, it returned {columns}. "
+            "Fix: SELECT check_name, failures ... WHERE failures > 0 (see sql/redshift/checks/)."
+        )
+    return [
+        (record[0].get("stringValue", ""), int(record[1].get("longValue", 0)))
+        for record in result.get("Records", [])
+    ]
+
+
+def copy_merge_check_group(
+    table: str,
+    source_prefix: str,
+    *,
+    event_time: str | None = None,
+    schema: str = SCHEMA,
+) -> TaskGroup:
+    """Task group `<table>`: COPY the files under `source_prefix` into a staging table, merge it into the
+    table (one transaction), check the result, and drop the staging table (a teardown: it also runs
+    after a failure, and does not hide one).
+
+    `source_prefix` is a key prefix in the lakehouse bucket (lakehouse.layout); "{ds}" in it becomes the
+    run's day. With `event_time` (the row's timestamp column) the check also asserts that no staged row is
+    dated after the run's data interval.
+    """
+    if table not in PRIMARY_KEYS:
+        raise ValueError(
+            f"copy_merge_check_group(table={table!r}): unknown table. Fix: use one of {sorted(PRIMARY_KEYS)} "
+            "or add the table and its key to lakehouse/tickit.py."
+        )
+    params = {
+        "schema": schema,
+        "table": table,
+        "key": PRIMARY_KEYS[table],
+        "source_prefix": source_prefix,
+        "event_time": event_time,
+    }
+    with TaskGroup(group_id=table, tooltip=f"COPY -> merge -> check {schema}.{table}") as group:
+        stage = redshift_sql(
+            "copy_to_staging",
+            ["redshift/staging/drop.sql", "redshift/staging/create.sql", "redshift/staging/copy.sql"],
+            params=params,
+        )
+        merge = redshift_sql(
+            "merge", ["redshift/merge/delete.sql", "redshift/merge/insert.sql"], params=params
+        )
+        check = redshift_check("check", "redshift/checks/merged.sql", params=params)
+        drop = redshift_sql("drop_staging", "redshift/staging/drop.sql", params=params)
+        stage >> merge >> check >> drop.as_teardown(setups=stage)
+    return group

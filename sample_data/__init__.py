@@ -1,0 +1,1 @@
+"""Deterministic sample data for local runs and tests (`python -m sample_data.tickit --help`)."""

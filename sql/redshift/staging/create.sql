@@ -1,0 +1,2 @@
+-- LIKE copies the columns and the DISTKEY/SORTKEY of the target, so the merge joins node-locally.
+CREATE TABLE {{ params.schema }}.stage_{{ params.table }} (LIKE {{ params.schema }}.{{ params.table }})

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS {{ params.schema }}.stage_{{ params.table }}
