@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,20 +17,28 @@ HOOK_FILES = ("hooks", "scripts/venv.sh", "pyproject.toml", ".flake8")
 LEAKING_PREFIXES = ("GIT_", "AIRFLOW", "GATE_", "PYTEST")
 
 
+class Result(subprocess.CompletedProcess):
+    @property
+    def output(self) -> str:
+        """stdout and stderr together (git sends pre-commit output to stderr, pre-push output to stdout)."""
+        return self.stdout + self.stderr
+
+
 class Repo:
     def __init__(self, path: Path, env: dict[str, str]):
         self.path = path
         self.env = env
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(args, cwd=self.path, env=self.env, capture_output=True, text=True)
+    def run(self, *args: str, check: bool = True) -> Result:
+        done = subprocess.run(args, cwd=self.path, env=self.env, capture_output=True, text=True)
+        result = Result(done.args, done.returncode, done.stdout, done.stderr)
         if check and result.returncode != 0:
             raise AssertionError(
                 f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
             )
         return result
 
-    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def git(self, *args: str, check: bool = True) -> Result:
         return self.run("git", *args, check=check)
 
     def write(self, relative: str, text: str) -> Path:
@@ -49,7 +58,7 @@ class Repo:
 
 
 @pytest.fixture(scope="session")
-def git_env(tmp_path_factory, repo_root) -> dict[str, str]:
+def git_env(tmp_path_factory) -> dict[str, str]:
     """A clean environment: no user or system git configuration, a fixed identity, the project's venv."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(LEAKING_PREFIXES)}
     env.update(
@@ -59,7 +68,7 @@ def git_env(tmp_path_factory, repo_root) -> dict[str, str]:
         GIT_AUTHOR_EMAIL="engineer@example.com",
         GIT_COMMITTER_NAME="Data Engineer",
         GIT_COMMITTER_EMAIL="engineer@example.com",
-        LAKEHOUSE_VENV=str(repo_root / ".venv"),
+        LAKEHOUSE_VENV=sys.prefix,  # the venv running these tests
     )
     return env
 

@@ -1,0 +1,98 @@
+"""hooks/pre-push against a bare remote, in a clone of the whole project (the fast gate runs for real)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tarfile
+
+import pytest
+
+from tests.hooks.conftest import Repo, init_repo
+
+pytestmark = pytest.mark.slow
+
+BROKEN_DAG = '''"""A DAG file whose import fails: it needs a module the plugins do not have."""
+
+from airflow.sdk import DAG
+
+from lakehouse.no_such_module import dag_settings
+
+with DAG(**dag_settings(__file__)) as dag:
+    pass
+'''
+
+
+@pytest.fixture(scope="module")
+def remote(tmp_path_factory, git_env, repo_root):
+    """A bare repository holding the project's last commit, with the hooks of this working tree."""
+    base = tmp_path_factory.mktemp("pre-push")
+    seed = init_repo(base / "seed", git_env)
+    archive = subprocess.run(
+        ["git", "-C", str(repo_root), "archive", "HEAD"], env=git_env, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(seed.path, filter="tar")
+    shutil.rmtree(seed.path / "hooks")
+    shutil.copytree(repo_root / "hooks", seed.path / "hooks", ignore=shutil.ignore_patterns("__pycache__"))
+    seed.git("add", ".")
+    seed.git("commit", "-q", "--no-verify", "-m", "project")
+    bare = base / "remote.git"
+    seed.git("init", "-q", "--bare", "-b", "main", str(bare))
+    seed.git("push", "-q", "--no-verify", str(bare), "main")
+    return bare
+
+
+@pytest.fixture
+def clone(remote, tmp_path, git_env) -> Repo:
+    repo = Repo(tmp_path / "clone", git_env)
+    Repo(tmp_path, git_env).git("clone", "-q", str(remote), str(repo.path))
+    repo.run("hooks/install.sh")
+    return repo
+
+
+def remote_main(clone: Repo) -> str:
+    return clone.git("ls-remote", "origin", "refs/heads/main").stdout.split()[0]
+
+
+def test_nothing_new_to_push_runs_no_tests(clone):
+    clone.git("push", "origin", "main")
+    # A new branch at a commit the remote already has: the hook runs and finds nothing new.
+    output = clone.git("push", "origin", "main:refs/heads/release").output
+
+    assert "pre-push: nothing new to push; tests not run" in output
+    assert "gate summary" not in output
+    assert not (clone.path / "build/test-logs").exists()
+    assert clone.git("ls-remote", "origin", "refs/heads/release").stdout.split()[0] == clone.head()
+
+
+def test_push_adding_a_broken_dag_is_rejected_and_the_remote_is_unchanged(clone):
+    before = remote_main(clone)
+    clone.write("dags/redshift__99_broken.py", BROKEN_DAG)
+    clone.git("add", "dags/redshift__99_broken.py")
+    clone.git("commit", "-q", "-m", "A broken DAG")
+
+    result = clone.git("push", "origin", "main", check=False)
+    output = result.output
+
+    assert result.returncode != 0
+    assert "redshift__99_broken" in output, output  # the gate names the file
+    assert "push blocked" in output
+    assert "build/test-logs/pre-push-pytest.log" in output
+    assert "git push --no-verify" in output
+    assert remote_main(clone) == before
+    assert (clone.path / "build/test-logs/pre-push-pytest.log").is_file()
+
+
+def test_good_push_succeeds(clone):
+    readme = clone.path / "README.md"
+    readme.write_text(readme.read_text() + "\nA note for new contributors.\n")
+    clone.git("add", "README.md")
+    clone.git("commit", "-q", "-m", "README: a note")
+
+    output = clone.git("push", "origin", "main").output
+
+    assert "pre-push: gate passed" in output
+    assert "all green" in output
+    assert remote_main(clone) == clone.head()
