@@ -92,7 +92,7 @@ def check_gate(repo: Path, allow_dirty: bool, run_tests: bool, out) -> str:
     if done.returncode != 0:
         raise Refused(
             f"./run_tests.sh --fast failed (exit {done.returncode}) on tree {tree[:12]}; nothing synced.\n"
-            "  Fix: make the tests pass (details: build/test-logs/pytest.log), then sync again."
+            "  Fix: make ./run_tests.sh --fast pass (its summary above names what failed), then sync again."
         )
     if stamp.read(repo).get("tree") != tree:
         raise Refused(

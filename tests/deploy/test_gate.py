@@ -1,0 +1,139 @@
+"""The gate in front of the sync, with real git and the real ./run_tests.sh and ./sync_dags.sh, in a small
+repository that shares this checkout's .venv (LAKEHOUSE_VENV). The tests that run the nested gate are slow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from deploy import stamp
+from deploy.cli import REFUSED
+from tests.deploy.support import commit_all, git, make_repo
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RELEASE_TEST = """from pathlib import Path
+
+
+def test_release_is_good():
+    assert Path("dags/release.txt").read_text() == "good\\n"
+"""
+
+
+@pytest.fixture
+def gated(tmp_path) -> Path:
+    """A repository with the real run_tests.sh, sync_dags.sh, venv.sh and deploy package, and one test."""
+    repo = make_repo(
+        tmp_path / "gated",
+        {
+            ".gitignore": "build/\n__pycache__/\n*.pyc\n",
+            "pyproject.toml": "[tool.black]\nline-length = 110\n",
+            "dags/redshift__01_first.py": "FIRST = 1\n",
+            "dags/release.txt": "good\n",
+            "plugins/lakehouse/__init__.py": "",
+            "tests/test_release.py": RELEASE_TEST,
+        },
+    )
+    for name in ("run_tests.sh", "sync_dags.sh", "scripts/venv.sh", ".flake8"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / name, repo / name)
+    for folder in ("requirements", "deploy"):
+        shutil.copytree(REPO_ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    commit_all(repo, "gate and sync scripts")
+    return repo
+
+
+def sh(repo: Path, *command: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LAKEHOUSE_VENV": str(REPO_ROOT / ".venv")}
+    return subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow  # runs the nested ./run_tests.sh (flake8, black, pytest): ~5 s
+def test_a_green_tree_is_tested_once_then_synced(gated, tmp_path):
+    first = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "running ./run_tests.sh --fast" in first.stdout and "all green" in first.stdout
+    assert (tmp_path / "bucket/dags/redshift__01_first.py").read_text() == "FIRST = 1\n"
+
+    second = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
+
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "running ./run_tests.sh" not in second.stdout
+    assert f"tree {stamp.tree_hash(gated)[:12]} passed ./run_tests.sh (fast" in second.stdout
+    assert "nothing to do" in second.stdout
+
+
+@pytest.mark.slow
+def test_failing_tests_refuse_the_sync(gated, tmp_path):
+    (gated / "dags/release.txt").write_text("bad\n")
+    commit_all(gated, "a change the tests reject")
+
+    done = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
+
+    assert done.returncode == REFUSED
+    assert "FAILED" in done.stdout and "refused: ./run_tests.sh --fast failed" in done.stderr
+    assert not (tmp_path / "bucket").exists()
+
+
+@pytest.mark.slow
+def test_a_dirty_tree_is_refused_unless_allowed(gated, tmp_path):
+    (gated / "dags/redshift__01_first.py").write_text('FIRST = "uncommitted"\n')
+
+    refused = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
+
+    assert refused.returncode == REFUSED
+    assert "uncommitted changes" in refused.stderr and "dags/redshift__01_first.py" in refused.stderr
+    assert "--allow-dirty" in refused.stderr and not (tmp_path / "bucket").exists()
+
+    allowed = sh(gated, "./sync_dags.sh", "--allow-dirty", "--target", str(tmp_path / "bucket"))
+
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "running ./run_tests.sh --fast" in allowed.stdout  # the dirty tree is a tree of its own
+    assert (tmp_path / "bucket/dags/redshift__01_first.py").read_text() == 'FIRST = "uncommitted"\n'
+
+
+@pytest.mark.slow
+def test_skip_gate_run_needs_a_green_run_of_exactly_this_tree(gated, tmp_path):
+    target = ("--skip-gate-run", "--target", str(tmp_path / "bucket"))
+    assert sh(gated, "./sync_dags.sh", *target).returncode == REFUSED
+
+    tests = sh(gated, "./run_tests.sh")
+    assert tests.returncode == 0, tests.stdout
+    assert stamp.read(gated)["tree"] == stamp.tree_hash(gated) and stamp.read(gated)["mode"] == "full"
+    assert sh(gated, "./sync_dags.sh", *target).returncode == 0
+
+    (gated / "dags/redshift__01_first.py").write_text("FIRST = 2\n")
+    commit_all(gated, "an untested change")
+    stale = sh(gated, "./sync_dags.sh", *target)
+
+    assert stale.returncode == REFUSED
+    assert "no green ./run_tests.sh run recorded for this tree" in stale.stderr
+    assert (tmp_path / "bucket/dags/redshift__01_first.py").read_text() == "FIRST = 1\n"
+
+
+@pytest.mark.slow
+def test_a_partial_test_run_stamps_nothing(gated):
+    done = sh(gated, "./run_tests.sh", "-k", "release")
+
+    assert done.returncode == 0, done.stdout
+    assert stamp.read(gated) == {}
+
+
+def test_tree_hash_covers_the_working_tree_and_leaves_the_index_alone(project):
+    head_tree = git(project, "rev-parse", "HEAD^{tree}").strip()
+    assert stamp.tree_hash(project) == head_tree
+
+    (project / "dags/redshift__01_first.py").write_text("FIRST = 'edited'\n")
+    edited = stamp.tree_hash(project)
+    (project / "dags/redshift__03_new.py").write_text("NEW = 3\n")
+    with_new_file = stamp.tree_hash(project)
+    (project / "build").mkdir()
+    (project / "build/ignored.txt").write_text("git ignores build/\n")
+
+    assert len({head_tree, edited, with_new_file}) == 3
+    assert stamp.tree_hash(project) == with_new_file
+    assert git(project, "diff", "--cached", "--name-only") == ""  # nothing was staged in the real index
