@@ -1,0 +1,146 @@
+"""The rules the GitHub workflows must follow, as functions returning violations (empty list = compliant).
+
+Kept apart from the tests so each rule can be shown to fire on a workflow that breaks it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+
+# Every third-party action and the commit it is pinned to. A new action or version needs its SHA checked
+# against the action's release tag, then an entry here.
+REVIEWED_PINS = {
+    "actions/checkout": ("11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
+    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
+    "aws-actions/configure-aws-credentials": ("b47578312673ae6fa5b5096b330d9fbac3d116df", "v4.2.1"),
+}
+USES_LINE = re.compile(r"^\s*(?:-\s*)?uses:\s*(?P<ref>\S+)\s*(?:#\s*(?P<comment>.*))?$")
+SHA = re.compile(r"[0-9a-f]{40}")
+MAIN_ONLY = "github.ref == 'refs/heads/main'"
+
+
+def load(text: str) -> dict:
+    workflow = yaml.safe_load(text)
+    if True in workflow:  # YAML 1.1 reads the key `on` as the boolean true
+        workflow["on"] = workflow.pop(True)
+    return workflow
+
+
+def triggers(workflow: dict) -> dict:
+    on = workflow.get("on") or {}
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    return on
+
+
+def steps(workflow: dict):
+    for job_id, job in workflow.get("jobs", {}).items():
+        for step in job.get("steps", []):
+            yield job_id, step
+
+
+def pin_violations(text: str) -> list[str]:
+    """Each `uses:` of another repository is a reviewed full commit SHA with its version in a comment."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        match = USES_LINE.match(line)
+        if not match or match["ref"].startswith("./"):
+            continue
+        action, _, ref = match["ref"].partition("@")
+        comment = (match["comment"] or "").strip()
+        if not SHA.fullmatch(ref):
+            found.append(f"line {number}: {match['ref']} is not pinned to a full commit SHA")
+        elif action not in REVIEWED_PINS:
+            found.append(f"line {number}: {action} is not in REVIEWED_PINS (check its SHA, then add it)")
+        elif REVIEWED_PINS[action] != (ref, comment.split()[0] if comment else ""):
+            sha, version = REVIEWED_PINS[action]
+            found.append(f"line {number}: {action} must be @{sha} # {version} (got @{ref} # {comment})")
+    return found
+
+
+def common_violations(workflow: dict) -> list[str]:
+    """Rules for every workflow: no pull_request_target, no expression expanded inside a shell script."""
+    found = []
+    if "pull_request_target" in triggers(workflow):
+        found.append("pull_request_target runs fork code with write access and secrets: use pull_request")
+    for job_id, step in steps(workflow):
+        if "${{" in step.get("run", ""):
+            found.append(
+                f"{job_id}: `run:` expands ${{{{ }}}} in the script (injection): pass it through env:"
+            )
+    return found
+
+
+def gate_workflow_violations(workflow: dict) -> list[str]:
+    found = []
+    on = triggers(workflow)
+    for event in ("pull_request", "push"):
+        if event not in on:
+            found.append(f"does not run on {event}")
+    if workflow.get("permissions") != {"contents": "read"}:
+        found.append(f"permissions must be exactly contents: read, not {workflow.get('permissions')}")
+    if "secrets" in yaml.safe_dump(workflow):
+        found.append("uses secrets: pull requests from forks get none")
+    all_steps = [step for _, step in steps(workflow)]
+    pythons = [s.get("with", {}) for s in all_steps if s.get("uses", "").startswith("actions/setup-python@")]
+    if [p.get("python-version") for p in pythons] != ["3.12"]:
+        found.append("must set up Python 3.12 (MWAA's) exactly once")
+    if not all(p.get("cache") == "pip" for p in pythons):
+        found.append("setup-python must cache pip")
+    scripts = "\n".join(s.get("run", "") for s in all_steps)
+    if not re.search(r"^\./run_tests\.sh\s*$", scripts, re.M):
+        found.append("must run ./run_tests.sh (all suites, no --fast)")
+    if "postgresql-15" not in scripts:
+        found.append("must install PostgreSQL 15 for the slow SQL tests")
+    return found
+
+
+def sync_workflow_violations(workflow: dict) -> list[str]:
+    found = []
+    on = triggers(workflow)
+    if set(on) != {"push", "workflow_dispatch"}:
+        found.append(f"must run on push to main and workflow_dispatch only, not {sorted(on)}")
+    elif (on["push"] or {}).get("branches") != ["main"]:
+        found.append("push trigger must be limited to branches: [main]")
+    if workflow.get("permissions") != {"contents": "read"}:
+        found.append("workflow permissions must be contents: read (id-token only on the deploy job)")
+    concurrency = workflow.get("concurrency") or {}
+    if not concurrency.get("group") or concurrency.get("cancel-in-progress") is not False:
+        found.append("needs a concurrency group with cancel-in-progress: false (queue, never cancel a sync)")
+    jobs = workflow.get("jobs", {})
+    test, deploy = jobs.get("test", {}), jobs.get("deploy", {})
+    if test.get("uses") != "./.github/workflows/test_dags.yml":
+        found.append("the test job must run the test workflow (./.github/workflows/test_dags.yml)")
+    needs = deploy.get("needs")
+    if "test" not in ([needs] if isinstance(needs, str) else needs or []):
+        found.append("deploy must need the test job")
+    condition = str(deploy.get("if", ""))
+    if MAIN_ONLY not in condition or "!github.event.repository.fork" not in condition:
+        found.append(f"deploy must run only on main and never in a fork: if: {MAIN_ONLY} && ...")
+    if deploy.get("permissions") != {"id-token": "write", "contents": "read"}:
+        found.append("deploy permissions must be exactly id-token: write, contents: read")
+    if deploy.get("environment") != "production":
+        found.append("deploy must use the GitHub environment production")
+    deploy_steps = deploy.get("steps", [])
+    checkouts = [s for s in deploy_steps if s.get("uses", "").startswith("actions/checkout@")]
+    if [s.get("with", {}).get("ref") for s in checkouts] != ["${{ github.sha }}"]:
+        found.append("deploy must check out ${{ github.sha }}: the commit the test job tested")
+    credentials = [
+        s for s in deploy_steps if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    ]
+    inputs = credentials[0].get("with", {}) if len(credentials) == 1 else {}
+    if not str(inputs.get("role-to-assume", "")).startswith("${{ vars."):
+        found.append("deploy must assume a role (OIDC) named by a repository variable")
+    if {"aws-access-key-id", "aws-secret-access-key"} & set(inputs) or "secrets" in yaml.safe_dump(workflow):
+        found.append("no long-lived keys or secrets: the role session comes from OIDC")
+    sync = [s.get("run", "") for s in deploy_steps if "./sync_dags.sh" in s.get("run", "")]
+    if len(sync) != 1 or '--target "s3://' not in sync[0] or "--environment" not in sync[0]:
+        found.append('deploy must run ./sync_dags.sh --target "s3://..." --environment ...')
+    return found
