@@ -7,7 +7,11 @@ rows), through the same COPY -> staging -> merge -> check task group as the init
 replaces rows by key, so a changed row carries its new values and a rerun of a day changes nothing. The
 check also fails when the extract holds rows dated after the interval (a wrong or misplaced file).
 
-**Ordering.** Time-scheduled (`@daily`, no catchup); on success it updates the asset
+**Schedule.** Daily data intervals (`CronDataIntervalTimetable`, UTC midnight to midnight): the run for a
+day starts once that day is over, and `{{ ds }}` is that day. (A plain `"@daily"` would, in Airflow 3,
+give zero-length intervals dated at the start of the run's own day, whose extract does not exist yet.)
+
+**Ordering.** No catchup; on success it updates the asset
 `redshift_tickit_loaded`, which schedules the UNLOAD (`redshift__04_unload_sales_by_category`), exactly as
 the initial load does.
 
@@ -16,6 +20,7 @@ Variables: `lakehouse_bucket`, `redshift_iam_role_arn`, `redshift_cluster_id`, `
 """
 
 from airflow.sdk import DAG
+from airflow.timetables.interval import CronDataIntervalTimetable
 
 from lakehouse import layout
 from lakehouse.defaults import dag_settings
@@ -26,7 +31,7 @@ with DAG(
     dag_id="redshift__03_incremental_load",
     description="Load the day's new and changed TICKIT listings and sales into Redshift and merge them.",
     doc_md=__doc__,
-    schedule="@daily",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     tags=["tickit", "redshift", "load"],
     params={"schema": SCHEMA},
     **dag_settings(__file__),
