@@ -25,11 +25,7 @@ def tickit_sample(tmp_path_factory):
 def postgres_cluster():
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
-        pytest.skip(
-            pytest.skip(
-                "no PostgreSQL binaries in /usr/lib/postgresql/*/bin. Fix: apt-get install postgresql-15"
-            )
-        )
+        pytest.skip("no PostgreSQL binaries in /usr/lib/postgresql/*/bin. Fix: apt-get install postgresql-15")
     cluster = PostgresCluster(bin_dir).start()
     yield cluster
     cluster.stop()
