@@ -143,7 +143,15 @@ def report_environment(plan: Plan, result: Result, target, environment: str | No
             import boto3
 
             mwaa_client = boto3.session.Session().client("mwaa")
-        mwaa.update_environment(mwaa_client, environment, target.prefix, versions)
+        try:
+            mwaa.update_environment(mwaa_client, environment, target.prefix, versions)
+        except Exception:
+            print(
+                "the files are uploaded but the environment update failed; once the cause is fixed, run\n"
+                f"  {mwaa.cli_command(environment, target.prefix, versions)}",
+                file=out,
+            )
+            raise
         print(
             f"MWAA: UpdateEnvironment {environment} started for {', '.join(changed)} (takes 10-30 min)",
             file=out,

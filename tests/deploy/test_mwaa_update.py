@@ -140,3 +140,20 @@ def test_a_failed_upload_exits_non_zero(project, s3, bucket, capsys):
 
     assert code == cli.FAILED
     assert "upload of plugins.zip" in capsys.readouterr().err
+
+
+def test_a_failed_update_exits_non_zero_and_prints_the_command_to_retry(project, s3, bucket, mwaa, capsys):
+    client, stubber, sent = mwaa
+    stubber.add_client_error(
+        "update_environment", "ValidationException", "Environment is in UPDATING state", http_status_code=400
+    )
+
+    code, output = run(
+        stamped(project), s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.FAILED
+    plugins = latest_version(s3, bucket, "plugins.zip")
+    retry = f"update-environment --name {ENVIRONMENT} --plugins-s3-path plugins.zip"
+    assert f"{retry} --plugins-s3-object-version {plugins}" in output
+    assert "UPDATING" in capsys.readouterr().err
