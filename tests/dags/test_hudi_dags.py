@@ -91,4 +91,3 @@ def test_a_bad_table_spec_fails_the_gate_naming_the_table_and_the_field(bad_spec
         assert "table 'artworks', field 'partition_field'" in message
         assert "'category' is not a field of the Avro schema artworks.avsc" in message
         assert "tables.yaml" in message
-
