@@ -8,10 +8,12 @@ Regenerate after adding, renaming or removing a DAG (then review the diff):
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
-INVENTORY_FILE = Path(__file__).with_name("inventory.json")
+# GATE_INVENTORY_FILE points the gate at another inventory (with GATE_DAGS_FOLDER, another DAG folder).
+INVENTORY_FILE = Path(os.environ.get("GATE_INVENTORY_FILE") or Path(__file__).with_name("inventory.json"))
 
 
 def read(path: Path = INVENTORY_FILE) -> dict[str, str]:
