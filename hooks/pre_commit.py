@@ -48,8 +48,9 @@ class GitError(RuntimeError):
     pass
 
 
-def git(*args: str, stdin: bytes | None = None) -> bytes:
-    result = subprocess.run(["git", *args], input=stdin, capture_output=True)
+def git(*args: str, stdin: bytes | None = None, index_file: str | None = None) -> bytes:
+    env = dict(os.environ, GIT_INDEX_FILE=index_file) if index_file else None
+    result = subprocess.run(["git", *args], input=stdin, capture_output=True, env=env)
     if result.returncode != 0:
         detail = result.stderr.decode(errors="replace").strip()
         raise GitError(f"git {' '.join(args)} failed: {detail}")
@@ -131,6 +132,23 @@ def stage_formatted(changed: dict[str, bytes], files: dict[str, StagedFile], scr
         f"{files[p].mode} {sha}\t{p}".encode() + b"\0" for p, sha in zip(paths, shas.decode().split())
     )
     git("update-index", "-z", "--index-info", stdin=index_info)
+    real_index = partial_commit_real_index()
+    if real_index:
+        git("update-index", "-z", "--index-info", stdin=index_info, index_file=real_index)
+
+
+def partial_commit_real_index() -> str | None:
+    """For `git commit -- <paths>`: the locked real index, which becomes .git/index after the commit.
+
+    In that mode git gives the hook a temporary index (next-index-*.lock) holding HEAD plus the named paths,
+    and has already added those paths to the real one: the formatting must land in both, or `git status`
+    would show the unformatted version staged again.
+    """
+    index = os.environ.get("GIT_INDEX_FILE", "")
+    if not Path(index).name.startswith("next-index-"):
+        return None
+    real = Path(git("rev-parse", "--git-path", "index.lock").decode().strip())
+    return str(real.resolve()) if real.exists() else None
 
 
 def follow_in_working_tree(paths: list[str]) -> None:

@@ -151,3 +151,27 @@ def test_install_is_idempotent(hooked_repo):
     hooked_repo.run("hooks/install.sh")
 
     assert hooked_repo.git("config", "--get-all", "core.hooksPath").stdout.splitlines() == ["hooks"]
+
+
+def test_commit_of_named_paths_formats_them_and_leaves_other_staged_files_alone(hooked_repo):
+    # `git commit -- <paths>` commits from a temporary index; the real index must end up formatted too.
+    hooked_repo.write("dags/settings.py", UNFORMATTED)
+    hooked_repo.write("dags/tables.py", UNFORMATTED)
+    hooked_repo.git("add", "dags/settings.py", "dags/tables.py")
+
+    hooked_repo.git("commit", "-m", "settings", "--", "dags/settings.py")
+
+    assert hooked_repo.committed("dags/settings.py") == FORMATTED
+    assert hooked_repo.staged("dags/tables.py") == UNFORMATTED  # staged, not part of this commit
+    assert hooked_repo.git("status", "--porcelain").stdout.splitlines() == ["A  dags/tables.py"]
+
+
+def test_allowlisted_line_is_accepted(hooked_repo):
+    hooked_repo.write(
+        "tests/fixtures.py", f'EXAMPLE_KEY_ID = "{FAKE_ACCESS_KEY_ID}"  # pragma: allowlist secret\n'
+    )
+    hooked_repo.git("add", "tests/fixtures.py")
+
+    result = hooked_repo.git("commit", "-m", "fixture", check=False)
+
+    assert result.returncode == 0, result.stderr
