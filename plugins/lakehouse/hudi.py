@@ -66,6 +66,10 @@ MANAGED_FLAGS = (
 )
 
 
+# The spec is read on every parse of the Hudi DAG files: libyaml's loader when present (it is on MWAA).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class TableSpecError(ValueError):
     """A Hudi table spec that cannot become a HoodieStreamer step."""
 
@@ -188,7 +192,7 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
 def load_spec(spec_file: Path | str) -> tuple[HudiTable, ...]:
     """Every table of the spec, validated; raises TableSpecError naming the file, table and field."""
     spec_file = Path(spec_file)
-    document = yaml.safe_load(spec_file.read_text()) or {}
+    document = yaml.load(spec_file.read_text(), Loader=_YAML_LOADER) or {}
     defaults = document.get("defaults") or {}
     entries = document.get("tables")
     if not isinstance(entries, list) or not entries:

@@ -1,0 +1,68 @@
+"""What the data-lake and Hudi DAG files cost the DAG processor on every parse.
+
+Times, in this interpreter: the Hudi spec load and validation (YAML + the Avro schemas) and the builder
+(spec -> EMR steps), then the per-file parse time the gate measures (gate.loader: beyond the imports every
+DAG file shares) for dags/datalake__*.py and dags/hudi__*.py, over a few DagBag fills.
+
+    .venv/bin/python benchmarks/lake_dags.py [--repeat 5]
+
+Target: each file well under the gate's 0.5 s budget (gate/policy.toml). Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "plugins")]
+
+from gate.environment import prepare  # noqa: E402  (sets AIRFLOW_HOME before Airflow is imported)
+
+DAGS = prepare()
+
+
+def per_call_ms(function, calls: int = 200) -> float:
+    function()
+    start = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - start) / calls * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="DagBag fills to time (default 5)")
+    args = parser.parse_args(argv)
+
+    from gate.loader import load
+    from lakehouse.hudi import UPSERT, emr_step, load_spec
+
+    spec = DAGS / "hudi" / "tables.yaml"
+    tables = load_spec(spec)
+    print(
+        f"hudi spec load + validation ({len(tables)} tables): {per_call_ms(lambda: load_spec(spec)):.2f} ms"
+    )
+    print(
+        f"builder, EMR steps for every table: {per_call_ms(lambda: [emr_step(t, UPSERT) for t in tables]):.3f} ms"
+    )
+
+    seconds: dict[str, list[float]] = {}
+    for _ in range(args.repeat):
+        loaded = load(DAGS)
+        for path, value in loaded.parse_seconds.items():
+            if path.name.startswith(("datalake__", "hudi__")):
+                seconds.setdefault(path.name, []).append(value)
+    print(f"parse time per file beyond shared imports, {args.repeat} DagBag fills (budget 0.5 s):")
+    for name, values in sorted(seconds.items()):
+        print(
+            f"  {name:<36} median {statistics.median(values) * 1000:6.1f} ms   max {max(values) * 1000:6.1f} ms"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
