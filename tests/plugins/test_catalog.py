@@ -97,3 +97,16 @@ def test_check_fails_on_a_zero_count_or_no_row(account, values, reported):
         check_operator().execute({})
     assert reported in str(error.value)
     assert "database 'gold'" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "prefix", ["gold/tickit/sales_by_date", "s3://lake/gold/", "/gold/tickit/sales_by_date/"]
+)
+def test_ctas_group_rejects_a_location_that_is_not_a_bucket_folder(prefix):
+    from airflow.sdk import DAG
+
+    from lakehouse.catalog import athena_ctas_group
+
+    with DAG(dag_id="ctas_probe", schedule=None), pytest.raises(ValueError, match="sales_by_date") as error:
+        athena_ctas_group("sales_by_date", "athena/gold/sales_by_date.sql", "gold", prefix)
+    assert repr(prefix) in str(error.value)
