@@ -10,6 +10,7 @@ write operation into a spark-submit step; DAG files never write argument lists b
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ UTILITIES_JAR = "/usr/lib/hudi/hudi-utilities-slim-bundle.jar"
 EXTRA_JARS = ("/usr/lib/hudi/hudi-spark-bundle.jar", "/usr/lib/hudi/hudi-aws-bundle.jar")
 
 PARTITION_EXTRACTOR = "org.apache.hudi.hive.MultiPartKeysValueExtractor"
+# Glue lower-cases table and database names; the table name is also the task group id.
+GLUE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 TABLE_TYPES = ("COPY_ON_WRITE", "MERGE_ON_READ")
 BULK_INSERT, UPSERT = "BULK_INSERT", "UPSERT"
 OPERATIONS = (BULK_INSERT, UPSERT)
@@ -116,6 +119,15 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
         value = entry.get(field)
         if not isinstance(value, str) or not value.strip():
             raise _fail(spec_file, table, field, "missing or empty", f"give '{field}' a value")
+    for field in ("name", "database"):
+        if not GLUE_NAME.fullmatch(entry[field]):
+            raise _fail(
+                spec_file,
+                table,
+                field,
+                f"{entry[field]!r} is not a Glue Data Catalog name",
+                "use lower-case letters, digits and '_', starting with a letter",
+            )
     unknown = sorted(set(entry) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
     if unknown:
         raise _fail(

@@ -227,3 +227,13 @@ def test_spec_without_tables_is_rejected(spec_copy):
     document["tables"] = []
     with pytest.raises(TableSpecError, match="no 'tables' list"):
         load_spec(write(spec, document))
+
+
+@pytest.mark.parametrize(
+    "field, value", [("name", "Artists"), ("name", "moma.artists"), ("database", "moma-cdc")]
+)
+def test_spec_with_a_name_glue_cannot_hold_is_rejected(spec_copy, field, value):
+    spec, document = spec_copy
+    document["tables"][0][field] = value
+    table = value if field == "name" else "artists"
+    assert_rejected(write(spec, document), table, field, repr(value), "lower-case")
