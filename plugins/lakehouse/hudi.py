@@ -150,6 +150,14 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
                 f"{entry[field]!r} is not a folder relative to the lakehouse bucket",
                 "write it like 'hudi/moma/artists/' (no scheme, no leading slash, trailing slash)",
             )
+    if not isinstance(entry.get("delete_marker", ""), str):
+        raise _fail(
+            spec_file,
+            table,
+            "delete_marker",
+            f"{entry['delete_marker']!r} is not a string (YAML reads true unquoted as a boolean)",
+            'quote it: delete_marker: "true"',
+        )
     extra_args = entry.get("extra_args") or []
     if not isinstance(extra_args, list) or not all(isinstance(arg, str) for arg in extra_args):
         raise _fail(spec_file, table, "extra_args", "not a list of strings", "write a YAML list of strings")
@@ -196,7 +204,7 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
         target_path=entry["target_path"],
         database=entry["database"],
         delete_field=delete_field,
-        delete_marker=str(entry.get("delete_marker", "true")),
+        delete_marker=entry.get("delete_marker", "true"),
         extra_args=tuple(extra_args),
     )
 
@@ -204,12 +212,24 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
 def load_spec(spec_file: Path | str) -> tuple[HudiTable, ...]:
     """Every table of the spec, validated; raises TableSpecError naming the file, table and field."""
     spec_file = Path(spec_file)
-    document = yaml.load(spec_file.read_text(), Loader=_YAML_LOADER) or {}
-    defaults = document.get("defaults") or {}
-    entries = document.get("tables")
+    try:
+        document = yaml.load(spec_file.read_text(), Loader=_YAML_LOADER) or {}
+    except yaml.YAMLError as error:
+        raise TableSpecError(
+            f"{spec_file}: not valid YAML: {error}. Fix: correct the YAML syntax."
+        ) from error
+    entries = document.get("tables") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not entries:
         raise TableSpecError(f"{spec_file}: no 'tables' list. Fix: list at least one table under 'tables:'.")
-    tables = tuple(parse_table({**defaults, **entry}, spec_file, n) for n, entry in enumerate(entries, 1))
+    defaults = document.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise TableSpecError(
+            f"{spec_file}: 'defaults' is not a mapping. Fix: write 'defaults:' as key: value lines."
+        )
+    tables = tuple(
+        parse_table({**defaults, **entry} if isinstance(entry, dict) else entry, spec_file, n)
+        for n, entry in enumerate(entries, 1)
+    )
     names = [table.name for table in tables]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:

@@ -237,3 +237,26 @@ def test_spec_with_a_name_glue_cannot_hold_is_rejected(spec_copy, field, value):
     document["tables"][0][field] = value
     table = value if field == "name" else "artists"
     assert_rejected(write(spec, document), table, field, repr(value), "lower-case")
+
+
+def test_unquoted_boolean_delete_marker_is_rejected(spec_copy):
+    spec, document = spec_copy
+    document["defaults"]["delete_marker"] = True
+    assert_rejected(write(spec, document), "artists", "delete_marker", "quote it")
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("tables: [artists]\n", "table '#1', field '-': entry is str"),
+        ("- name: artists\n", "no 'tables' list"),
+        ("defaults: [moma]\ntables:\n  - name: artists\n", "'defaults' is not a mapping"),
+        ("tables:\n  - name: [artists\n", "not valid YAML"),
+    ],
+)
+def test_spec_of_the_wrong_shape_is_rejected_with_the_file_named(tmp_path, text, problem):
+    spec = tmp_path / "tables.yaml"
+    spec.write_text(text)
+    with pytest.raises(TableSpecError) as error:
+        load_spec(spec)
+    assert str(spec) in str(error.value) and problem in str(error.value)
