@@ -6,7 +6,8 @@ They read the staged blobs, i.e. exactly what the commit will contain, never the
    follows only when the file has no unstaged changes, so a partially staged file keeps its unstaged part
    and nothing unstaged is swept into the commit.
 2. flake8 lints the staged (formatted) Python files.
-3. A secret scan (detect-secrets' pattern detectors) reads the lines this commit adds, in every staged file.
+3. A secret scan (detect-secrets' pattern detectors) reads the lines this commit adds, in every staged file,
+   while black and flake8 run. A finding refuses the commit before anything is reformatted.
 
 black and flake8 run once each, as `black .` and `flake8 .` in a scratch folder holding the staged files and
 copies of the lint configuration, so their settings and exclusions apply exactly as in ./run_tests.sh.
@@ -20,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,8 +177,8 @@ def added_lines(old: bytes, new: bytes) -> set[int]:
     return added
 
 
-def scan_secrets(files: list[StagedFile], blobs: dict[str, bytes], scratch: Path) -> list[str]:
-    """detect-secrets over the staged files, reporting only findings on lines this commit adds."""
+def scan_secrets(files: list[StagedFile], blobs: dict[str, bytes], folder: Path) -> list[str]:
+    """detect-secrets over the staged files (copied into `folder`), reporting findings on added lines only."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.core.scan import scan_file
     from detect_secrets.settings import transient_settings
@@ -189,85 +191,105 @@ def scan_secrets(files: list[StagedFile], blobs: dict[str, bytes], scratch: Path
     findings = []
     with transient_settings({"plugins_used": plugins}):
         for staged in files:
-            content = (scratch / staged.path).read_bytes()
+            content = (folder / staged.path).read_bytes()
             if b"\0" in content[:8192]:
                 continue  # binary
             new_lines = added_lines(blobs.get(staged.old_blob, b""), content)
-            for secret in scan_file(str(scratch / staged.path)):
+            for secret in scan_file(str(folder / staged.path)):
                 if secret.line_number in new_lines:
                     findings.append(f"{staged.path}:{secret.line_number}: {secret.type}")
     return findings
 
 
-def materialize(files: list[StagedFile], blobs: dict[str, bytes], scratch: Path) -> None:
-    root = Path(git("rev-parse", "--show-toplevel").decode().strip())
-    for name in LINT_CONFIG_FILES:
-        if (root / name).is_file():
-            shutil.copyfile(root / name, scratch / name)
+def materialize(files: list[StagedFile], blobs: dict[str, bytes], folder: Path, lint_config: bool) -> None:
+    folder.mkdir()
+    if lint_config:
+        root = Path(git("rev-parse", "--show-toplevel").decode().strip())
+        for name in LINT_CONFIG_FILES:
+            if (root / name).is_file():
+                shutil.copyfile(root / name, folder / name)
     for staged in files:
-        target = scratch / staged.path
+        target = folder / staged.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(blobs[staged.blob])
 
 
+def format_and_lint(
+    python: list[StagedFile], scratch: Path, cache: Path
+) -> tuple[dict[str, bytes], str, str]:
+    changed, black_errors = format_python(python, scratch, cache)
+    return changed, black_errors, lint(python, scratch)
+
+
+def report(problem: str, details: str, fix: str) -> None:
+    print(f"pre-commit: {problem}:\n{details}\nFix: {fix}", file=sys.stderr)
+
+
+def apply_formatting(changed: dict[str, bytes], by_path: dict[str, StagedFile], scratch: Path) -> None:
+    dirty = unstaged_paths()
+    stage_formatted(changed, by_path, scratch)
+    follow_in_working_tree([p for p in changed if p not in dirty])
+    for path in changed:
+        if path in dirty:
+            print(
+                f"pre-commit: black reformatted the staged part of {path}; your unstaged changes are "
+                f"untouched (run `.venv/bin/black {path}` when you are ready)"
+            )
+        else:
+            print(f"pre-commit: black reformatted {path} (re-staged)")
+
+
 def main() -> int:
-    base = commit_base()
-    files = staged_files(base)
+    files = staged_files(commit_base())
     if not files:
         return 0
-    by_path = {f.path: f for f in files}
     blobs = read_blobs([f.blob for f in files] + [f.old_blob for f in files])
-    failed = False
+    python = [f for f in files if f.is_python]
     with tempfile.TemporaryDirectory(prefix="pre-commit-") as tmp:
-        scratch, cache = Path(tmp) / "staged", Path(tmp) / "black-cache"
-        scratch.mkdir()
-        materialize(files, blobs, scratch)
-        python = [f for f in files if f.is_python]
+        scratch, as_staged, cache = (
+            Path(tmp) / "formatted",
+            Path(tmp) / "as-staged",
+            Path(tmp) / "black-cache",
+        )
+        materialize(python, blobs, scratch, lint_config=True)
+        materialize(files, blobs, as_staged, lint_config=False)
+        # black and flake8 are subprocesses: the secret scan runs meanwhile, on the files as staged.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            checks = pool.submit(format_and_lint, python, scratch, cache)
+            secrets = scan_secrets(files, blobs, as_staged)
+            changed, black_errors, lint_errors = checks.result()
 
-        changed, black_errors = format_python(python, scratch, cache)
-        if changed:
-            dirty = unstaged_paths()
-            stage_formatted(changed, by_path, scratch)
-            follow_in_working_tree([p for p in changed if p not in dirty])
-            for path in changed:
-                if path in dirty:
-                    print(
-                        f"pre-commit: black reformatted the staged part of {path}; your unstaged changes are "
-                        f"untouched (run `.venv/bin/black {path}` when you are ready)"
-                    )
-                else:
-                    print(f"pre-commit: black reformatted {path} (re-staged)")
-        if black_errors:
-            failed = True
-            print(f"pre-commit: black could not format the staged version:\n{black_errors}", file=sys.stderr)
-            print(
-                "Fix: correct the syntax error above, `git add` the file and commit again.", file=sys.stderr
-            )
-
-        lint_errors = lint(python, scratch)
-        if lint_errors:
-            failed = True
-            print(f"pre-commit: flake8 found problems in the staged files:\n{lint_errors}", file=sys.stderr)
-            print("Fix: edit those lines, `git add` the files and commit again.", file=sys.stderr)
-
-        secrets = scan_secrets(files, blobs, scratch)
         if secrets:
-            failed = True
-            print("pre-commit: possible credentials in the staged changes:", file=sys.stderr)
-            for finding in secrets:
-                print(f"  {finding}", file=sys.stderr)
-            print(
-                "Fix: remove them (`git restore --staged <file>` unstages, then edit); credentials belong\n"
+            # Nothing is reformatted, so the line numbers are those of the files as they were staged.
+            report(
+                "possible credentials in the staged changes (nothing was reformatted)",
+                "\n".join(f"  {finding}" for finding in secrets),
+                "remove them (`git restore --staged <file>` unstages, then edit); credentials belong\n"
                 "in Airflow connections or AWS Secrets Manager. A false positive: end the line with the\n"
                 "comment `pragma: allowlist secret` and stage it again.",
-                file=sys.stderr,
             )
-    if failed:
+        else:
+            if changed:
+                apply_formatting(changed, {f.path: f for f in files}, scratch)
+            if black_errors:
+                report(
+                    "black could not format the staged version",
+                    black_errors,
+                    "correct the syntax error above, `git add` the file and commit again.",
+                )
+            if lint_errors:  # line numbers of the formatted version, which is now the staged one
+                report(
+                    "flake8 found problems in the staged files",
+                    lint_errors,
+                    "edit those lines, `git add` the files and commit again.",
+                )
+    if secrets or black_errors or lint_errors:
         print(
             "pre-commit: commit refused (skip the checks once with `git commit --no-verify`).",
             file=sys.stderr,
         )
-    return 1 if failed else 0
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
