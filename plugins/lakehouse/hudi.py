@@ -102,12 +102,16 @@ def _fail(spec_file: Path, table: str, field: str, problem: str, fix: str) -> Ta
     return TableSpecError(f"{spec_file}: table '{table}', field '{field}': {problem}. Fix: {fix}.")
 
 
-def avro_field_names(schema_file: Path) -> frozenset[str]:
-    """The top-level field names of an Avro record schema (.avsc)."""
+def avro_fields(schema_file: Path) -> dict[str, object]:
+    """{field name: Avro type} of the top-level fields of an Avro record schema (.avsc)."""
     schema = json.loads(schema_file.read_text())
     if schema.get("type") != "record" or not isinstance(schema.get("fields"), list):
         raise ValueError(f"{schema_file}: not an Avro record schema (type 'record' with a 'fields' list)")
-    return frozenset(field["name"] for field in schema["fields"])
+    return {field["name"]: field["type"] for field in schema["fields"]}
+
+
+def _nullable(avro_type: object) -> bool:
+    return avro_type == "null" or (isinstance(avro_type, list) and "null" in avro_type)
 
 
 def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
@@ -179,7 +183,7 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
             spec_file, table, "schema", f"no file {schema_file}", "point it at the table's .avsc file"
         )
     try:
-        fields = avro_field_names(schema_file)
+        fields = avro_fields(schema_file)
     except (ValueError, KeyError, TypeError) as error:
         raise _fail(spec_file, table, "schema", str(error), "fix the Avro schema") from error
     delete_field = entry.get("delete_field")
@@ -192,6 +196,15 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
                 field,
                 f"'{column}' is not a field of the Avro schema {schema_file.name}",
                 f"use one of {sorted(fields)}",
+            )
+    for field in ("record_key", "ordering_field"):
+        if _nullable(fields[entry[field]]):
+            raise _fail(
+                spec_file,
+                table,
+                field,
+                f"'{entry[field]}' is nullable in {schema_file.name} (Hudi fails on a null)",
+                "choose a field of a non-null type",
             )
     return HudiTable(
         name=table,

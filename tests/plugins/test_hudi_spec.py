@@ -260,3 +260,10 @@ def test_spec_of_the_wrong_shape_is_rejected_with_the_file_named(tmp_path, text,
     with pytest.raises(TableSpecError) as error:
         load_spec(spec)
     assert str(spec) in str(error.value) and problem in str(error.value)
+
+
+@pytest.mark.parametrize("field, column", [("record_key", "name"), ("ordering_field", "birth_year")])
+def test_spec_keying_or_ordering_on_a_nullable_field_is_rejected(spec_copy, field, column):
+    spec, document = spec_copy
+    document["tables"][0][field] = column
+    assert_rejected(write(spec, document), "artists", field, f"'{column}' is nullable")
