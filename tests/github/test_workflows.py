@@ -68,40 +68,63 @@ def test_every_reviewed_pin_is_used():
 
 
 # Each rule, shown to fire: (what breaks it, a phrase of the violation it must produce).
-def _set(path: tuple, value):
-    def mutate(workflow):
-        target = workflow
-        for key in path[:-1]:
-            target = target[key]
-        if value is _DELETE:
-            del target[path[-1]]
-        else:
-            target[path[-1]] = value
-
-    return mutate
+def step(workflow: dict, job: str, marker: str) -> dict:
+    """The one step of `job` whose `uses` or `run` contains `marker`."""
+    (found,) = [s for s in workflow["jobs"][job]["steps"] if marker in s.get("uses", s.get("run", ""))]
+    return found
 
 
-_DELETE = object()
+def without(mapping: dict, key: str) -> None:
+    del mapping[key]
+
 
 SYNC_MUTATIONS = {
-    "cancel-in-progress": (_set(("concurrency", "cancel-in-progress"), True), "cancel-in-progress: false"),
-    "no-concurrency": (_set(("concurrency",), _DELETE), "concurrency group"),
-    "deploy-without-needs": (_set(("jobs", "deploy", "needs"), _DELETE), "need the test job"),
-    "deploy-on-any-branch": (_set(("jobs", "deploy", "if"), "always()"), "only on main"),
-    "deploy-in-forks": (_set(("jobs", "deploy", "if"), "github.ref == 'refs/heads/main'"), "never in a fork"),
-    "pull-request-trigger": (_set(("on", "pull_request"), None), "push to main and workflow_dispatch only"),
-    "push-any-branch": (_set(("on", "push"), None), "branches: [main]"),
-    "write-all": (_set(("permissions",), "write-all"), "contents: read"),
-    "deploy-without-oidc": (_set(("jobs", "deploy", "permissions"), {"contents": "read"}), "id-token: write"),
-    "no-environment": (_set(("jobs", "deploy", "environment"), _DELETE), "environment production"),
-    "deploy-checks-out-main": (_set(("jobs", "deploy", "steps", 1, "with", "ref"), "main"), "github.sha"),
+    "cancel-in-progress": (
+        lambda w: w["concurrency"].update({"cancel-in-progress": True}),
+        "cancel-in-progress",
+    ),
+    "no-concurrency": (lambda w: without(w, "concurrency"), "concurrency group"),
+    "deploy-without-needs": (lambda w: without(w["jobs"]["deploy"], "needs"), "need the test job"),
+    "deploy-on-any-branch": (lambda w: w["jobs"]["deploy"].update({"if": "always()"}), "only on main"),
+    "deploy-in-forks": (
+        lambda w: w["jobs"]["deploy"].update({"if": "github.ref == 'refs/heads/main'"}),
+        "never in a fork",
+    ),
+    "pull-request-trigger": (lambda w: w["on"].update({"pull_request": None}), "workflow_dispatch only"),
+    "push-any-branch": (lambda w: w["on"].update({"push": None}), "branches: [main]"),
+    "write-all": (lambda w: w.update({"permissions": "write-all"}), "contents: read"),
+    "deploy-without-oidc": (
+        lambda w: w["jobs"]["deploy"].update({"permissions": {"contents": "read"}}),
+        "id-token: write",
+    ),
+    "no-environment": (lambda w: without(w["jobs"]["deploy"], "environment"), "environment production"),
+    "deploy-checks-out-main": (
+        lambda w: step(w, "deploy", "actions/checkout@")["with"].update({"ref": "main"}),
+        "github.sha",
+    ),
     "static-keys": (
-        _set(("jobs", "deploy", "steps", 3, "with", "aws-secret-access-key"), "${{ secrets.AWS_SECRET }}"),
+        lambda w: step(w, "deploy", "configure-aws-credentials@")["with"].update(
+            {"aws-secret-access-key": "${{ secrets.AWS_SECRET }}"}
+        ),
         "no long-lived keys",
     ),
     "no-sync": (
-        _set(("jobs", "deploy", "steps", 4, "run"), "aws s3 sync dags s3://bucket/dags"),
+        lambda w: step(w, "deploy", "./sync_dags.sh").update({"run": "aws s3 sync dags s3://bucket/dags"}),
         "sync_dags.sh",
+    ),
+    "tests-with-credentials": (
+        lambda w: step(w, "deploy", "./sync_dags.sh").update(
+            {"run": './sync_dags.sh --target "s3://b" --environment e'}
+        ),
+        "--skip-gate-run",
+    ),
+    "gate-after-credentials": (
+        lambda w: w["jobs"]["deploy"]["steps"].append(
+            w["jobs"]["deploy"]["steps"].pop(
+                w["jobs"]["deploy"]["steps"].index(step(w, "deploy", "run_tests"))
+            )
+        ),
+        "before the AWS credentials step",
     ),
 }
 
@@ -115,13 +138,22 @@ def test_sync_rule_fires_on_a_workflow_breaking_it(rule):
 
 
 GATE_MUTATIONS = {
-    "no-pull-request": (_set(("on", "pull_request"), _DELETE), "pull_request"),
-    "write-permissions": (_set(("permissions",), {"contents": "write"}), "contents: read"),
-    "uses-a-secret": (_set(("jobs", "gate", "env"), {"TOKEN": "${{ secrets.TOKEN }}"}), "secrets"),
-    "python-3-11": (_set(("jobs", "gate", "steps", 1, "with", "python-version"), "3.11"), "Python 3.12"),
-    "no-pip-cache": (_set(("jobs", "gate", "steps", 1, "with", "cache"), _DELETE), "cache pip"),
-    "fast-only": (_set(("jobs", "gate", "steps", 3, "run"), "./run_tests.sh --fast"), "all suites"),
-    "no-postgres": (_set(("jobs", "gate", "steps", 2, "run"), "true"), "PostgreSQL 15"),
+    "no-pull-request": (lambda w: without(w["on"], "pull_request"), "pull_request"),
+    "write-permissions": (lambda w: w.update({"permissions": {"contents": "write"}}), "contents: read"),
+    "uses-a-secret": (
+        lambda w: w["jobs"]["gate"].update({"env": {"TOKEN": "${{ secrets.TOKEN }}"}}),
+        "secrets",
+    ),
+    "python-3-11": (
+        lambda w: step(w, "gate", "setup-python@")["with"].update({"python-version": "3.11"}),
+        "Python 3.12",
+    ),
+    "no-pip-cache": (lambda w: without(step(w, "gate", "setup-python@")["with"], "cache"), "cache pip"),
+    "fast-only": (
+        lambda w: step(w, "gate", "./run_tests.sh").update({"run": "./run_tests.sh --fast"}),
+        "all suites",
+    ),
+    "no-postgres": (lambda w: step(w, "gate", "postgresql-15").update({"run": "true"}), "PostgreSQL 15"),
 }
 
 

@@ -143,4 +143,11 @@ def sync_workflow_violations(workflow: dict) -> list[str]:
     sync = [s.get("run", "") for s in deploy_steps if "./sync_dags.sh" in s.get("run", "")]
     if len(sync) != 1 or '--target "s3://' not in sync[0] or "--environment" not in sync[0]:
         found.append('deploy must run ./sync_dags.sh --target "s3://..." --environment ...')
+    gate = [i for i, s in enumerate(deploy_steps) if s.get("run", "").strip() == "./run_tests.sh --fast"]
+    first_credentials = deploy_steps.index(credentials[0]) if credentials else 0
+    if not gate or gate[0] > first_credentials or not sync or "--skip-gate-run" not in sync[0]:
+        found.append(
+            "deploy must run ./run_tests.sh --fast before the AWS credentials step, then "
+            "./sync_dags.sh --skip-gate-run (no test runs with the deploy role's session)"
+        )
     return found

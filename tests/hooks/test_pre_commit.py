@@ -175,3 +175,17 @@ def test_allowlisted_line_is_accepted(hooked_repo):
     result = hooked_repo.git("commit", "-m", "fixture", check=False)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_refusal_for_a_secret_reformats_nothing(hooked_repo):
+    # The reported line numbers must be those of the file the user staged.
+    source = UNFORMATTED + f'key = "{FAKE_ACCESS_KEY_ID}"\n'
+    hooked_repo.write("dags/settings.py", source)
+    hooked_repo.git("add", "dags/settings.py")
+
+    result = hooked_repo.git("commit", "-m", "settings", check=False)
+
+    assert result.returncode != 0
+    assert "dags/settings.py:6: AWS Access Key" in result.stderr
+    assert hooked_repo.staged("dags/settings.py") == source
+    assert (hooked_repo.path / "dags/settings.py").read_text() == source
