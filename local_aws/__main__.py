@@ -1,4 +1,4 @@
-"""`python -m local_aws DAG_ID [--date YYYY-MM-DD] [--fail]`: one DAG run against the local AWS (run_local.sh)."""
+"""`python -m local_aws DAG_ID [--date YYYY-MM-DD] [--fail]`: one DAG run on the local AWS (run_local.sh)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,8 +13,9 @@ from moto.emr.models import emr_backends
 from moto.redshiftdata.models import redshiftdata_backends
 
 from local_aws import run
+from local_aws.moto_gaps import MotoGaps
 from local_aws.pending_work import PendingWork
-from local_aws.seed import VARIABLES_FILE, Seeded, Seeder, read_variables
+from local_aws.seed import SAMPLE_BUCKET_VARIABLE, VARIABLES_FILE, Seeded, Seeder, read_variables
 from local_aws.server import REGION, MotoServer
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -42,24 +44,42 @@ class LocalAws:
         self.dags_folder = dags_folder
         self.server = MotoServer()
         self.pending = PendingWork()
+        self.gaps = MotoGaps()
         self.seeded: Seeded | None = None
+        self._sample_dir = tempfile.TemporaryDirectory(prefix="tickit-sample-")
+        self._sample_files: dict[str, Path] | None = None
 
     def __enter__(self) -> LocalAws:
         self.server.start()
         self.pending.__enter__()
+        self.gaps.__enter__()
         self.reset()
         return self
 
     def __exit__(self, *exc) -> None:
+        self.gaps.__exit__(*exc)
         self.pending.__exit__(*exc)
         self.server.stop()
+        self._sample_dir.cleanup()
 
     def reset(self) -> Seeded:
         self.server.reset()
-        self.pending.failing = False
-        self.seeded = Seeder(self.server.client).seed(read_variables(self.variables_file))
+        self.pending.failing, self.pending.completing = False, True
+        self.gaps.athena_answers.clear()
+        seeder = Seeder(self.server.client)
+        self.seeded = seeder.seed(read_variables(self.variables_file))
+        seeder.upload(self.seeded.variables[SAMPLE_BUCKET_VARIABLE], self.sample_files)
         self.server.set_environment({f"AIRFLOW_VAR_{k.upper()}": v for k, v in self.seeded.variables.items()})
         return self.seeded
+
+    @property
+    def sample_files(self) -> dict[str, Path]:
+        """The TICKIT sample ({S3 key: local file}), generated once with the default seed."""
+        if self._sample_files is None:
+            from sample_data.tickit import write_files
+
+            self._sample_files = write_files(self._sample_dir.name)
+        return self._sample_files
 
     @property
     def variables(self) -> dict[str, str]:

@@ -1,10 +1,11 @@
 """Finish, in moto's in-memory backends, the work AWS would finish on its own.
 
 moto 5.1.10 accepts a Redshift Data statement, an EMR step or a Glue crawl and then reports it as running
-forever (and has no BatchExecuteStatement at all). `PendingWork` closes that gap the way AWS behaves: the
+forever. `PendingWork` closes that gap the way AWS behaves: the
 first status request after submission sees the work in progress, the next one sees it finished, so
 operators, sensors and waiters go through their real polling code. With `failing=True` the work ends
-FAILED instead, which is how a broken statement, step or crawl reaches a DAG on AWS.
+FAILED instead (Glue job runs and Athena queries too, which moto otherwise finishes at once), which is
+how a broken statement, step, crawl, job or query reaches a DAG on AWS.
 
 The ThreadedMotoServer runs in this process, so the backends are patched directly; `PendingWork` is a
 context manager that installs the patches and removes them on exit.
@@ -12,16 +13,15 @@ context manager that installs the patches and removes them on exit.
 
 from __future__ import annotations
 
-import json
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+from moto.athena.models import AthenaBackend
 from moto.core.utils import utcnow
 from moto.emr.models import ElasticMapReduceBackend
 from moto.glue.models import GlueBackend
 from moto.moto_api import state_manager
 from moto.redshiftdata.models import RedshiftDataAPIServiceBackend
-from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
 _POLLS = "_local_aws_polls"  # how often a piece of work has been asked for its status
 _IN_PROGRESS_POLLS = 1  # status requests that still see the work running
@@ -43,13 +43,15 @@ class PendingWork:
     """Completes pending Redshift Data statements, EMR steps and Glue crawls; `failing` makes them fail."""
 
     failing: bool = False
+    completing: bool = True  # False: work stays pending forever, as in plain moto
     _stack: ExitStack = field(default_factory=ExitStack)
 
     def __enter__(self) -> PendingWork:
-        self._patch(RedshiftDataAPIServiceResponse, "batch_execute_statement", _batch_execute_statement)
         self._wrap(RedshiftDataAPIServiceBackend, "describe_statement", self._finish_statement)
         self._wrap(ElasticMapReduceBackend, "describe_step", self._finish_step)
         self._wrap(GlueBackend, "get_crawler", self._finish_crawl)
+        self._wrap(GlueBackend, "get_job_run", self._finish_job_run)
+        self._wrap(AthenaBackend, "get_query_execution", self._finish_query)
         # moto advances a crawl only when crawls are listed; the crawler hook below ticks it on every
         # get_crawler, and the state manager completes it after the in-progress polls.
         state_manager.set_transition(
@@ -80,7 +82,7 @@ class PendingWork:
         self._patch(owner, name, wrapped)
 
     def _finish_statement(self, backend, statement) -> None:
-        if statement.status not in REDSHIFT_RUNNING or not _poll(statement):
+        if not self.completing or statement.status not in REDSHIFT_RUNNING or not _poll(statement):
             return
         statement.status = "FAILED" if self.failing else "FINISHED"
         if self.failing:
@@ -89,7 +91,7 @@ class PendingWork:
             sub["Status"] = statement.status
 
     def _finish_step(self, backend, step) -> None:
-        if step is None or step.state not in EMR_RUNNING:
+        if not self.completing or step is None or step.state not in EMR_RUNNING:
             return
         cluster = next(c for c in backend.clusters.values() if step in c.steps)
         for earlier in cluster.steps[: cluster.steps.index(step)]:
@@ -105,35 +107,19 @@ class PendingWork:
         step.end_date_time = utcnow()
 
     def _finish_crawl(self, backend, crawler) -> None:
-        if not crawler.crawls or crawler.crawls[-1].status != "RUNNING":
+        if not self.completing or not crawler.crawls or crawler.crawls[-1].status != "RUNNING":
             return
         crawl = crawler.crawls[-1]
         crawl.advance()
         if self.failing and _poll(crawl):
             crawl.status = "FAILED"
 
+    def _finish_job_run(self, backend, job_run) -> None:
+        # moto's state manager runs a Glue job immediately to SUCCEEDED; only a failure needs doing here.
+        if self.completing and self.failing and job_run.status != "FAILED":
+            job_run.status = "FAILED"
 
-def _batch_execute_statement(self):
-    """BatchExecuteStatement, which moto 5.1.10 lacks: one statement holding its SQL as sub-statements."""
-    sqls = self._get_param("Sqls")
-    statement = self.redshiftdata_backend.execute_statement(
-        cluster_identifier=self._get_param("ClusterIdentifier"),
-        database=self._get_param("Database"),
-        db_user=self._get_param("DbUser"),
-        parameters=self._get_param("Parameters"),
-        secret_arn=self._get_param("SecretArn"),
-        sql=None,
-    )
-    statement.sqls = list(sqls)
-    statement.sub_statements = [
-        {"Id": f"{statement.id}:{number}", "QueryString": sql, "Status": "SUBMITTED"}
-        for number, sql in enumerate(sqls, start=1)
-    ]
-    body = {
-        "Id": statement.id,
-        "ClusterIdentifier": statement.cluster_identifier,
-        "CreatedAt": statement.created_at,
-        "Database": statement.database,
-        "DbUser": statement.db_user,
-    }
-    return 200, {}, json.dumps(body)
+    def _finish_query(self, backend, execution) -> None:
+        # moto starts every Athena query as SUCCEEDED; only a failure needs doing here.
+        if self.completing and self.failing and execution.status == "SUCCEEDED":
+            execution.status = "FAILED"

@@ -11,6 +11,9 @@ resource is created (its id or ARN then replaces the file's value where AWS assi
     emr_cluster_id              a running EMR cluster (run_job_flow; its id becomes the Variable)
     athena_workgroup            an Athena workgroup
     anything else               a plain value, used as it is
+
+The lakehouse bucket then gets the TICKIT sample (sample_data.tickit, default seed): the initial extract
+and the incremental days, at the keys of lakehouse.layout.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VARIABLES_FILE = REPO_ROOT / "config" / "variables.json"
 ALERT_TOPIC_VARIABLE = "sns_alert_topic_arn"
+SAMPLE_BUCKET_VARIABLE = "lakehouse_bucket"
 
 _TRUST_POLICY = json.dumps(
     {
@@ -144,3 +148,9 @@ class Seeder:
             JobFlowRole="EMR_EC2_DefaultRole",
             ServiceRole="EMR_DefaultRole",
         )["JobFlowId"]
+
+    def upload(self, bucket: str, files: dict[str, Path]) -> None:
+        """Put each local file at its S3 key ({key: path}, as sample_data.tickit.write_files returns)."""
+        s3 = self.client("s3")
+        for key, path in sorted(files.items()):
+            s3.upload_file(str(path), bucket, key)

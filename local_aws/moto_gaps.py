@@ -1,0 +1,127 @@
+"""AWS API behaviour moto 5.1.10 lacks, added to its in-process backends for the local runs.
+
+- Redshift Data BatchExecuteStatement (a list of SQL files = one call, one transaction on Redshift).
+- Redshift Data GetStatementResult: moto answers every query with the same three made-up columns. The
+  local AWS runs no SQL, so it answers with the query's own output columns (parsed with sqlglot) and no
+  rows: what Redshift returns for a data-quality check when no check failed.
+- Athena GetQueryResults: moto answers with no rows; `answers` maps a query's text to the rows the local
+  Athena returns for it (tests set them, e.g. the row count a gold table has).
+- Glue GetCrawlerMetrics (read by GlueCrawlerOperator after every crawl).
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+
+import sqlglot
+from moto.athena.models import AthenaBackend, QueryResults
+from moto.glue.responses import GlueResponse
+from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
+
+
+class MotoGaps:
+    """Installs the missing APIs while active (a context manager); `answers` are the Athena results."""
+
+    def __init__(self) -> None:
+        self.athena_answers: dict[str, list[list[str]]] = {}  # query text -> rows (first row: column names)
+        self._stack = ExitStack()
+
+    def __enter__(self) -> MotoGaps:
+        self._patch(RedshiftDataAPIServiceResponse, "batch_execute_statement", _batch_execute_statement)
+        self._patch(RedshiftDataAPIServiceResponse, "get_statement_result", _get_statement_result)
+        self._patch(GlueResponse, "get_crawler_metrics", _get_crawler_metrics)
+        answers = self.athena_answers
+        original = AthenaBackend.get_query_results
+
+        def get_query_results(backend, exec_id: str):
+            execution = backend.executions.get(exec_id)
+            if execution is not None and execution.query in answers and exec_id not in backend.query_results:
+                backend.query_results[exec_id] = _athena_result(answers[execution.query])
+            return original(backend, exec_id)
+
+        self._patch(AthenaBackend, "get_query_results", get_query_results)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def _patch(self, owner: type, name: str, value) -> None:
+        missing = object()
+        original = owner.__dict__.get(name, missing)
+        setattr(owner, name, value)
+        self._stack.callback(
+            lambda: delattr(owner, name) if original is missing else setattr(owner, name, original)
+        )
+
+
+def _athena_result(rows: list[list[str]]) -> QueryResults:
+    header = rows[0]
+    return QueryResults(
+        rows=[{"Data": [{"VarCharValue": value} for value in row]} for row in rows],
+        column_info=[{"Name": name, "Label": name, "Type": "varchar"} for name in header],
+    )
+
+
+def _batch_execute_statement(self):
+    sqls = self._get_param("Sqls")
+    statement = self.redshiftdata_backend.execute_statement(
+        cluster_identifier=self._get_param("ClusterIdentifier"),
+        database=self._get_param("Database"),
+        db_user=self._get_param("DbUser"),
+        parameters=self._get_param("Parameters"),
+        secret_arn=self._get_param("SecretArn"),
+        sql=None,
+    )
+    statement.sqls = list(sqls)
+    statement.sub_statements = [
+        {"Id": f"{statement.id}:{number}", "QueryString": sql, "Status": "SUBMITTED"}
+        for number, sql in enumerate(sqls, start=1)
+    ]
+    body = {
+        "Id": statement.id,
+        "ClusterIdentifier": statement.cluster_identifier,
+        "CreatedAt": statement.created_at,
+        "Database": statement.database,
+        "DbUser": statement.db_user,
+    }
+    return 200, {}, json.dumps(body)
+
+
+def output_columns(sql: str) -> list[str]:
+    """The names of the columns a query returns (none for a statement that returns no rows)."""
+    try:
+        expression = sqlglot.parse_one(sql, read="redshift")
+    except sqlglot.errors.ParseError:
+        return []
+    return list(getattr(expression, "named_selects", None) or [])
+
+
+def _get_statement_result(self):
+    statement_id = self._get_param("Id")
+    parent_id, _, number = statement_id.partition(":")
+    statement = self.redshiftdata_backend.describe_statement(statement_id=parent_id)
+    sqls = getattr(statement, "sqls", None) or [statement.query_string]
+    sql = sqls[int(number) - 1] if number else sqls[-1]
+    columns = [{"name": name, "label": name, "typeName": "varchar"} for name in output_columns(sql)]
+    return 200, {}, json.dumps({"ColumnMetadata": columns, "Records": [], "TotalNumRows": 0})
+
+
+def _get_crawler_metrics(self):
+    names = self._get_param("CrawlerNameList") or list(self.glue_backend.crawlers)
+    metrics = []
+    for name in names:
+        crawler = self.glue_backend.get_crawler(name)
+        metrics.append(
+            {
+                "CrawlerName": crawler.name,
+                "TimeLeftSeconds": 0.0,
+                "StillEstimating": False,
+                "LastRuntimeSeconds": 1.0 if crawler.crawls else 0.0,
+                "MedianRuntimeSeconds": 1.0 if crawler.crawls else 0.0,
+                "TablesCreated": 0,
+                "TablesUpdated": 0,
+                "TablesDeleted": 0,
+            }
+        )
+    return json.dumps({"CrawlerMetricsList": metrics})
