@@ -45,6 +45,34 @@ class _VariableValues:
     get = __getattr__
 
 
+class _XComValue:
+    """What `ti.xcom_pull(...)` stands for before any task ran: indexable, rendered as `xcom:<task>`."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getitem__(self, item) -> "_XComValue":
+        return _XComValue(f"{self._name}[{item!r}]")
+
+    def __str__(self) -> str:
+        return f"xcom:{self._name}"
+
+
+class _TaskInstance:
+    """`ti` in templates: xcom_pull checks that the tasks it reads from exist in the DAG."""
+
+    def __init__(self, dag, task):
+        self.dag, self.task = dag, task
+        self.task_id = task.task_id
+
+    def xcom_pull(self, task_ids=None, key: str = "return_value", **_):
+        names = [task_ids] if isinstance(task_ids, str) else list(task_ids or [self.task_id])
+        missing = [name for name in names if name not in self.dag.task_dict]
+        if missing:
+            raise KeyError(f"{self.dag.dag_id}.{self.task_id}: xcom_pull from unknown task(s) {missing}")
+        return _XComValue(",".join(names) + ("" if key == "return_value" else f":{key}"))
+
+
 def data_interval(dag, logical_date: datetime):
     """The data interval of the run of `dag` at `logical_date`, as the scheduler would give it.
 
@@ -69,6 +97,8 @@ def run_context(dag, task, logical_date: datetime, variables: dict[str, str]) ->
         "task": task,
         "params": task.params.dump() if hasattr(task.params, "dump") else dict(task.params),
         "var": {"value": _VariableValues(variables)},
+        "ti": _TaskInstance(dag, task),
+        "task_instance": _TaskInstance(dag, task),
         "logical_date": start,
         "data_interval_start": start,
         "data_interval_end": end,
