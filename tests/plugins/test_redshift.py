@@ -1,0 +1,114 @@
+"""lakehouse.redshift: the copy -> merge -> check task group and the check operator (against moto)."""
+
+from __future__ import annotations
+
+import pytest
+from airflow.exceptions import AirflowException
+from airflow.sdk import DAG
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.redshiftdata.models import ColumnMetadata, Record, StatementResult, redshiftdata_backends
+
+from lakehouse.defaults import dag_settings
+from lakehouse.redshift import copy_merge_check_group, failed_checks, redshift_check
+from lakehouse.tickit import PRIMARY_KEYS
+
+REGION = "us-east-1"
+
+
+def _dag(dag_id: str, repo_root) -> DAG:
+    return DAG(dag_id=dag_id, schedule=None, **dag_settings(str(repo_root / "dags" / f"{dag_id}.py")))
+
+
+def test_group_stages_merges_checks_and_drops_in_order(repo_root):
+    with _dag("redshift__99_group", repo_root) as dag:
+        copy_merge_check_group("sales", "raw/tickit_incremental/sales/ds={ds}/", event_time="saletime")
+    tasks = dag.task_dict
+    assert set(tasks) == {"sales.copy_to_staging", "sales.merge", "sales.check", "sales.drop_staging"}
+    assert tasks["sales.merge"].upstream_task_ids == {"sales.copy_to_staging"}
+    assert tasks["sales.check"].upstream_task_ids == {"sales.merge"}
+    assert "sales.check" in tasks["sales.drop_staging"].upstream_task_ids
+    assert tasks["sales.drop_staging"].is_teardown, "staging must be dropped after a failure too"
+    assert "sales.copy_to_staging" in tasks["sales.drop_staging"].upstream_task_ids  # its setup
+    params = tasks["sales.merge"].params
+    assert (params["key"], params["event_time"]) == (PRIMARY_KEYS["sales"], "saletime")
+    assert len(tasks["sales.merge"].sql) == 2, "DELETE and INSERT must go as one batch (one transaction)"
+
+
+def test_group_of_an_unknown_table_names_the_fix(repo_root):
+    with _dag("redshift__98_group", repo_root):
+        with pytest.raises(ValueError, match=r"table='salez'.*lakehouse/tickit.py"):
+            copy_merge_check_group("salez", "raw/tickit/salez/")
+
+
+def _result(columns: list[str], rows: list[tuple]) -> dict:
+    return dict(
+        StatementResult(
+            [dict(ColumnMetadata(None, False, True, name, False)) for name in columns],
+            [
+                [dict(Record(**{"string_value" if isinstance(v, str) else "long_value": v})) for v in row]
+                for row in rows
+            ],
+            len(rows),
+        )
+    )
+
+
+def test_failed_checks_reads_data_api_records():
+    result = _result(["check_name", "failures"], [("duplicate_keys", 3), ("staging_empty", 1)])
+    assert failed_checks(result, "t") == [("duplicate_keys", 3), ("staging_empty", 1)]
+    assert failed_checks(_result(["check_name", "failures"], []), "t") == []
+
+
+def test_failed_checks_rejects_a_query_of_another_shape():
+    with pytest.raises(AirflowException, match=r"task x.*\('check_name', 'failures'\).*\('n',\)"):
+        failed_checks(_result(["n"], [(1,)]), "task x")
+
+
+@pytest.fixture
+def redshift_data(monkeypatch):
+    """moto's Redshift Data API, with statements that finish and return the rows a test sets."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AIRFLOW_CONN_AWS_DEFAULT": '{"conn_type": "aws", "extra": {"region_name": "us-east-1"}}',
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        backend = redshiftdata_backends[DEFAULT_ACCOUNT_ID][REGION]
+        answer = {}
+        run = backend.execute_statement
+
+        def finished(**kwargs):
+            statement = run(**kwargs)
+            statement.status = "FINISHED"
+            return statement
+
+        monkeypatch.setattr(backend, "execute_statement", finished)
+        monkeypatch.setattr(backend, "get_statement_result", lambda statement_id: answer["result"])
+        yield answer, backend
+
+
+def _check_task(repo_root):
+    with _dag("redshift__97_check", repo_root) as dag:
+        task = redshift_check("check", "SELECT check_name, failures FROM checks WHERE failures > 0")
+    task.cluster_identifier, task.database, task.db_user = "tickit-cluster", "dev", "awsuser"
+    return dag, task
+
+
+def test_check_passes_when_no_check_fails(redshift_data, repo_root):
+    answer, backend = redshift_data
+    answer["result"] = StatementResult(*_result(["check_name", "failures"], []).values())
+    _, task = _check_task(repo_root)
+    task.execute({})
+    (statement,) = backend.statements.values()
+    assert statement.query_string.startswith("SELECT check_name, failures")
+
+
+def test_check_fails_naming_the_failed_checks(redshift_data, repo_root):
+    answer, _ = redshift_data
+    answer["result"] = StatementResult(*_result(["check_name", "failures"], [("duplicate_keys", 2)]).values())
+    _, task = _check_task(repo_root)
+    with pytest.raises(AirflowException, match=r"task 'check'.*duplicate_keys: 2"):
+        task.execute({})
