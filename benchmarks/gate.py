@@ -5,7 +5,7 @@ it times, in one run and each in a fresh interpreter:
 
 - fixed cost: interpreter start + Airflow and provider import;
 - DagBag fill: one DagBag over the N files (per-file cost = fill / N);
-- ours: the real tests/dags suite (import errors, inventory, every DAG x rule, parse budget) pointed at
+- ours: the real gate suite (gate.SUITE: import errors, inventory, every DAG x rule, parse budget) pointed at
   the synthetic folder with GATE_DAGS_FOLDER / GATE_INVENTORY_FILE;
 - baseline: 11 checks that each build a fresh DagBag (what a function-scoped fixture does).
 
@@ -27,6 +27,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from gate import SUITE  # noqa: E402
+
 PYTHON = sys.executable
 
 DAG_TEMPLATE = '''"""Synthetic DAG {n} for the gate benchmark."""
@@ -164,7 +167,7 @@ def measure(n: int, work: Path) -> dict:
     _, fill = timed([PYTHON, "-c", FILL, str(folder)], env)
     fill_seconds, loaded, errors = fill.stdout.strip().splitlines()[-1].split()
     pytest = [PYTHON, "-m", "pytest", "-q", "--tb=line", "-p", "no:cacheprovider"]
-    ours, ours_run = timed([*pytest, "tests/dags"], env)
+    ours, ours_run = timed([*pytest, *SUITE], env)
     base, base_run = timed([*pytest, "--rootdir", str(work), str(baseline_file)], env, cwd=work)
     return {
         "n": n,

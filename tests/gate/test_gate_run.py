@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from gate import SUITE
+
 CORPUS = Path(__file__).with_name("bad_dags")
 SINGLE_FILES = sorted(CORPUS.glob("*.py"))
-GATE_SUITE = ["tests/dags/test_dags_load.py", "tests/dags/test_dag_policy.py"]
 
 
 def run_dag_suite(repo_root: Path, tmp: Path, extra: list[Path]) -> subprocess.CompletedProcess:
@@ -26,7 +27,7 @@ def run_dag_suite(repo_root: Path, tmp: Path, extra: list[Path]) -> subprocess.C
     env = {**os.environ, "GATE_DAGS_FOLDER": str(dags), "AIRFLOW_HOME": str(tmp / "home")}
     env.pop("AIRFLOW__CORE__DAGS_FOLDER", None)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rf", *GATE_SUITE],
+        [sys.executable, "-m", "pytest", "-q", "-rf", *SUITE],
         cwd=repo_root,
         env=env,
         capture_output=True,
