@@ -129,14 +129,6 @@ SYNC_MUTATIONS = {
 }
 
 
-@pytest.mark.parametrize("rule", sorted(SYNC_MUTATIONS))
-def test_sync_rule_fires_on_a_workflow_breaking_it(rule):
-    mutate, phrase = SYNC_MUTATIONS[rule]
-    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
-    mutate(workflow)
-    assert any(phrase in violation for violation in sync_workflow_violations(workflow))
-
-
 GATE_MUTATIONS = {
     "no-pull-request": (lambda w: without(w["on"], "pull_request"), "pull_request"),
     "write-permissions": (lambda w: w.update({"permissions": {"contents": "write"}}), "contents: read"),
@@ -157,12 +149,18 @@ GATE_MUTATIONS = {
 }
 
 
-@pytest.mark.parametrize("rule", sorted(GATE_MUTATIONS))
-def test_gate_rule_fires_on_a_workflow_breaking_it(rule):
-    mutate, phrase = GATE_MUTATIONS[rule]
-    workflow = copy.deepcopy(load(TEST_WORKFLOW.read_text()))
+MUTATIONS = [
+    (SYNC_WORKFLOW, sync_workflow_violations, rule, *broken) for rule, broken in SYNC_MUTATIONS.items()
+] + [(TEST_WORKFLOW, gate_workflow_violations, rule, *broken) for rule, broken in GATE_MUTATIONS.items()]
+
+
+@pytest.mark.parametrize(
+    "path, violations, rule, mutate, phrase", MUTATIONS, ids=[f"{m[0].stem}-{m[2]}" for m in MUTATIONS]
+)
+def test_rule_fires_on_a_workflow_breaking_it(path, violations, rule, mutate, phrase):
+    workflow = copy.deepcopy(load(path.read_text()))
     mutate(workflow)
-    assert any(phrase in violation for violation in gate_workflow_violations(workflow))
+    assert any(phrase in violation for violation in violations(workflow)), rule
 
 
 def test_common_rules_fire():
