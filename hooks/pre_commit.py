@@ -131,7 +131,8 @@ def stage_formatted(changed: dict[str, bytes], files: dict[str, StagedFile], scr
         stdin="".join(f"{scratch / p}\n" for p in paths).encode(),
     )
     index_info = b"".join(
-        f"{files[p].mode} {sha}\t{p}".encode() + b"\0" for p, sha in zip(paths, shas.decode().split())
+        f"{files[p].mode} {sha}\t".encode() + os.fsencode(p) + b"\0"
+        for p, sha in zip(paths, shas.decode().split())
     )
     git("update-index", "-z", "--index-info", stdin=index_info)
     real_index = partial_commit_real_index()
@@ -163,7 +164,9 @@ def lint(files: list[StagedFile], scratch: Path) -> str:
     if not files:
         return ""
     result = run_tool(["flake8", "."], scratch)
-    return (result.stdout + result.stderr).strip() if result.returncode != 0 else ""
+    if result.returncode == 0:
+        return ""
+    return "\n".join(line.removeprefix("./") for line in (result.stdout + result.stderr).strip().splitlines())
 
 
 def added_lines(old: bytes, new: bytes) -> set[int]:
