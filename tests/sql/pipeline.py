@@ -77,6 +77,13 @@ class RedshiftPipeline:
             self.load_group(INCREMENTAL_DAG, table, logical_date)
         self.check(INCREMENTAL_DAG, "check_references", logical_date)
 
+    def load_everything(self) -> None:
+        """What the DAGs do in order: create the tables, the initial load, then each incremental day."""
+        self.create_tables()
+        self.initial_load()
+        for ds in self.sample.increments:
+            self.incremental_load(ds)
+
     def unload_query(self) -> str:
         (unload,) = self.sql(UNLOAD_DAG, "unload_sales_by_category")
         return unload_parts(unload)[0]

@@ -35,17 +35,10 @@ def test_initial_load_equals_the_files(pipeline, tickit_sample):
         assert pipeline.table(table) == expected[table], f"tickit.{table} differs from its file"
 
 
-def test_loading_everything_twice_changes_nothing(pipeline, tickit_sample):
-    sample, _ = tickit_sample
-    pipeline.create_tables()
-    pipeline.initial_load()
-    for ds in sample.increments:
-        pipeline.incremental_load(ds)
+def test_loading_everything_twice_changes_nothing(pipeline):
+    pipeline.load_everything()
     once = snapshot(pipeline)
-    pipeline.create_tables()  # IF NOT EXISTS: keeps the rows
-    pipeline.initial_load()
-    for ds in sample.increments:
-        pipeline.incremental_load(ds)
+    pipeline.load_everything()  # CREATE ... IF NOT EXISTS keeps the rows; each merge replaces its rows
     assert snapshot(pipeline) == once
 
 
@@ -75,12 +68,8 @@ def test_increments_apply_new_and_changed_rows(pipeline, tickit_sample):
         assert after[table] == before[table]
 
 
-def test_no_duplicate_keys_after_increments(pipeline, tickit_sample):
-    sample, _ = tickit_sample
-    pipeline.create_tables()
-    pipeline.initial_load()
-    for ds in sample.increments:
-        pipeline.incremental_load(ds)
+def test_no_duplicate_keys_after_increments(pipeline):
+    pipeline.load_everything()
     for table in TABLES:
         key = PRIMARY_KEYS[table]
         ((rows, keys),) = pipeline.engine.run(f"SELECT COUNT(*), COUNT(DISTINCT {key}) FROM tickit.{table}")
@@ -99,11 +88,8 @@ def test_rerunning_a_day_changes_nothing(pipeline, tickit_sample):
 
 
 def test_unload_query_equals_python_aggregate(pipeline, tickit_sample):
-    sample, files = tickit_sample
-    pipeline.create_tables()
-    pipeline.initial_load()
-    for ds in sample.increments:
-        pipeline.incremental_load(ds)
+    _, files = tickit_sample
+    pipeline.load_everything()
     expected = sales_by_category(expected_tables(files))
     found = {}
     for row in pipeline.engine.run(pipeline.unload_query()):
