@@ -83,6 +83,8 @@ def apply(plan: Plan, target, progress_stream=None) -> Result:
                 result.uploaded_bytes += item.size
                 result.versions[item.key] = version
         if failures:
+            if progress.tty:
+                progress.stream.write("\n")
             item, error = failures[0]
             raise ApplyError(
                 f"upload of {item.key} to {target} failed: {error}. {len(result.uploaded)} of {len(uploads)} "

@@ -48,9 +48,12 @@ def compare(bundle: dict[str, BundleFile], remote: dict[str, RemoteObject]) -> P
             plan.unchanged.append(item)
         else:
             plan.changed.append(item)
-    # only the managed dags prefix is ever cleaned: environment files are left alone when they leave the repo
+    # Only the managed dags prefix is cleaned: environment files are left alone when they leave the repo, and
+    # so are folder markers ("dags/", as the S3 console creates them).
     plan.deleted = [
-        obj for key, obj in sorted(remote.items()) if key not in bundle and key.startswith(DAGS_PREFIX)
+        obj
+        for key, obj in sorted(remote.items())
+        if key not in bundle and key.startswith(DAGS_PREFIX) and not key.endswith("/")
     ]
     return plan
 

@@ -67,6 +67,7 @@ def test_deleted_dag_is_removed_and_nothing_outside_the_managed_prefix_is_touche
         "other-env/dags/theirs.py": b"another environment",
         "env-a/plugins.zip.bak": b"a backup beside ours",
         "env-a/logs/run.log": b"beside dags/",
+        "env-a/dags/": b"",  # the folder marker the S3 console creates
     }
     for key, data in outside.items():
         s3.client.put_object(Bucket=bucket, Key=key, Body=data)
