@@ -32,6 +32,7 @@ LINT_CONFIG_FILES = ("pyproject.toml", ".flake8", "setup.cfg", "tox.ini", ".giti
 # the pattern detectors (AWS keys, passwords in connection URIs, private keys, tokens) do not.
 SKIPPED_DETECTORS = {"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "IPPublicDetector"}
 NULL_BLOB_PREFIX = "0000000"
+SECRET_SCAN_MAX_BYTES = 5 << 20  # data files, not code: scanning them would take longer than the commit
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,11 @@ def scan_secrets(files: list[StagedFile], blobs: dict[str, bytes], folder: Path)
             content = (folder / staged.path).read_bytes()
             if b"\0" in content[:8192]:
                 continue  # binary
+            if len(content) > SECRET_SCAN_MAX_BYTES:
+                print(
+                    f"pre-commit: {staged.path} ({len(content) >> 20} MiB) is too large for the secret scan"
+                )
+                continue
             new_lines = added_lines(blobs.get(staged.old_blob, b""), content)
             for secret in scan_file(str(folder / staged.path)):
                 if secret.line_number in new_lines:
