@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         aws.pending.failing = args.fail
         try:
             result = aws.run(args.dag_id, logical_date)
-        except KeyError as error:
+        except (KeyError, ValueError) as error:
             print(f"error: {error.args[0]}", file=sys.stderr)
             return 2
         print(f"\n== {result.summary()}")

@@ -47,6 +47,7 @@ class LocalAws:
         self.gaps = MotoGaps()
         self.seeded: Seeded | None = None
         self._sample_dir = tempfile.TemporaryDirectory(prefix="tickit-sample-")
+        self._sample = None
         self._sample_files: dict[str, Path] | None = None
 
     def __enter__(self) -> LocalAws:
@@ -73,12 +74,25 @@ class LocalAws:
         return self.seeded
 
     @property
+    def sample(self):
+        """The TICKIT sample (sample_data.tickit.TickitSample), generated once with the default seed.
+
+        It starts on the DAGs' start_date, so its incremental days are days the DAGs can run for.
+        """
+        if self._sample is None:
+            from lakehouse.defaults import START_DATE
+            from sample_data.tickit import generate
+
+            self._sample = generate(start=START_DATE.date())
+        return self._sample
+
+    @property
     def sample_files(self) -> dict[str, Path]:
-        """The TICKIT sample ({S3 key: local file}), generated once with the default seed."""
+        """The sample's files, {S3 key: local file}."""
         if self._sample_files is None:
             from sample_data.tickit import write_files
 
-            self._sample_files = write_files(self._sample_dir.name)
+            self._sample_files = write_files(self._sample_dir.name, self.sample)
         return self._sample_files
 
     @property
@@ -94,7 +108,11 @@ class LocalAws:
         return dag
 
     def run(self, dag_id: str, logical_date: datetime) -> run.RunResult:
-        return run.run_dag(self.load(dag_id), logical_date)
+        return self.run_dag(self.load(dag_id), logical_date)
+
+    def run_dag(self, dag, logical_date: datetime) -> run.RunResult:
+        """Run `dag` (from `load`) once; seed again with `reset()` before the next run."""
+        return run.run_dag(dag, logical_date)
 
     # What the DAGs did, read back from the account.
 

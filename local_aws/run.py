@@ -105,6 +105,11 @@ def register(dag) -> None:
 
 def run_dag(dag, logical_date: datetime) -> RunResult:
     """One DagRun of `dag` for `logical_date` through `dag.test()`: real operators, sensors and callbacks."""
+    if dag.start_date and logical_date < dag.start_date:
+        raise ValueError(
+            f"{dag.dag_id}: logical date {logical_date:%Y-%m-%d} is before the DAG's start_date "
+            f"{dag.start_date:%Y-%m-%d}, so no task would run. Fix: pass a later --date."
+        )
     register(dag)
     start = time.perf_counter()
     dag_run = dag.test(logical_date=logical_date)

@@ -1,0 +1,292 @@
+"""Every DAG of the inventory runs end to end against the local AWS, and does what it should there.
+
+One scenario per DAG: its logical date, the answers the local Athena gives (it runs no SQL), and the side
+effects to check. A DAG in gate/inventory.json without a scenario fails here: add one when you add a DAG.
+Checks every run gets: the statements that reached the Redshift Data API and Athena are the DAG's SQL
+files rendered for the run, every s3:// location a statement reads holds objects, and a successful run
+publishes no alert.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from gate.inventory import read as read_inventory
+from local_aws import expected
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HUDI_SPEC = REPO_ROOT / "dags" / "hudi" / "tables.yaml"
+GLUE_SCRIPT = REPO_ROOT / "dags" / "glue_scripts" / "tickit_refine.py"
+READ_URI = re.compile(r"\bFROM\s+'(s3://[^']+)'", re.IGNORECASE)  # COPY ... FROM 's3://...'
+UNLOAD_URI = re.compile(r"\bTO\s+'(s3://[^']+)'", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    logical_date: datetime
+    checks: tuple[Callable, ...] = ()  # check(aws, dag, result)
+    athena_answers: Callable | None = None  # answers(aws, dag, logical_date) -> {query text: rows}
+    meta: dict = field(default_factory=dict)
+
+
+def utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+def first_incremental_day() -> date:
+    """The first day of the sample's incremental slice (the harness generates it from the start_date)."""
+    from lakehouse.defaults import START_DATE
+    from sample_data.tickit import generate
+
+    return generate(start=START_DATE.date()).end
+
+
+# What the local Athena answers: computed from the same TICKIT sample the bucket holds.
+
+
+def categories_with_sales(sample) -> int:
+    catid_of_event = {row[0]: row[2] for row in sample.initial["event"]}
+    names = {row[0]: (row[1], row[2]) for row in sample.initial["category"]}
+    return len({names[catid_of_event[sale[4]]] for sale in sample.initial["sales"]})
+
+
+def days_with_sales(sample) -> int:
+    return len({sale[5] for sale in sample.initial["sales"]})
+
+
+def answer_for(aws, dag, logical_date, task_id: str, column: str, value: int) -> dict[str, list[list[str]]]:
+    task = dag.get_task(task_id)
+    query = expected.render(dag, task, task.query, logical_date, aws.variables)
+    return {query: [[column], [str(value)]]}
+
+
+def gold_answers(aws, dag, logical_date):
+    return {
+        **answer_for(
+            aws,
+            dag,
+            logical_date,
+            "sales_by_category.check_not_empty",
+            "row_count",
+            categories_with_sales(aws.sample),
+        ),
+        **answer_for(
+            aws, dag, logical_date, "sales_by_date.check_not_empty", "row_count", days_with_sales(aws.sample)
+        ),
+    }
+
+
+def unload_answers(aws, dag, logical_date):
+    return answer_for(
+        aws,
+        dag,
+        logical_date,
+        "check_sales_by_category",
+        "categories_with_sales",
+        categories_with_sales(aws.sample),
+    )
+
+
+# Side effects.
+
+
+def unload_writes_under_the_unload_prefix(aws, dag, result) -> None:
+    from lakehouse import layout
+
+    targets = [uri for call in aws.redshift_statements() for sql in call for uri in UNLOAD_URI.findall(sql)]
+    assert targets == [layout.s3_uri(aws.variables["lakehouse_bucket"], layout.UNLOAD_PREFIX)]
+
+
+def crawler_targets(name: str) -> list[str]:
+    return [target["Path"] for target in name["Crawler"]["Targets"]["S3Targets"]]
+
+
+def crawler_reads(crawler: str, prefixes: Callable, must_hold_objects: bool) -> Callable:
+    def check(aws, dag, result) -> None:
+        bucket = aws.variables["lakehouse_bucket"]
+        paths = crawler_targets(aws.client("glue").get_crawler(Name=crawler))
+        assert paths == [f"s3://{bucket}/{prefix}" for prefix in prefixes()]
+        if must_hold_objects:
+            for prefix in prefixes():
+                assert aws.object_keys(
+                    bucket, prefix
+                ), f"crawler {crawler} crawls s3://{bucket}/{prefix}: empty"
+        runs = aws.client("glue").get_crawler(Name=crawler)["Crawler"]["LastCrawl"]["Status"]
+        assert runs == "SUCCEEDED" or runs == "COMPLETED"
+
+    return check
+
+
+def refine_jobs_ran_the_bundled_script(aws, dag, result) -> None:
+    from lakehouse.tickit import TABLES
+
+    glue, bucket = aws.client("glue"), aws.variables["lakehouse_bucket"]
+    for table in TABLES:
+        job = glue.get_job(JobName=f"tickit_refine_{table}")["Job"]
+        location = job["Command"]["ScriptLocation"]
+        assert location.startswith(f"s3://{bucket}/"), location
+        key = location.removeprefix(f"s3://{bucket}/")
+        assert aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == GLUE_SCRIPT.read_bytes()
+        runs = glue.get_job_runs(JobName=job["Name"])["JobRuns"]
+        assert [run["JobRunState"] for run in runs] == ["SUCCEEDED"]
+        assert runs[0]["Arguments"]["--table"] == table
+
+
+def hudi_steps_match_the_spec(operation: str) -> Callable:
+    def check(aws, dag, result) -> None:
+        from lakehouse.hudi import emr_step, load_spec
+
+        bucket = aws.variables["lakehouse_bucket"]
+        wanted = [emr_step(table, operation, bucket) for table in load_spec(HUDI_SPEC)]
+        steps = aws.emr_steps()
+        sent = [{k: v for k, v in step.items() if k != "State"} for step in steps]
+        assert sorted(sent, key=str) == sorted(wanted, key=str)
+        assert [step["State"] for step in steps] == ["COMPLETED"] * len(wanted)
+
+    return check
+
+
+def hudi_schemas_uploaded(aws, dag, result) -> None:
+    from lakehouse.hudi import load_spec
+
+    bucket, s3 = aws.variables["lakehouse_bucket"], aws.client("s3")
+    for table in load_spec(HUDI_SPEC):
+        body = s3.get_object(Bucket=bucket, Key=table.schema_key)["Body"].read()
+        assert body == (HUDI_SPEC.parent / table.schema).read_bytes(), table.schema_key
+
+
+def _full_prefixes():
+    from lakehouse import layout
+    from lakehouse.tickit import TABLES
+
+    return [layout.full_prefix(table) for table in TABLES]
+
+
+def _refined_prefixes():
+    from lakehouse.glue import refined_prefix
+    from lakehouse.tickit import TABLES
+
+    return [refined_prefix(table) for table in TABLES]
+
+
+def _unload_prefix():
+    from lakehouse import layout
+
+    return [layout.UNLOAD_PREFIX]
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "redshift__01_create_tables": Scenario(utc(date(2024, 5, 1))),
+    "redshift__02_initial_load": Scenario(utc(date(2024, 5, 1))),
+    "redshift__03_incremental_load": Scenario(utc(first_incremental_day())),
+    "redshift__04_unload_sales_by_category": Scenario(
+        utc(date(2024, 5, 1)), (unload_writes_under_the_unload_prefix,)
+    ),
+    "redshift__05_catalog_sales_by_category": Scenario(
+        utc(date(2024, 5, 1)),
+        (crawler_reads("tickit_sales_by_category", _unload_prefix, must_hold_objects=False),),
+        unload_answers,
+    ),
+    "datalake__01_tickit_refine": Scenario(
+        utc(date(2024, 5, 1)),
+        (
+            crawler_reads("tickit_raw", _full_prefixes, must_hold_objects=True),
+            refine_jobs_ran_the_bundled_script,
+            crawler_reads("tickit_refined", _refined_prefixes, must_hold_objects=False),
+        ),
+    ),
+    "datalake__02_tickit_gold": Scenario(utc(date(2024, 5, 1)), (), gold_answers),
+    "hudi__01_initial_load": Scenario(
+        utc(date(2024, 5, 1)), (hudi_steps_match_the_spec("BULK_INSERT"), hudi_schemas_uploaded)
+    ),
+    "hudi__02_incremental_upsert": Scenario(
+        utc(date(2024, 5, 2)), (hudi_steps_match_the_spec("UPSERT"), hudi_schemas_uploaded)
+    ),
+}
+
+DAG_IDS = sorted(read_inventory())
+
+
+def scenario_for(dag_id: str) -> Scenario:
+    if dag_id not in SCENARIOS:
+        pytest.fail(
+            f"{dag_id} is in gate/inventory.json but has no end-to-end scenario. Fix: add "
+            f"SCENARIOS['{dag_id}'] to {Path(__file__).relative_to(REPO_ROOT)} (its date and side effects)."
+        )
+    return SCENARIOS[dag_id]
+
+
+def prepare(aws, dag_id: str):
+    scenario = scenario_for(dag_id)
+    dag = aws.load(dag_id)
+    if scenario.athena_answers:
+        aws.gaps.athena_answers.update(scenario.athena_answers(aws, dag, scenario.logical_date))
+    return scenario, dag
+
+
+def test_every_scenario_is_for_a_dag_of_the_inventory():
+    assert DAG_IDS, "gate/inventory.json lists no DAG"
+    assert sorted(set(SCENARIOS) - set(DAG_IDS)) == [], "scenarios of DAGs that are not in the inventory"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_dag_run_succeeds_and_sends_what_its_files_say(dag_id, aws):
+    scenario, dag = prepare(aws, dag_id)
+
+    result = aws.run_dag(dag, scenario.logical_date)
+
+    assert result.succeeded, result.summary()
+    assert set(result.task_states.values()) == {"success"}, result.summary()
+    date, variables = scenario.logical_date, aws.variables
+    assert sorted(aws.redshift_statements()) == sorted(expected.redshift_calls(dag, date, variables))
+    assert sorted(aws.athena_queries()) == sorted(expected.athena_queries(dag, date, variables))
+    bucket = variables["lakehouse_bucket"]
+    for uri in (uri for call in aws.redshift_statements() for sql in call for uri in READ_URI.findall(sql)):
+        assert uri.startswith(f"s3://{bucket}/"), uri
+        assert aws.object_keys(
+            bucket, uri.removeprefix(f"s3://{bucket}/")
+        ), f"{dag_id} reads {uri}: no object"
+    for check in scenario.checks:
+        check(aws, dag, result)
+    assert aws.alerts() == [], "a successful run published a failure alert"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_failed_aws_work_fails_the_run_and_publishes_the_sns_alert(dag_id, aws):
+    scenario, dag = prepare(aws, dag_id)
+    aws.pending.failing = True
+
+    result = aws.run_dag(dag, scenario.logical_date)
+
+    assert result.state == "failed", result.summary()
+    assert "failed" in result.task_states.values(), result.summary()
+    alerts = aws.alerts()
+    assert [alert.subject for alert in alerts] == [f"MWAA: {dag_id} failed"]
+    assert alerts[0].topic_arn == aws.variables["sns_alert_topic_arn"]
+    assert f"DAG {dag_id} run {result.run_id} failed" in alerts[0].message
+    assert f"Logical date: {scenario.logical_date:%Y-%m-%d}" in alerts[0].message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "dag_id", sorted(d for d, s in SCENARIOS.items() if s.athena_answers and d in DAG_IDS)
+)
+def test_an_empty_athena_answer_fails_the_check(dag_id, aws):
+    scenario, dag = prepare(aws, dag_id)
+    for query, rows in aws.gaps.athena_answers.items():
+        aws.gaps.athena_answers[query] = [rows[0], ["0"]]
+
+    result = aws.run_dag(dag, scenario.logical_date)
+
+    assert result.state == "failed", result.summary()
+    failed = sorted(task for task, state in result.task_states.items() if state == "failed")
+    assert failed and all("check" in task for task in failed), result.summary()
+    assert [alert.subject for alert in aws.alerts()] == [f"MWAA: {dag_id} failed"]
