@@ -6,6 +6,7 @@ over the TICKIT sample files, laid out as the crawler sees them (headerless, col
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 from decimal import Decimal
 
@@ -61,6 +62,11 @@ def redshift_columns(repo_root, table: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("table", TABLES)
 def test_glue_job_columns_match_the_tickit_schema(refine_script, repo_root, table):
     assert list(refine_script.COLUMNS[table]) == redshift_columns(repo_root, table)
+
+
+def test_glue_job_script_is_python_that_glue_4_runs(dags_folder):
+    script = dags_folder / "glue_scripts" / "tickit_refine.py"
+    ast.parse(script.read_text(), str(script), feature_version=(3, 10))  # Glue 4.0 runs Python 3.10
 
 
 def test_glue_job_rejects_an_unknown_table(refine_script):
