@@ -26,8 +26,8 @@ LAKEHOUSE_BUCKET = "{{ var.value.lakehouse_bucket }}"
 ATHENA_WORKGROUP = "{{ var.value.athena_workgroup }}"
 ATHENA_RESULTS = "{{ var.value.athena_results_s3_uri }}"
 
-# Crawl only what changed since the last crawl would skip files rewritten in place; a full crawl of a few
-# table prefixes is cheap. New columns update the table; vanished files are logged, never deleted.
+# Crawl everything: an incremental crawl (new folders only) misses files rewritten in place, and a few table
+# folders are cheap to crawl. New columns update the table; vanished files are logged, never deleted.
 _SCHEMA_CHANGE_POLICY = {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"}
 _RECRAWL_POLICY = {"RecrawlBehavior": "CRAWL_EVERYTHING"}
 # Partitions inherit the table's schema, so a late file with an extra column does not split the table.
