@@ -177,6 +177,7 @@ IMPORT_ERROR_RULES = {
         r"AirflowDagDuplicatedIdException",
         "give each DAG a unique dag_id (= its file name)",
     ),
+    "table-spec": (r"TableSpecError", "correct the table spec entry the message names"),
     "import": (r"ModuleNotFoundError|ImportError", "import only what MWAA has: requirements/ and plugins/"),
 }
 

@@ -24,6 +24,8 @@ def run_dag_suite(repo_root: Path, tmp: Path, extra: list[Path]) -> subprocess.C
     (tmp / "sql").symlink_to(repo_root / "sql")
     for path in extra:
         shutil.copy(path, dags / path.name)
+        if path.with_suffix("").is_dir():  # files the corpus DAG reads (e.g. a table spec)
+            shutil.copytree(path.with_suffix(""), dags / path.stem)
     env = {**os.environ, "GATE_DAGS_FOLDER": str(dags), "AIRFLOW_HOME": str(tmp / "home")}
     env.pop("AIRFLOW__CORE__DAGS_FOLDER", None)
     return subprocess.run(
