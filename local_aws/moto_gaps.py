@@ -6,7 +6,8 @@
   rows: what Redshift returns for a data-quality check when no check failed.
 - Athena GetQueryResults: moto answers with no rows; `answers` maps a query's text to the rows the local
   Athena returns for it (tests set them, e.g. the row count a gold table has).
-- Glue GetCrawlerMetrics (read by GlueCrawlerOperator after every crawl).
+- Glue GetCrawlerMetrics (read by GlueCrawlerOperator after every crawl), and the Arguments of
+  StartJobRun, which moto drops (so a job run shows what the DAG passed, as on AWS).
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ class MotoGaps:
         self._patch(RedshiftDataAPIServiceResponse, "batch_execute_statement", _batch_execute_statement)
         self._patch(RedshiftDataAPIServiceResponse, "get_statement_result", _get_statement_result)
         self._patch(GlueResponse, "get_crawler_metrics", _get_crawler_metrics)
+        start_job_run = GlueResponse.start_job_run
+
+        def start_job_run_with_arguments(response):
+            body = start_job_run(response)
+            job = response.glue_backend.get_job(response.parameters.get("JobName"))
+            run_id = json.loads(body)["JobRunId"]
+            job.get_job_run(run_id).arguments = response.parameters.get("Arguments") or {}
+            return body
+
+        self._patch(GlueResponse, "start_job_run", start_job_run_with_arguments)
         answers = self.athena_answers
         original = AthenaBackend.get_query_results
 

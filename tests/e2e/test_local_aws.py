@@ -1,0 +1,70 @@
+"""The local AWS harness itself: what it answers, how it fails, and that a stuck wait cannot hang a run."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from local_aws.moto_gaps import output_columns
+from local_aws.seed import read_variables
+
+
+def test_a_query_result_has_the_columns_of_the_outer_select():
+    check = (
+        "SELECT check_name, failures FROM (SELECT 'a' AS check_name, 1 AS failures) AS c WHERE failures > 0"
+    )
+    assert output_columns(check) == ["check_name", "failures"]
+    assert output_columns("SELECT COUNT(*) AS n FROM tickit.sales") == ["n"]
+
+
+def test_a_statement_without_rows_has_no_columns():
+    assert output_columns("CREATE TABLE IF NOT EXISTS tickit.users (userid INTEGER)") == []
+
+
+def test_an_unreadable_variables_file_names_the_file_and_the_fix(tmp_path):
+    bad = tmp_path / "variables.json"
+    bad.write_text(json.dumps({"lakehouse_bucket": "just-a-string"}))
+    with pytest.raises(ValueError, match=r"variables\.json: cannot read the Airflow Variables.*Fix:"):
+        read_variables(bad)
+
+
+def test_the_checked_in_variables_file_reads():
+    variables = read_variables()
+    assert variables["sns_alert_topic_arn"].startswith("arn:aws:sns:")
+
+
+@pytest.mark.slow
+def test_an_unknown_dag_id_names_the_dags_there_are(local_aws_account):
+    with pytest.raises(KeyError, match=r"no DAG 'redshift__99_missing'.*redshift__01_create_tables"):
+        local_aws_account.load("redshift__99_missing")
+
+
+@pytest.mark.slow
+def test_a_date_before_the_start_date_is_refused(aws):
+    dag = aws.load("redshift__01_create_tables")
+    with pytest.raises(ValueError, match="before the DAG's start_date"):
+        aws.run_dag(dag, datetime(2000, 1, 1, tzinfo=timezone.utc))
+
+
+@pytest.mark.slow
+def test_work_that_never_finishes_fails_the_task_at_its_execution_timeout(aws):
+    from local_aws.run import make_local
+
+    aws.pending.completing = False  # plain moto: the statement stays STARTED forever
+    dag = aws.load("redshift__01_create_tables")
+    make_local(dag, task_timeout=timedelta(seconds=3))
+
+    result = aws.run_dag(dag, datetime(2024, 5, 1, tzinfo=timezone.utc))
+
+    assert result.state == "failed", result.summary()
+    assert result.task_states == {"create_schema_and_tables": "failed"}
+    statements = aws.client("redshift-data")
+    (sqls,) = aws.redshift_statements()
+    assert len(sqls) == 8
+    from moto.redshiftdata.models import redshiftdata_backends
+
+    (statement,) = redshiftdata_backends["123456789012"]["us-east-1"].statements.values()
+    assert statements.describe_statement(Id=statement.id)["Status"] == "STARTED"
+    assert [alert.subject for alert in aws.alerts()] == ["MWAA: redshift__01_create_tables failed"]
