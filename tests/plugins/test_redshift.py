@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from airflow.exceptions import AirflowException
 from airflow.sdk import DAG
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.redshiftdata.models import ColumnMetadata, Record, StatementResult, redshiftdata_backends
+from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
 from lakehouse.defaults import dag_settings
 from lakehouse.redshift import copy_merge_check_group, failed_checks, redshift_check
@@ -67,7 +70,11 @@ def test_failed_checks_rejects_a_query_of_another_shape():
 
 @pytest.fixture
 def redshift_data(monkeypatch):
-    """moto's Redshift Data API, with statements that finish and return the rows a test sets."""
+    """moto's Redshift Data API, with statements that finish and return the rows a test sets.
+
+    The response handler is pinned to moto's own (backend result, serialised), whatever else patched it.
+    """
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -87,6 +94,14 @@ def redshift_data(monkeypatch):
 
         monkeypatch.setattr(backend, "execute_statement", finished)
         monkeypatch.setattr(backend, "get_statement_result", lambda statement_id: answer["result"])
+
+        def statement_result(response):
+            result = response.redshiftdata_backend.get_statement_result(
+                statement_id=response._get_param("Id")
+            )
+            return 200, {}, json.dumps(dict(result))
+
+        monkeypatch.setattr(RedshiftDataAPIServiceResponse, "get_statement_result", statement_result)
         yield answer, backend
 
 
