@@ -1,0 +1,45 @@
+"""The folder target (the default, build/mwaa-bucket/): the same plan and the same scoped deletes as S3."""
+
+from __future__ import annotations
+
+import io
+
+from deploy import bundle as bundling
+from deploy.cli import sync
+from deploy.targets import DirectoryTarget
+
+
+def folder_contents(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def run_sync(project, folder, dry_run=False):
+    return sync(project, DirectoryTarget(folder), dry_run, io.StringIO(), io.StringIO())
+
+
+def test_folder_is_laid_out_as_the_bucket_and_kept_in_step(project, tmp_path):
+    folder = tmp_path / "mwaa-bucket"
+    (folder / "logs").mkdir(parents=True)
+    (folder / "logs/keep.log").write_text("not ours\n")
+    run_sync(project, folder)
+    assert folder_contents(folder) == {
+        **{key: item.data for key, item in bundling.build(project).items()},
+        "logs/keep.log": b"not ours\n",
+    }
+
+    (project / "dags/hudi/schemas/artists.avsc").unlink()
+    (project / "dags/redshift__02_second.py").write_text("SECOND = 'two'\n")
+    plan, result = run_sync(project, folder)
+
+    assert [item.key for item in plan.changed] == ["dags/redshift__02_second.py"]
+    assert result.deleted == ["dags/hudi/schemas/artists.avsc"]
+    assert not (folder / "dags/hudi").exists()  # emptied folders go with their last file
+    assert (folder / "logs/keep.log").exists()
+    assert run_sync(project, folder)[1] is None  # in step: nothing to do
+
+
+def test_dry_run_writes_nothing(project, tmp_path):
+    plan, result = run_sync(project, tmp_path / "mwaa-bucket", dry_run=True)
+
+    assert result is None and len(plan.added) == len(bundling.build(project))
+    assert not (tmp_path / "mwaa-bucket").exists()
