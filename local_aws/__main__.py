@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     prepare()  # the Airflow home and plugins path, before airflow is imported
 
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request to the moto server
+
     from local_aws.harness import LocalAws
     from local_aws.run import ensure_metadata_db
 

@@ -99,10 +99,10 @@ def _batch_execute_statement(self):
     return 200, {}, json.dumps(body)
 
 
-def output_columns(sql: str) -> list[str]:
+def output_columns(sql: str, dialect: str = "redshift") -> list[str]:
     """The names of the columns a query returns (none for a statement that returns no rows)."""
     try:
-        expression = sqlglot.parse_one(sql, read="redshift")
+        expression = sqlglot.parse_one(sql, read=dialect)
     except sqlglot.errors.ParseError:
         return []
     return list(getattr(expression, "named_selects", None) or [])

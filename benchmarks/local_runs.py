@@ -1,0 +1,60 @@
+"""Wall time of each DAG of the inventory run end to end on the local AWS (as tests/e2e, run_local.sh).
+
+For every DAG: a freshly seeded account, one successful `dag.test()` run (the scenario dates of
+tests/e2e are not needed: the date is the DAGs' start date + 60 days, inside the sample's range), timed
+around dag.test alone, then the number of tasks. Also the harness start-up (moto server, metadata DB,
+seeding with the sample).
+
+    .venv/bin/python benchmarks/local_runs.py [DAG_ID ...]
+
+Target: the whole end-to-end suite (two runs per DAG) well within the CI budget. Prints numbers only.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "plugins")]
+
+from gate.environment import prepare  # noqa: E402  (sets AIRFLOW_HOME before Airflow is imported)
+
+prepare()
+
+
+def main(dag_ids: list[str]) -> int:
+    logging.disable(logging.WARNING)  # dag.test logs every task; only the numbers matter here
+    from gate.inventory import read
+    from lakehouse.defaults import START_DATE
+    from local_aws.harness import LocalAws
+    from local_aws.run import ensure_metadata_db
+
+    start = time.perf_counter()
+    ensure_metadata_db()
+    with LocalAws() as aws:
+        print(f"harness start-up (DB, moto server, seeding): {time.perf_counter() - start:6.1f} s")
+        logical_date = datetime.combine(
+            START_DATE.date() + timedelta(days=60), datetime.min.time(), timezone.utc
+        )
+        total = 0.0
+        for dag_id in dag_ids or sorted(read()):
+            seed_start = time.perf_counter()
+            aws.reset()
+            seeded = time.perf_counter() - seed_start
+            dag = aws.load(dag_id)
+            result = aws.run_dag(dag, logical_date)
+            total += result.seconds
+            print(
+                f"{dag_id:<42} {result.state:<8} {result.seconds:6.1f} s  {len(dag.tasks):3d} tasks  "
+                f"(reseed {seeded:.1f} s)"
+            )
+        print(f"{'all DAGs (dag.test only)':<42} {'':<8} {total:6.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
