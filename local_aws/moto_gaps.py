@@ -13,12 +13,13 @@
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
 
 import sqlglot
 from moto.athena.models import AthenaBackend, QueryResults
 from moto.glue.responses import GlueResponse
 from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
+
+from local_aws.patches import Patches
 
 
 class MotoGaps:
@@ -26,12 +27,12 @@ class MotoGaps:
 
     def __init__(self) -> None:
         self.athena_answers: dict[str, list[list[str]]] = {}  # query text -> rows (first row: column names)
-        self._stack = ExitStack()
+        self._patches = Patches()
 
     def __enter__(self) -> MotoGaps:
-        self._patch(RedshiftDataAPIServiceResponse, "batch_execute_statement", _batch_execute_statement)
-        self._patch(RedshiftDataAPIServiceResponse, "get_statement_result", _get_statement_result)
-        self._patch(GlueResponse, "get_crawler_metrics", _get_crawler_metrics)
+        self._patches.set(RedshiftDataAPIServiceResponse, "batch_execute_statement", _batch_execute_statement)
+        self._patches.set(RedshiftDataAPIServiceResponse, "get_statement_result", _get_statement_result)
+        self._patches.set(GlueResponse, "get_crawler_metrics", _get_crawler_metrics)
         start_job_run = GlueResponse.start_job_run
 
         def start_job_run_with_arguments(response):
@@ -41,7 +42,7 @@ class MotoGaps:
             job.get_job_run(run_id).arguments = response.parameters.get("Arguments") or {}
             return body
 
-        self._patch(GlueResponse, "start_job_run", start_job_run_with_arguments)
+        self._patches.set(GlueResponse, "start_job_run", start_job_run_with_arguments)
         answers = self.athena_answers
         original = AthenaBackend.get_query_results
 
@@ -51,19 +52,11 @@ class MotoGaps:
                 backend.query_results[exec_id] = _athena_result(answers[execution.query])
             return original(backend, exec_id)
 
-        self._patch(AthenaBackend, "get_query_results", get_query_results)
+        self._patches.set(AthenaBackend, "get_query_results", get_query_results)
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stack.close()
-
-    def _patch(self, owner: type, name: str, value) -> None:
-        missing = object()
-        original = owner.__dict__.get(name, missing)
-        setattr(owner, name, value)
-        self._stack.callback(
-            lambda: delattr(owner, name) if original is missing else setattr(owner, name, original)
-        )
+        self._patches.undo()
 
 
 def _athena_result(rows: list[list[str]]) -> QueryResults:

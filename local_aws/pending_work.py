@@ -13,7 +13,6 @@ context manager that installs the patches and removes them on exit.
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from moto.athena.models import AthenaBackend
@@ -22,6 +21,8 @@ from moto.emr.models import ElasticMapReduceBackend
 from moto.glue.models import GlueBackend
 from moto.moto_api import state_manager
 from moto.redshiftdata.models import RedshiftDataAPIServiceBackend
+
+from local_aws.patches import Patches
 
 _POLLS = "_local_aws_polls"  # how often a piece of work has been asked for its status
 _IN_PROGRESS_POLLS = 1  # status requests that still see the work running
@@ -44,42 +45,24 @@ class PendingWork:
 
     failing: bool = False
     completing: bool = True  # False: work stays pending forever, as in plain moto
-    _stack: ExitStack = field(default_factory=ExitStack)
+    _patches: Patches = field(default_factory=Patches)
 
     def __enter__(self) -> PendingWork:
-        self._wrap(RedshiftDataAPIServiceBackend, "describe_statement", self._finish_statement)
-        self._wrap(ElasticMapReduceBackend, "describe_step", self._finish_step)
-        self._wrap(GlueBackend, "get_crawler", self._finish_crawl)
-        self._wrap(GlueBackend, "get_job_run", self._finish_job_run)
-        self._wrap(AthenaBackend, "get_query_execution", self._finish_query)
+        self._patches.after(RedshiftDataAPIServiceBackend, "describe_statement", self._finish_statement)
+        self._patches.after(ElasticMapReduceBackend, "describe_step", self._finish_step)
+        self._patches.after(GlueBackend, "get_crawler", self._finish_crawl)
+        self._patches.after(GlueBackend, "get_job_run", self._finish_job_run)
+        self._patches.after(AthenaBackend, "get_query_execution", self._finish_query)
         # moto advances a crawl only when crawls are listed; the crawler hook below ticks it on every
         # get_crawler, and the state manager completes it after the in-progress polls.
         state_manager.set_transition(
             "glue::crawl", {"progression": "manual", "times": _IN_PROGRESS_POLLS + 1}
         )
-        self._stack.callback(state_manager.unset_transition, "glue::crawl")
+        self._patches.callback(state_manager.unset_transition, "glue::crawl")
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stack.close()
-
-    def _patch(self, owner: type, name: str, value) -> None:
-        missing = object()
-        original = owner.__dict__.get(name, missing)
-        setattr(owner, name, value)
-        self._stack.callback(
-            lambda: delattr(owner, name) if original is missing else setattr(owner, name, original)
-        )
-
-    def _wrap(self, owner: type, name: str, after) -> None:
-        original = getattr(owner, name)
-
-        def wrapped(backend, *args, **kwargs):
-            result = original(backend, *args, **kwargs)
-            after(backend, result)
-            return result
-
-        self._patch(owner, name, wrapped)
+        self._patches.undo()
 
     def _finish_statement(self, backend, statement) -> None:
         if not self.completing or statement.status not in REDSHIFT_RUNNING or not _poll(statement):
