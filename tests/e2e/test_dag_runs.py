@@ -48,6 +48,28 @@ def first_incremental_day() -> date:
 # Side effects.
 
 
+def copies_every_table_from(prefix: Callable) -> Callable:
+    """One COPY per table, each FROM the table's prefix in the sample (the generic check sees it exists)."""
+
+    def check(aws, dag, result) -> None:
+        bucket = aws.variables["lakehouse_bucket"]
+        reads = [uri for call in aws.redshift_statements() for sql in call for uri in READ_URI.findall(sql)]
+        assert sorted(reads) == sorted(f"s3://{bucket}/{p}" for p in prefix(result))
+
+    return check
+
+
+def _initial_prefixes(result):
+    return _full_prefixes()
+
+
+def _incremental_prefixes(result):
+    from lakehouse import layout
+    from lakehouse.tickit import INCREMENTAL_TABLES
+
+    return [layout.incremental_prefix(t, f"{result.logical_date:%Y-%m-%d}") for t in INCREMENTAL_TABLES]
+
+
 def unload_writes_under_the_unload_prefix(aws, dag, result) -> None:
     from lakehouse import layout
 
@@ -135,8 +157,12 @@ def _unload_prefix():
 
 SCENARIOS: dict[str, Scenario] = {
     "redshift__01_create_tables": Scenario(utc(date(2024, 5, 1))),
-    "redshift__02_initial_load": Scenario(utc(date(2024, 5, 1))),
-    "redshift__03_incremental_load": Scenario(utc(first_incremental_day())),
+    "redshift__02_initial_load": Scenario(
+        utc(date(2024, 5, 1)), (copies_every_table_from(_initial_prefixes),)
+    ),
+    "redshift__03_incremental_load": Scenario(
+        utc(first_incremental_day()), (copies_every_table_from(_incremental_prefixes),)
+    ),
     "redshift__04_unload_sales_by_category": Scenario(
         utc(date(2024, 5, 1)), (unload_writes_under_the_unload_prefix,)
     ),
