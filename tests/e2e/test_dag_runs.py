@@ -77,8 +77,8 @@ def unload_writes_under_the_unload_prefix(aws, dag, result) -> None:
     assert targets == [layout.s3_uri(aws.variables["lakehouse_bucket"], layout.UNLOAD_PREFIX)]
 
 
-def crawler_targets(name: str) -> list[str]:
-    return [target["Path"] for target in name["Crawler"]["Targets"]["S3Targets"]]
+def crawler_targets(get_crawler_response: dict) -> list[str]:
+    return [target["Path"] for target in get_crawler_response["Crawler"]["Targets"]["S3Targets"]]
 
 
 def crawler_reads(crawler: str, prefixes: Callable, must_hold_objects: bool) -> Callable:
@@ -91,8 +91,8 @@ def crawler_reads(crawler: str, prefixes: Callable, must_hold_objects: bool) -> 
                 assert aws.object_keys(
                     bucket, prefix
                 ), f"crawler {crawler} crawls s3://{bucket}/{prefix}: empty"
-        runs = aws.client("glue").get_crawler(Name=crawler)["Crawler"]["LastCrawl"]["Status"]
-        assert runs == "SUCCEEDED" or runs == "COMPLETED"
+        last_crawl = aws.client("glue").get_crawler(Name=crawler)["Crawler"]["LastCrawl"]["Status"]
+        assert last_crawl == "COMPLETED"  # moto's word for AWS's SUCCEEDED; a failed crawl says FAILED
 
     return check
 
