@@ -1,0 +1,61 @@
+"""./run_local.sh as a user runs it: a DAG run against the local AWS, its summary and exit status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_local(*args: str) -> subprocess.CompletedProcess:
+    # The user's shell: none of the Airflow or AWS settings this test session made.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
+    return subprocess.run(
+        [str(REPO_ROOT / "run_local.sh"), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_a_run_that_succeeds_exits_0_and_summarises_what_reached_aws():
+    done = run_local("redshift__01_create_tables", "--date", "2024-05-01")
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "== redshift__01_create_tables 2024-05-01: success" in done.stdout
+    assert "  success          create_schema_and_tables" in done.stdout
+    assert "Redshift Data API call 1: 8 statement(s)" in done.stdout
+    assert "SNS alert" not in done.stdout
+
+
+@pytest.mark.slow
+def test_failing_aws_work_exits_1_and_shows_the_alert():
+    done = run_local("redshift__01_create_tables", "--date", "2024-05-01", "--fail")
+
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "  failed           create_schema_and_tables" in done.stdout
+    assert "SNS alert: MWAA: redshift__01_create_tables failed" in done.stdout
+
+
+def test_without_a_dag_id_it_exits_2_with_the_usage_and_the_dags():
+    done = run_local()
+
+    assert done.returncode == 2
+    assert "./run_local.sh DAG_ID [--date YYYY-MM-DD] [--fail]" in done.stdout
+    assert "redshift__01_create_tables" in done.stdout
+
+
+@pytest.mark.slow
+def test_an_unknown_dag_id_exits_2_naming_the_fix():
+    done = run_local("redshift__99_missing")
+
+    assert done.returncode == 2
+    assert "error: no DAG 'redshift__99_missing'" in done.stderr
+    assert "Fix: pass a dag_id listed in gate/inventory.json." in done.stderr
