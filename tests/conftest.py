@@ -9,6 +9,16 @@ import pytest
 from gate.environment import REPO_ROOT, prepare
 
 DAGS_FOLDER = prepare()  # must run before anything imports airflow
+TESTS = Path(__file__).resolve().parent
+# Suites about the tooling rather than the DAGs, each test building git repositories or a local S3 server:
+# the full run and CI take them, the pre-push path (./run_tests.sh --fast) stays instant without them.
+TOOLING_SUITES = {"hooks", "deploy"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(item.path).resolve().relative_to(TESTS).parts[0] in TOOLING_SUITES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
