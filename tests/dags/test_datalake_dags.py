@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import shutil
 from pathlib import Path
 
@@ -171,28 +169,3 @@ def test_gold_database_is_created_with_the_name_of_the_variable(gold):
     create = sqlglot.parse_one(render(gold.task_dict["create_database"], "query"), read="hive")
     assert create.args["kind"] == "DATABASE" and create.args.get("exists")
     assert create.this.name == VARIABLES["glue_database_gold"]
-
-
-def variables_in(value, template_folder: Path) -> set[str]:
-    """Names read as {{ var.value.NAME }} in a templated value, following .sql files to their text."""
-    if isinstance(value, dict):
-        return set().union(*(variables_in(v, template_folder) for v in value.values()))
-    if isinstance(value, (list, tuple)):
-        return set().union(*(variables_in(v, template_folder) for v in value))
-    if not isinstance(value, str):
-        return set()
-    if value.endswith(".sql"):
-        value = (template_folder / value).read_text()
-    return set(re.findall(r"var\.value\.(\w+)", value))
-
-
-@pytest.mark.parametrize("dag_id", [REFINE, GOLD, "hudi__01_initial_load", "hudi__02_incremental_upsert"])
-def test_every_variable_a_task_reads_is_documented(dag_bag, repo_root, dag_id):
-    documented = json.loads((repo_root / "config" / "variables.json").read_text())
-    used = set()
-    for task in dag_bag.dags[dag_id].tasks:
-        for field in task.template_fields:
-            used |= variables_in(getattr(task, field), repo_root / "sql")
-    assert "lakehouse_bucket" in used
-    undocumented = sorted(name for name in used if not documented.get(name, {}).get("description"))
-    assert not undocumented, f"{dag_id} reads Variables missing from config/variables.json: {undocumented}"
