@@ -9,7 +9,7 @@ it times, in one run and each in a fresh interpreter:
   the synthetic folder with GATE_DAGS_FOLDER / GATE_INVENTORY_FILE;
 - baseline: 11 checks that each build a fresh DagBag (what a function-scoped fixture does).
 
-    .venv/bin/python benchmarks/gate.py [--sizes 50 200 800] [--repo-gate]
+    .venv/bin/python benchmarks/gate.py [--sizes 50 200 800] [--tasks 1] [--repo-gate]
 
 --repo-gate also times a warm `./run_tests.sh --fast` on the repository's own DAGs.
 Prints numbers and the targets they are compared with; it asserts nothing.
@@ -47,12 +47,13 @@ with DAG(
     tags=["tickit"],
     **dag_settings(),
 ):
-    S3CreateObjectOperator(
-        task_id="write_marker",
-        s3_bucket="{{{{ var.value.lakehouse_bucket }}}}",
-        s3_key="bench/{n}.txt",
-        data="{n}",
-    )
+    for part in range({tasks}):
+        S3CreateObjectOperator(
+            task_id=f"write_marker_{{part}}",
+            s3_bucket="{{{{ var.value.lakehouse_bucket }}}}",
+            s3_key=f"bench/{n}/{{part}}.txt",
+            data="{n}",
+        )
 '''
 
 BASELINE_TEMPLATE = """
@@ -147,13 +148,13 @@ def last_line(done: subprocess.CompletedProcess) -> str:
     return lines[-1] if lines else f"exit {done.returncode}"
 
 
-def measure(n: int, work: Path) -> dict:
+def measure(n: int, work: Path, tasks: int) -> dict:
     folder = work / f"dags_{n}"
     folder.mkdir()
     inventory = {}
     for i in range(n):
         dag_id = f"redshift__bench_{i:04d}"
-        (folder / f"{dag_id}.py").write_text(DAG_TEMPLATE.format(n=i, dag_id=dag_id))
+        (folder / f"{dag_id}.py").write_text(DAG_TEMPLATE.format(n=i, dag_id=dag_id, tasks=tasks))
         inventory[dag_id] = f"{dag_id}.py"
     inventory_file = work / f"inventory_{n}.json"
     inventory_file.write_text(json.dumps(inventory))
@@ -188,10 +189,11 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 800])
+    parser.add_argument("--tasks", type=int, default=1, help="tasks per synthetic DAG (default 1)")
     parser.add_argument("--repo-gate", action="store_true", help="also time a warm ./run_tests.sh --fast")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gate-bench-") as tmp:
-        rows = [measure(n, Path(tmp)) for n in args.sizes]
+        rows = [measure(n, Path(tmp), args.tasks) for n in args.sizes]
     print(f"{'N':>5} {'fixed s':>8} {'ms/file':>8} {'ours s':>8} {'baseline s':>11} {'ratio':>6}  results")
     for r in rows:
         print(
