@@ -30,15 +30,21 @@ def main(argv: list[str] | None = None) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
 
     from local_aws.harness import LocalAws
-    from local_aws.run import ensure_metadata_db
+    from local_aws.run import ensure_metadata_db, load_dag, make_local
 
-    ensure_metadata_db()
     logical_date = datetime(args.date.year, args.date.month, args.date.day, tzinfo=timezone.utc)
+    try:
+        dag = load_dag(args.dag_id)  # before the local AWS starts: a wrong id is told at once
+    except KeyError as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 2
+    make_local(dag)
+    ensure_metadata_db()
     with LocalAws() as aws:
         aws.pending.failing = args.fail
         try:
-            result = aws.run(args.dag_id, logical_date)
-        except (KeyError, ValueError) as error:
+            result = aws.run_dag(dag, logical_date)
+        except ValueError as error:
             print(f"error: {error.args[0]}", file=sys.stderr)
             return 2
         print(f"\n== {result.summary()}")

@@ -54,7 +54,7 @@ def test_work_that_never_finishes_fails_the_task_at_its_execution_timeout(aws):
 
     aws.pending.completing = False  # plain moto: the statement stays STARTED forever
     dag = aws.load("redshift__01_create_tables")
-    make_local(dag, task_timeout=timedelta(seconds=3))
+    make_local(dag, task_timeout=timedelta(seconds=2))
 
     result = aws.run_dag(dag, datetime(2024, 5, 1, tzinfo=timezone.utc))
 
