@@ -108,17 +108,21 @@ def register(dag) -> None:
         )
 
 
+_EXECUTION_API: dict = {}
+
+
 @contextmanager
 def shared_execution_api():
     """Let every task of `dag.test()` use one in-process Execution API app instead of building its own.
 
     Airflow 3.0.6 builds a fresh app per task, and building it (cadwyn's versioned routes) costs about a
-    second of the few a local task takes. The app is the same each time, so one per process is reused.
+    second of the few a local task takes. The app is the same each time, so one per process is reused
+    (across runs too: `_api_client` sets the DAG it serves before each task).
     """
     from airflow.sdk.execution_time import supervisor
 
     original = supervisor.in_process_api_server
-    api = original()
+    api = _EXECUTION_API.setdefault("api", original())
     supervisor.in_process_api_server = lambda: api
     try:
         yield
@@ -154,18 +158,25 @@ def serialized_once(dag):
         SerializedDAG.to_dict = original
 
 
+@functools.lru_cache(maxsize=None)
+def _shared_loader(search_path_string=None):
+    from botocore.loaders import create_loader
+
+    return create_loader(search_path_string)
+
+
 @contextmanager
 def shared_service_models():
-    """Let every boto3 client of the run read AWS's service models through one botocore loader.
+    """Let every boto3 client of a run read AWS's service models through one botocore loader per process.
 
     Each AWS hook builds its own botocore session, and each session reads and parses the service's JSON
-    models again: most of the ~0.1 s a client costs. Botocore treats loaded models as read-only (a session
-    hands the same objects to all its clients), so sessions can share them.
+    models (and the endpoint list) again: most of the 0.1-0.3 s a client costs. Botocore treats loaded
+    models as read-only (a session hands the same objects to all its clients), so sessions can share them.
     """
     from botocore import session
 
     original = session.create_loader
-    session.create_loader = functools.lru_cache(maxsize=None)(original)
+    session.create_loader = _shared_loader
     try:
         yield
     finally:

@@ -7,6 +7,7 @@ never hand-kept copies of the SQL.
 
 from __future__ import annotations
 
+import functools
 import glob
 import gzip
 import os
@@ -29,6 +30,12 @@ STORAGE_PROPERTIES = (exp.DistKeyProperty, exp.SortKeyProperty, exp.DistStylePro
 
 def transpile(sql: str, dialect: str) -> list[str]:
     """Redshift `sql` (one or more statements) as statements of `dialect`."""
+    return list(_transpiled(sql, dialect))
+
+
+@functools.lru_cache(maxsize=None)
+def _transpiled(sql: str, dialect: str) -> tuple[str, ...]:
+    """Each statement is transpiled once per session: the pipelines run the same SQL many times."""
     generator = sqlglot.Dialect.get_or_raise(dialect).generator_class
     statements = []
     for tree in sqlglot.parse(sql, read="redshift"):
@@ -41,7 +48,7 @@ def transpile(sql: str, dialect: str) -> list[str]:
         if dialect == "duckdb":
             tree = _like_as_empty_copy(tree)
         statements.append(tree.sql(dialect))
-    return statements
+    return tuple(statements)
 
 
 def _like_as_empty_copy(tree: exp.Expression) -> exp.Expression:

@@ -24,6 +24,8 @@ INITIAL_DAG = "redshift__02_initial_load"
 INCREMENTAL_DAG = "redshift__03_incremental_load"
 UNLOAD_DAG = "redshift__04_unload_sales_by_category"
 BUCKET = variable_values()["lakehouse_bucket"]
+# Rendered statements per (task, logical date): every pipeline renders the same tasks for the same days.
+_RENDERED: dict[tuple[int, datetime], tuple[object, tuple[str, ...]]] = {}
 
 
 class CheckFailed(AssertionError):
@@ -36,7 +38,11 @@ class RedshiftPipeline:
         self.first_day = datetime.combine(sample.start, datetime.min.time(), tzinfo=timezone.utc)
 
     def sql(self, dag_id: str, task_id: str, logical_date: datetime | None = None) -> list[str]:
-        return rendered_sql(self.dags[dag_id].task_dict[task_id], logical_date or self.first_day)
+        task, logical_date = self.dags[dag_id].task_dict[task_id], logical_date or self.first_day
+        cached = _RENDERED.get((id(task), logical_date))
+        if cached is None or cached[0] is not task:
+            cached = _RENDERED[id(task), logical_date] = (task, tuple(rendered_sql(task, logical_date)))
+        return list(cached[1])
 
     def create_tables(self) -> None:
         self.engine.run_batch(self.sql(CREATE_DAG, "create_schema_and_tables"))
