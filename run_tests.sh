@@ -55,7 +55,7 @@ summary=()
 step "flake8" flake8 .
 step "black --check" black --check .
 if [ "$fast" = 1 ]; then
-    marker=(-m "not slow")
+    marker=(-m "not slow" --stop-on-broken-dags)
 else
     marker=()
 fi

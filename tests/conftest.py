@@ -24,10 +24,48 @@ TESTS = Path(__file__).resolve().parent
 TOOLING_SUITES = {"hooks", "deploy"}
 
 
-def pytest_collection_modifyitems(items):
+def pytest_addoption(parser):
+    parser.addoption(
+        "--stop-on-broken-dags",
+        action="store_true",
+        help="when a DAG file does not import, run only the DAG gate and report that first (--fast does this)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
     for item in items:
         if Path(item.path).resolve().relative_to(TESTS).parts[0] in TOOLING_SUITES:
             item.add_marker(pytest.mark.slow)
+    if config.getoption("stop_on_broken_dags"):
+        _only_the_dag_gate_if_dags_are_broken(config, items)
+
+
+def _only_the_dag_gate_if_dags_are_broken(config, items) -> None:
+    from gate import SUITE
+    from gate.loader import load_once
+
+    broken = load_once(DAGS_FOLDER).import_errors
+    if not broken:
+        return
+    gate_files = {(REPO_ROOT / path).resolve() for path in SUITE}
+    rest = [item for item in items if Path(item.path).resolve() not in gate_files]
+    if rest:
+        config.hook.pytest_deselected(items=rest)
+        items[:] = [item for item in items if Path(item.path).resolve() in gate_files]
+        config.stash[_NOT_RUN] = (len(rest), sorted(path.name for path in broken))
+
+
+_NOT_RUN = pytest.StashKey[tuple]()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if _NOT_RUN in config.stash:
+        count, files = config.stash[_NOT_RUN]
+        terminalreporter.write_line(
+            f"{count} other tests not run: {', '.join(files)} does not import. Fix that first; "
+            "./run_tests.sh without --fast runs everything regardless.",
+            yellow=True,
+        )
 
 
 @pytest.fixture(scope="session")
