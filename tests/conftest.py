@@ -28,7 +28,7 @@ def pytest_addoption(parser):
     parser.addoption(
         "--stop-on-broken-dags",
         action="store_true",
-        help="when a DAG file does not import, run only the DAG gate and report that first (--fast does this)",
+        help="when a DAG file does not import, run only the DAG gate and say so (--fast does this)",
     )
 
 
@@ -44,7 +44,7 @@ def _only_the_dag_gate_if_dags_are_broken(config, items) -> None:
     from gate import SUITE
     from gate.loader import load_once
 
-    broken = load_once(DAGS_FOLDER).import_errors
+    broken = load_once(DAGS_FOLDER).import_errors()
     if not broken:
         return
     gate_files = {(REPO_ROOT / path).resolve() for path in SUITE}
