@@ -59,10 +59,11 @@ if [ "$fast" = 1 ]; then
     # A DAG file that does not import: only the DAG gate runs (tests/conftest.py), so the answer comes first.
     export LAKEHOUSE_STOP_ON_BROKEN_DAGS=1
 else
-    # Everything, on every core (pytest-xdist; LAKEHOUSE_TEST_WORKERS=0 runs it in this process).
-    marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist worksteal)
+    # Everything, on every core (pytest-xdist; LAKEHOUSE_TEST_WORKERS=0 runs it in this process), handed
+    # out longest first (tests/conftest.py SLOWEST_FIRST).
+    marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
 fi
-step "pytest${marker:+ (fast: not slow)}" bash -c 'set -o pipefail; python -m pytest -q -rfE "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
+step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" bash -c 'set -o pipefail; python -m pytest -q -rfE "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
     "${marker[@]}" "${pytest_args[@]}"
 
 echo

@@ -22,6 +22,16 @@ TESTS = Path(__file__).resolve().parent
 # Suites about the tooling rather than the DAGs, each test building git repositories or a local S3 server:
 # the full run and CI take them, the pre-push path (./run_tests.sh --fast) stays instant without them.
 TOOLING_SUITES = {"hooks", "deploy"}
+# The longest-running modules start first, so pytest-xdist's workers finish together (the full run uses
+# --dist loadgroup --no-loadscope-reorder: tests are handed out in this order as workers free up).
+SLOWEST_FIRST = (
+    "hooks/test_pre_push.py",
+    "e2e/test_run_local.py",
+    "e2e/test_dag_runs.py",
+    "deploy/test_gate.py",
+    "gate/test_gate_run.py",
+    "e2e/test_local_aws.py",
+)
 
 
 # Set by ./run_tests.sh --fast: when a DAG file does not import, only the DAG gate runs (the summary says so).
@@ -32,6 +42,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if Path(item.path).resolve().relative_to(TESTS).parts[0] in TOOLING_SUITES:
             item.add_marker(pytest.mark.slow)
+    rank = {name: position for position, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(Path(item.path).resolve().relative_to(TESTS).as_posix(), len(rank)))
     if os.environ.get(STOP_ON_BROKEN_DAGS) == "1":
         _only_the_dag_gate_if_dags_are_broken(config, items)
 

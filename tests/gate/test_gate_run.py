@@ -15,6 +15,8 @@ import pytest
 from gate import SUITE
 from gate.inventory import read as read_inventory
 
+# One worker runs this module: its tests share one corpus run (a pytest subprocess).
+pytestmark = pytest.mark.xdist_group("corpus_run")
 CORPUS = Path(__file__).with_name("bad_dags")
 SINGLE_FILES = sorted(CORPUS.glob("*.py"))
 
