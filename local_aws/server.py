@@ -26,6 +26,7 @@ class MotoServer:
     def __init__(self) -> None:
         self._server: ThreadedMotoServer | None = None
         self._stack = ExitStack()
+        self._clients: dict[str, object] = {}
         self.endpoint_url = ""
 
     def start(self) -> MotoServer:
@@ -65,7 +66,12 @@ class MotoServer:
                 os.environ[name] = value
 
     def client(self, service: str):
-        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url, **FAKE_CREDENTIALS)
+        """A boto3 client of `service` at this server (one per service, kept while the server runs)."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service, region_name=REGION, endpoint_url=self.endpoint_url, **FAKE_CREDENTIALS
+            )
+        return self._clients[service]
 
     def reset(self) -> None:
         """Forget every resource: the next DAG run starts from an empty AWS account."""
@@ -73,6 +79,7 @@ class MotoServer:
 
     def stop(self) -> None:
         self._stack.close()
+        self._clients.clear()
         self._server = None
 
     def __enter__(self) -> MotoServer:
