@@ -1,11 +1,15 @@
-"""The local AWS for the end-to-end tests: one moto server for the package, re-seeded before each test."""
+"""The local AWS for the end-to-end tests: one moto server per test module, re-seeded before each test.
+
+Module scope, not package: tests/ has no packages, so a "package" fixture would live for the whole session and
+its moto patches (work that fails on purpose, among them) would reach other suites' moto servers.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def local_aws_account():
     from local_aws.harness import LocalAws
     from local_aws.run import ensure_metadata_db
