@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 import sys
@@ -132,30 +131,39 @@ def shared_execution_api():
 
 @contextmanager
 def serialized_once(dag):
-    """Serialize `dag` once for all its tasks instead of once per task.
+    """Serialize and deserialize `dag` once for all its tasks instead of once per task.
 
-    Airflow 3.0.6's in-process test supervisor gives every task an Execution API whose DagBag holds the
-    DAG serialized again (InProcessTestSupervisor._api_client); for a 29-task DAG that is 29 identical
-    serializations, a quarter of a second each, most of it validating params. The DAG does not change while
-    it runs, so each task gets a copy of the first serialization.
+    Airflow 3.0.6's in-process test supervisor gives every task an Execution API whose DagBag holds the DAG
+    serialized and deserialized again (InProcessTestSupervisor._api_client:
+    `SerializedDAG.from_dict(SerializedDAG.to_dict(dag))`); for a 29-task DAG that is 29 identical round
+    trips, a quarter of a second each, most of it validating params. The DAG does not change while it runs,
+    so every task's API gets the first round trip's SerializedDAG (which the API only reads).
     """
     from airflow.serialization.serialized_objects import SerializedDAG
 
-    original = SerializedDAG.__dict__["to_dict"]
-    serialized: list[dict] = []
+    original_to_dict = SerializedDAG.__dict__["to_dict"]
+    original_from_dict = SerializedDAG.__dict__["from_dict"]
+    cache: dict[str, object] = {}
 
     def to_dict(cls, var):
         if var is not dag:
-            return original.__func__(cls, var)
-        if not serialized:
-            serialized.append(original.__func__(cls, var))
-        return copy.deepcopy(serialized[0])
+            return original_to_dict.__func__(cls, var)
+        if "dict" not in cache:
+            cache["dict"] = original_to_dict.__func__(cls, var)
+        return cache["dict"]
 
-    SerializedDAG.to_dict = classmethod(to_dict)
+    def from_dict(cls, serialized_obj):
+        if serialized_obj is not cache.get("dict"):
+            return original_from_dict.__func__(cls, serialized_obj)
+        if "dag" not in cache:
+            cache["dag"] = original_from_dict.__func__(cls, serialized_obj)
+        return cache["dag"]
+
+    SerializedDAG.to_dict, SerializedDAG.from_dict = classmethod(to_dict), classmethod(from_dict)
     try:
         yield
     finally:
-        SerializedDAG.to_dict = original
+        SerializedDAG.to_dict, SerializedDAG.from_dict = original_to_dict, original_from_dict
 
 
 @functools.lru_cache(maxsize=None)
