@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import importlib
 import tempfile
 import time
@@ -136,4 +137,7 @@ def load_once(folder: Path) -> LoadedBag:
     folder = Path(folder).resolve()
     if folder not in _LOADED:
         _LOADED[folder] = load(folder)
+        # The parsed DAGs live as long as the session: keep the garbage collector from walking them again in
+        # every later full collection (pytest runs several at the end of a session).
+        gc.freeze()
     return _LOADED[folder]

@@ -103,8 +103,14 @@ CLOCK_CALLS = {"now", "utcnow", "today", "days_ago", "yesterday"}
 def _module_level_clock_calls(path: Path) -> list[int]:
     """Lines where module-level code (not inside a def or lambda) reads the clock."""
     try:
-        tree = ast.parse(path.read_text())
-    except (OSError, SyntaxError):
+        text = path.read_text()
+    except OSError:
+        return []
+    if not any(name in text for name in CLOCK_CALLS):  # a call must name its function: nothing to parse
+        return []
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
         return []
     lines, stack = [], list(tree.body)
     while stack:
