@@ -51,9 +51,18 @@ def ensure_metadata_db() -> None:
 
 
 def load_dag(dag_id: str, dags_folder: Path = DAGS_FOLDER):
-    """The DAG `dag_id` parsed from `dags_folder`; an unknown id or a broken file raises with the reason."""
+    """The DAG `dag_id` parsed from `dags_folder`; an unknown id or a broken file raises with the reason.
+
+    The gate makes every dag_id its file's name, so only `<dag_id>.py` is parsed; the whole folder only
+    when that file does not define the DAG (to say which DAGs there are, or why a file did not load).
+    """
     from airflow.models.dagbag import DagBag
 
+    own_file = dags_folder / f"{dag_id}.py"
+    if own_file.is_file():
+        bag = DagBag(dag_folder=str(own_file), include_examples=False, safe_mode=True)
+        if dag_id in bag.dags and not bag.import_errors:
+            return bag.dags[dag_id]
     bag = DagBag(dag_folder=str(dags_folder), include_examples=False, safe_mode=True)
     if dag_id in bag.dags:
         return bag.dags[dag_id]
