@@ -6,7 +6,9 @@ it times, in one run and each in a fresh interpreter:
 - fixed cost: interpreter start + Airflow and provider import;
 - DagBag fill: one DagBag over the N files (per-file cost = fill / N);
 - ours: the real gate suite (gate.SUITE: import errors, inventory, every DAG x rule, parse budget) pointed at
-  the synthetic folder with GATE_DAGS_FOLDER / GATE_INVENTORY_FILE;
+  the synthetic folder with GATE_DAGS_FOLDER / GATE_INVENTORY_FILE, as configured (past
+  `one_test_per_dag_and_rule_up_to` DAGs the passing DAG x rule pairs share one test per rule);
+- per pair: the same suite with one test per DAG x rule at every N (what the collapsing saves);
 - baseline: 11 checks that each build a fresh DagBag (what a function-scoped fixture does).
 
     .venv/bin/python benchmarks/gate.py [--sizes 50 200 800] [--tasks 1] [--repo-gate]
@@ -169,6 +171,9 @@ def measure(n: int, work: Path, tasks: int) -> dict:
     fill_seconds, loaded, errors = fill.stdout.strip().splitlines()[-1].split()
     pytest = [PYTHON, "-m", "pytest", "-q", "--tb=line", "-p", "no:cacheprovider"]
     ours, ours_run = timed([*pytest, *SUITE], env)
+    per_pair, per_pair_run = timed(
+        [*pytest, *SUITE], {**env, "DAG_POLICY_ONE_TEST_PER_DAG_AND_RULE_UP_TO": str(n)}
+    )
     base, base_run = timed([*pytest, "--rootdir", str(work), str(baseline_file)], env, cwd=work)
     return {
         "n": n,
@@ -179,6 +184,8 @@ def measure(n: int, work: Path, tasks: int) -> dict:
         "import_errors": int(errors),
         "ours": ours,
         "ours_result": last_line(ours_run),
+        "per_pair": per_pair,
+        "per_pair_result": last_line(per_pair_run),
         "baseline": base,
         "baseline_result": last_line(base_run),
     }
@@ -194,12 +201,16 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gate-bench-") as tmp:
         rows = [measure(n, Path(tmp), args.tasks) for n in args.sizes]
-    print(f"{'N':>5} {'fixed s':>8} {'ms/file':>8} {'ours s':>8} {'baseline s':>11} {'ratio':>6}  results")
+    print(
+        f"{'N':>5} {'fixed s':>8} {'ms/file':>8} {'ours s':>8} {'per pair s':>11} {'baseline s':>11} "
+        f"{'ratio':>6}  results"
+    )
     for r in rows:
         print(
             f"{r['n']:>5} {r['fixed']:>8.2f} {r['per_file_ms']:>8.2f} {r['ours']:>8.2f} "
-            f"{r['baseline']:>11.2f} "
-            f"{r['baseline'] / r['ours']:>6.1f}  ours: {r['ours_result']} | baseline: {r['baseline_result']}"
+            f"{r['per_pair']:>11.2f} "
+            f"{r['baseline']:>11.2f} {r['baseline'] / r['ours']:>6.1f}  ours: {r['ours_result']} | "
+            f"per pair: {r['per_pair_result']} | baseline: {r['baseline_result']}"
         )
     largest = rows[-1]
     budget = largest["fixed"] + largest["n"] * 0.003

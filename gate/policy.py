@@ -20,11 +20,13 @@ class Policy:
     max_retries: int
     parse_budget_seconds: float
     clock_start_date_window_hours: float
+    one_test_per_dag_and_rule_up_to: int
 
 
 def load_policy(path: Path = POLICY_FILE) -> Policy:
     raw = tomllib.loads(path.read_text())
     budget = os.environ.get("DAG_PARSE_BUDGET_SECONDS")
+    per_pair = os.environ.get("DAG_POLICY_ONE_TEST_PER_DAG_AND_RULE_UP_TO")
     return Policy(
         approved_domains=tuple(raw["approved_domains"]),
         approved_tags=frozenset(raw["approved_tags"]),
@@ -34,4 +36,5 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
         max_retries=int(raw["max_retries"]),
         parse_budget_seconds=float(budget) if budget else float(raw["parse_budget_seconds"]),
         clock_start_date_window_hours=float(raw["clock_start_date_window_hours"]),
+        one_test_per_dag_and_rule_up_to=int(per_pair or raw["one_test_per_dag_and_rule_up_to"]),
     )

@@ -209,6 +209,31 @@ def check(dag, rule: Rule, loaded: LoadedBag, policy: Policy) -> str | None:
     return None
 
 
+EVERY_DAG = "every-dag"
+
+
+def policy_test_cases(dag_ids: Iterable[str], loaded: LoadedBag, policy: Policy) -> list[tuple[str, str]]:
+    """The policy tests a DAG folder gets, as (dag_id, rule) pairs; the test id is `<dag_id>-<rule>`.
+
+    Up to `one_test_per_dag_and_rule_up_to` DAGs: every DAG x rule. Beyond: every DAG x broken rule, and
+    (EVERY_DAG, rule) per rule for the DAGs that follow it (none when no DAG does). A DAG listed but not
+    loaded gets (dag_id, "loads").
+    """
+    dag_ids = sorted(dag_ids)
+    missing = [(dag_id, "loads") for dag_id in dag_ids if dag_id not in loaded.dags]
+    present = [dag_id for dag_id in dag_ids if dag_id in loaded.dags]
+    if len(dag_ids) <= policy.one_test_per_dag_and_rule_up_to:
+        return [(dag_id, rule.name) for dag_id in present for rule in RULES] + missing
+    broken = [
+        (dag_id, rule.name)
+        for dag_id in present
+        for rule in RULES
+        if check(loaded.dags[dag_id], rule, loaded, policy)
+    ]
+    followed = [rule.name for rule in RULES if sum(name == rule.name for _, name in broken) < len(present)]
+    return broken + missing + [(EVERY_DAG, name) for name in followed]
+
+
 def parse_budget_message(path: Path, seconds: float, policy: Policy) -> str | None:
     if seconds > policy.parse_budget_seconds:
         return (
