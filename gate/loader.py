@@ -93,21 +93,27 @@ class _DagKwargsRecorder:
         self.kwargs: dict[str, frozenset[str]] = {}
 
     def __enter__(self):
+        from airflow.models.dag import DAG as CoreDAG  # what Airflow 2 paths (`from airflow import DAG`) give
         from airflow.sdk.definitions.dag import DAG
 
-        self._cls, self._original = DAG, DAG.__init__
-        recorder = self
-
-        def init(dag_self, *args, **kwargs):
-            dag_id = args[0] if args else kwargs.get("dag_id")
-            recorder.kwargs[dag_id] = frozenset(kwargs) | ({"dag_id"} if args else set())
-            recorder._original(dag_self, *args, **kwargs)
-
-        DAG.__init__ = init
+        self._originals = [
+            (cls, cls.__dict__["__init__"]) for cls in (DAG, CoreDAG) if "__init__" in cls.__dict__
+        ]
+        for cls, original in self._originals:
+            cls.__init__ = self._recording(original)
         return self
 
+    def _recording(self, original):
+        def init(dag_self, *args, **kwargs):
+            dag_id = args[0] if args else kwargs.get("dag_id")
+            self.kwargs[dag_id] = frozenset(kwargs) | ({"dag_id"} if args else set())
+            original(dag_self, *args, **kwargs)
+
+        return init
+
     def __exit__(self, *exc):
-        self._cls.__init__ = self._original
+        for cls, original in self._originals:
+            cls.__init__ = original
 
 
 def load(folder: Path, guarded_roots: tuple[Path, ...] = (PLUGINS_FOLDER,)) -> LoadedBag:

@@ -138,6 +138,53 @@ def _fixed_start_date(dag, loaded, policy):
         return f"module-level code reads the clock at lines {lines}"
 
 
+_IMPORTED_MODULE = re.compile(r"^\s*(?:from|import)\s+(airflow(?:\.\w+)*)", re.MULTILINE)
+
+
+def _may_import_airflow_2(text: str, policy: Policy) -> bool:
+    """Whether an import line names an Airflow 2 path, or a package one lies in (`from airflow import DAG`):
+    most DAG files import only airflow.sdk and the providers and need no parsing."""
+    for module in _IMPORTED_MODULE.findall(text):
+        for old, _ in policy.airflow_2_imports:
+            if module == old or module.startswith(old + ".") or old.startswith(module + "."):
+                return True
+    return False
+
+
+def airflow_2_imports(path: Path, policy: Policy) -> list[str]:
+    """`line N: module (use ...)` for each import in `path` of an Airflow 2 path of policy.toml."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return []
+    if not _may_import_airflow_2(text, policy):
+        return []
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for old, new in policy.airflow_2_imports:
+            matched = [name for name in names if name == old or name.startswith(old + ".")]
+            if matched:
+                found.append(f"line {node.lineno}: {matched[0]} (use {new})")
+                break
+    return found
+
+
+def _airflow_3_imports(dag, loaded, policy):
+    found = airflow_2_imports(Path(dag.fileloc), policy)
+    if found:
+        return "the file imports Airflow 2 paths: " + "; ".join(found)
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "dag-id-matches-file",
@@ -169,6 +216,11 @@ RULES: tuple[Rule, ...] = (
         "fixed-start-date",
         "use a literal start_date, e.g. pendulum.datetime(2024, 1, 1, tz='UTC')",
         _fixed_start_date,
+    ),
+    Rule(
+        "airflow-3-imports",
+        "import from airflow.sdk and the providers, as the message says (gate/policy.toml lists the paths)",
+        _airflow_3_imports,
     ),
 )
 RULES_BY_NAME = {rule.name: rule for rule in RULES}

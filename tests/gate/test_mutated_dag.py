@@ -18,6 +18,7 @@ MUTATIONS = {
         'from airflow.sdk import DAG, Variable\n\nBUCKET = Variable.get("lakehouse_bucket")\n',
     ),
     "explicit-schedule": ("    schedule=None,\n", ""),
+    "airflow-3-imports": ("from airflow.sdk import DAG\n", "from airflow import DAG\n"),
     "tags": ('tags=["tickit", "redshift", "setup"]', 'tags=["tickit", "adhoc"]'),
 }
 

@@ -1,0 +1,50 @@
+"""The Airflow 2 import paths of gate/policy.toml, found in any form of import (rules.airflow_2_imports)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gate.rules import airflow_2_imports
+
+AIRFLOW_2 = {
+    "from airflow import DAG": "line 1: airflow.DAG (use airflow.sdk)",
+    "from airflow.models import DAG, Variable": "line 1: airflow.models (use airflow.sdk",
+    "from airflow.models.baseoperator import chain": "line 1: airflow.models.baseoperator (use airflow.sdk",
+    "import airflow.operators.empty": "line 1: airflow.operators.empty (use airflow.providers.standard",
+    "from airflow.decorators import task": "line 1: airflow.decorators (use airflow.sdk",
+    "x = 1\nfrom airflow.utils.task_group import TaskGroup": "line 2: airflow.utils.task_group (use",
+}
+AIRFLOW_3 = [
+    "from airflow.sdk import DAG, Variable, chain",
+    "from airflow.providers.standard.operators.empty import EmptyOperator",
+    "from airflow.providers.amazon.aws.hooks.s3 import S3Hook",
+    "from .models import DAG",
+    "import airflow",
+    "from airflow.exceptions import AirflowException",
+    "# from airflow.models import DAG  (a comment)",
+]
+
+
+@pytest.mark.parametrize("source", sorted(AIRFLOW_2))
+def test_an_airflow_2_import_is_found_with_its_line_and_replacement(tmp_path, policy, source):
+    path = tmp_path / "dag.py"
+    path.write_text(source + "\n")
+
+    found = airflow_2_imports(path, policy)
+
+    assert len(found) == 1 and found[0].startswith(AIRFLOW_2[source]), found
+
+
+@pytest.mark.parametrize("source", AIRFLOW_3)
+def test_airflow_3_and_provider_imports_pass(tmp_path, policy, source):
+    path = tmp_path / "dag.py"
+    path.write_text(source + "\n")
+
+    assert airflow_2_imports(path, policy) == []
+
+
+def test_the_plugins_use_airflow_3_imports_only(repo_root, policy):
+    modules = sorted((repo_root / "plugins").rglob("*.py"))
+    assert modules, "no plugin modules found"
+    found = {str(path): hits for path in modules if (hits := airflow_2_imports(path, policy))}
+    assert not found, found
