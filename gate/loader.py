@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import gc
 import importlib
 import tempfile
@@ -104,6 +105,9 @@ class _DagKwargsRecorder:
         return self
 
     def _recording(self, original):
+        # wraps: code that reads the constructor's signature meanwhile (e.g. the DAG serializer's defaults,
+        # computed when it is first imported) must see the real parameters.
+        @functools.wraps(original)
         def init(dag_self, *args, **kwargs):
             dag_id = args[0] if args else kwargs.get("dag_id")
             self.kwargs[dag_id] = frozenset(kwargs) | ({"dag_id"} if args else set())
