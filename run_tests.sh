@@ -63,14 +63,23 @@ else
     # out longest first (tests/conftest.py SLOWEST_FIRST).
     marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
 fi
-step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" bash -c 'set -o pipefail; python -m pytest -q -rfE "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
+step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" bash -c 'set -o pipefail; python -m pytest -q -rfE --continue-on-collection-errors "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
     "${marker[@]}" "${pytest_args[@]}"
 
 echo
 echo "== gate summary =="
 printf '%s\n' "${summary[@]}"
 if [ "${#failed[@]}" -gt 0 ]; then
-    grep -E '^(FAILED|ERROR) ' "$LOGS/pytest.log" 2>/dev/null | head -n 25 | sed 's/^/  /'
+    # The DAG gate's own verdicts first (load, inventory, policy), then collection errors, then the rest.
+    problems=$(grep -E '^(FAILED|ERROR) ' "$LOGS/pytest.log" 2>/dev/null |
+        awk '/tests\/dags\/test_dags_load\.py/ {print 0 "\t" $0; next}
+             /tests\/dags\/test_dag_policy\.py/ {print 1 "\t" $0; next}
+             /^ERROR/ {print 2 "\t" $0; next} {print 3 "\t" $0}' | sort -s -k1,1n | cut -f2-)
+    if [ -n "$problems" ]; then
+        echo "$problems" | head -n 25 | sed 's/^/  /'
+        count=$(echo "$problems" | wc -l)
+        [ "$count" -gt 25 ] && echo "  ... and $((count - 25)) more"
+    fi
     echo "Fix: black .  (formatting) | flake8 .  (lint) | full pytest output: build/test-logs/pytest.log"
     exit 1
 fi

@@ -137,3 +137,29 @@ def test_tree_hash_covers_the_working_tree_and_leaves_the_index_alone(project):
     assert len({head_tree, edited, with_new_file}) == 3
     assert stamp.tree_hash(project) == with_new_file
     assert git(project, "diff", "--cached", "--name-only") == ""  # nothing was staged in the real index
+
+
+@pytest.mark.slow
+def test_a_failing_run_lists_the_dag_gate_first_and_a_broken_module_stops_nothing(gated):
+    (gated / "tests/dags").mkdir(parents=True)
+    (gated / "tests/test_aaa_other.py").write_text("def test_other_suite():\n    assert 1 == 2\n")
+    (gated / "tests/test_broken_module.py").write_text("import no_such_module  # noqa: F401\n")
+    (gated / "tests/dags/test_dags_load.py").write_text(
+        'def test_bag_is_not_empty():\n    assert [], "no DAG loaded"\n'
+    )
+
+    done = sh(gated, "./run_tests.sh", "--fast")
+
+    assert done.returncode == 1
+    summary = done.stdout.split("== gate summary ==")[1].splitlines()
+    assert "  ok      flake8" in summary and "  ok      black --check" in summary
+    problems = [line.strip().split(" ")[:2] for line in summary if line.startswith(("  FAILED t", "  ERROR"))]
+    assert problems == [
+        ["FAILED", "tests/dags/test_dags_load.py::test_bag_is_not_empty"],
+        ["ERROR", "tests/test_broken_module.py"],
+        ["FAILED", "tests/test_aaa_other.py::test_other_suite"],  # ran despite the broken module
+    ], "\n".join(summary)
+    assert (
+        "test_release_is_good" in (gated / "build/test-logs/pytest.log").read_text()
+        or "passed" in done.stdout
+    )
