@@ -113,7 +113,7 @@ def sync(
     bundle = bundling.build(repo)
     if tested_tree and stamp.tree_hash(repo) != tested_tree:
         raise Refused("files changed after the gate ran, so the bundle would not be the tested tree. Rerun.")
-    plan = compare(bundle, target.managed_objects())
+    plan = compare(bundle, target.managed_objects({key: item.md5 for key, item in bundle.items()}))
     print(render(plan, str(target)), file=out, flush=True)
     if dry_run or plan.empty:
         return plan, None

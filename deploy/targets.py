@@ -11,6 +11,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from deploy.bundle import DAGS_PREFIX, ENVIRONMENT_KEYS
 
@@ -54,7 +55,7 @@ class DirectoryTarget:
         data = path.read_bytes()
         return RemoteObject(key, len(data), sha256=hashlib.sha256(data).hexdigest())
 
-    def managed_objects(self) -> dict[str, RemoteObject]:
+    def managed_objects(self, local_md5: Mapping[str, str] | None = None) -> dict[str, RemoteObject]:
         found = {}
         dags = self.root / DAGS_PREFIX
         if dags.is_dir():
@@ -118,26 +119,27 @@ class S3Target:
             listed.extend(page.get("Contents", []))
         return listed
 
-    def _with_sha256(self, item: dict) -> RemoteObject:
+    def _remote_object(self, item: dict, local_md5: Mapping[str, str]) -> RemoteObject:
         key = item["Key"][len(self.prefix) :]
+        md5 = _plain_etag_md5(item.get("ETag"))
+        if md5 is not None and local_md5.get(key) == md5:
+            return RemoteObject(key, item["Size"], md5=md5)  # the listing already shows the same content
         head = self.client.head_object(Bucket=self.bucket, Key=item["Key"])
-        return RemoteObject(
-            key,
-            item["Size"],
-            sha256=head.get("Metadata", {}).get(SHA256_METADATA),
-            md5=_plain_etag_md5(item.get("ETag")),
-        )
+        return RemoteObject(key, item["Size"], sha256=head.get("Metadata", {}).get(SHA256_METADATA), md5=md5)
 
-    def managed_objects(self) -> dict[str, RemoteObject]:
-        """Every object under the dags prefix plus the environment files, with their stored sha256.
+    def managed_objects(self, local_md5: Mapping[str, str] | None = None) -> dict[str, RemoteObject]:
+        """Every object under the dags prefix plus the environment files, with what shows their content.
 
-        One LIST per 1000 keys, then one HEAD per object (in parallel) to read the sha256 metadata.
+        One LIST per 1000 keys. An object whose listed ETag is the MD5 of the local file of that key is
+        unchanged as it stands; every other object gets a HEAD (in parallel) for the sha256 we store in its
+        metadata (multipart and SSE-KMS ETags are not MD5s).
         """
+        local_md5 = local_md5 or {}
         listed = self._listed(DAGS_PREFIX)
         for key in ENVIRONMENT_KEYS:
             listed.extend(item for item in self._listed(key) if item["Key"] == self.prefix + key)
         with ThreadPoolExecutor(LOOKUP_THREADS) as pool:
-            objects = list(pool.map(self._with_sha256, listed))
+            objects = list(pool.map(lambda item: self._remote_object(item, local_md5), listed))
         return {item.key: item for item in objects}
 
     def put(self, key: str, data: bytes, sha256: str) -> str | None:

@@ -47,6 +47,30 @@ def test_second_sync_uploads_nothing(project, s3, bucket):
     assert result is None and plan.empty
     assert len(plan.unchanged) == len(bundling.build(project))
     assert s3.sent["PutObject"] == 0 and s3.sent["DeleteObjects"] == 0
+    assert s3.sent["HeadObject"] == 0  # every listed ETag is the MD5 of the local file
+
+
+def test_an_object_whose_etag_is_not_an_md5_is_compared_by_its_stored_sha256(project, s3, bucket):
+    run_sync(project, s3, bucket)
+    key = "dags/redshift__01_first.py"
+    data = (project / key).read_bytes()
+    # A multipart upload's ETag is no MD5 (nor is an SSE-KMS one): only the sha256 metadata tells.
+    upload = s3.client.create_multipart_upload(
+        Bucket=bucket, Key=key, Metadata={"sha256": hashlib.sha256(data).hexdigest()}
+    )
+    part = s3.client.upload_part(Bucket=bucket, Key=key, UploadId=upload["UploadId"], PartNumber=1, Body=data)
+    s3.client.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
+    )
+    assert "-" in s3.client.head_object(Bucket=bucket, Key=key)["ETag"]
+
+    plan, result = run_sync(project, s3, bucket)
+
+    assert result is None and plan.empty
+    assert s3.sent["HeadObject"] == 1 and s3.sent["PutObject"] == 0
 
 
 def test_one_changed_file_is_exactly_one_put(project, s3, bucket):
@@ -57,6 +81,7 @@ def test_one_changed_file_is_exactly_one_put(project, s3, bucket):
 
     assert [item.key for item in plan.changed] == ["dags/redshift__02_second.py"]
     assert s3.sent["PutObject"] == 1 and s3.put_keys == ["env-a/dags/redshift__02_second.py"]
+    assert s3.sent["HeadObject"] == 1  # only the changed file's listing differs from the local MD5
     assert bucket_contents(s3.client, bucket, "env-a/") == expected_objects(project, "env-a/")
 
 
