@@ -80,18 +80,26 @@ def init_repo(path: Path, env: dict[str, str]) -> Repo:
     return repo
 
 
-@pytest.fixture
-def hooked_repo(tmp_path, git_env, repo_root) -> Repo:
-    """A small repository with the hooks installed and one commit holding the hook files."""
-    repo = init_repo(tmp_path / "repo", git_env)
-    for name in HOOK_FILES:
+def repo_with_hook_files(
+    path: Path, env: dict[str, str], repo_root: Path, extra: tuple[str, ...] = ()
+) -> Repo:
+    """A new repository whose first commit holds the hook files (and `extra` files) of this working tree."""
+    repo = init_repo(path, env)
+    for name in HOOK_FILES + extra:
         source = repo_root / name
         if source.is_dir():
             shutil.copytree(source, repo.path / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             (repo.path / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, repo.path / name)
-    repo.run("hooks/install.sh")
     repo.git("add", ".")
     repo.git("commit", "-q", "--no-verify", "-m", "hooks")
+    return repo
+
+
+@pytest.fixture
+def hooked_repo(tmp_path, git_env, repo_root) -> Repo:
+    """A small repository with the hooks installed and one commit holding the hook files."""
+    repo = repo_with_hook_files(tmp_path / "repo", git_env, repo_root)
+    repo.run("hooks/install.sh")
     return repo
