@@ -23,11 +23,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import logging
 
-    import structlog
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request to the moto server
-    # dag.test() leaves structlog unconfigured, which prints the in-process supervisor's debug messages.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
 
     from local_aws.harness import LocalAws
     from local_aws.run import ensure_metadata_db, load_dag, make_local
