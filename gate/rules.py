@@ -141,14 +141,19 @@ def _fixed_start_date(dag, loaded, policy):
 _IMPORTED_MODULE = re.compile(r"^\s*(?:from|import)\s+(airflow(?:\.\w+)*)", re.MULTILINE)
 
 
+def _within(name: str, package: str) -> bool:
+    """`name` is `package` or lies inside it (airflow.operators.empty within airflow.operators)."""
+    return name == package or name.startswith(package + ".")
+
+
 def _may_import_airflow_2(text: str, policy: Policy) -> bool:
     """Whether an import line names an Airflow 2 path, or a package one lies in (`from airflow import DAG`):
     most DAG files import only airflow.sdk and the providers and need no parsing."""
-    for module in _IMPORTED_MODULE.findall(text):
-        for old, _ in policy.airflow_2_imports:
-            if module == old or module.startswith(old + ".") or old.startswith(module + "."):
-                return True
-    return False
+    return any(
+        _within(module, old) or _within(old, module)
+        for module in _IMPORTED_MODULE.findall(text)
+        for old, _ in policy.airflow_2_imports
+    )
 
 
 def airflow_2_imports(path: Path, policy: Policy) -> list[str]:
@@ -172,7 +177,7 @@ def airflow_2_imports(path: Path, policy: Policy) -> list[str]:
         else:
             continue
         for old, new in policy.airflow_2_imports:
-            matched = [name for name in names if name == old or name.startswith(old + ".")]
+            matched = [name for name in names if _within(name, old)]
             if matched:
                 found.append(f"line {node.lineno}: {matched[0]} (use {new})")
                 break
