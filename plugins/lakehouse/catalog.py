@@ -112,7 +112,12 @@ class AthenaNonEmptyCheckOperator(AthenaOperator):
     """Runs an Athena query and fails unless it returns a row whose first value is neither 0 nor NULL.
 
     Fits both shapes of check: `SELECT count(*) ...` (fails on 0) and `SELECT ... LIMIT 1` (fails on no row).
+    Never deferrable: a deferred AthenaOperator ends in `execute_complete` on the triggerer's event, so the
+    check in `execute` would never run under MWAA's `operators.default_deferrable = True`.
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(deferrable=False, **kwargs)
 
     def execute(self, context) -> str:
         query_execution_id = super().execute(context)

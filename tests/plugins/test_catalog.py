@@ -110,3 +110,45 @@ def test_ctas_group_rejects_a_location_that_is_not_a_bucket_folder(prefix):
     with DAG(dag_id="ctas_probe", schedule=None), pytest.raises(ValueError, match="sales_by_date") as error:
         athena_ctas_group("sales_by_date", "athena/gold/sales_by_date.sql", "gold", prefix)
     assert repr(prefix) in str(error.value)
+
+
+# MWAA sets operators.default_deferrable=True for environments that run a triggerer; the provider reads it as
+# the default of AthenaOperator's `deferrable` argument when its module is imported. A fresh interpreter with
+# the setting in its environment is the process the DAG processor and the worker are.
+DEFERRABLE_PROBE = """
+import json, sys
+from airflow.exceptions import AirflowException, TaskDeferred
+from lakehouse.catalog import athena_check_not_empty
+operator = athena_check_not_empty(
+    "check_not_empty", "SELECT count(*) AS row_count FROM sales", "gold", do_xcom_push=False
+)
+operator.workgroup, operator.output_location, operator.sleep_time = "primary", "s3://results/athena/", 0
+try:
+    operator.execute({})
+    outcome = "passed"
+except TaskDeferred:
+    outcome = "deferred: the check never ran"
+except AirflowException as error:
+    outcome = str(error)
+print(json.dumps({"deferrable": operator.deferrable, "outcome": outcome}))
+"""
+
+
+def test_check_runs_and_fails_on_an_empty_answer_under_default_deferrable(account, repo_root):
+    import os
+    import subprocess
+    import sys
+
+    queue_athena_result(account, "row_count", ["0"])
+    env = {
+        **os.environ,
+        "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+        "PYTHONPATH": os.pathsep.join([str(repo_root), str(repo_root / "plugins")]),
+    }
+    probe = subprocess.run(
+        [sys.executable, "-c", DEFERRABLE_PROBE], env=env, cwd=repo_root, capture_output=True, text=True
+    )
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    result = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert "task 'check_not_empty'" in result["outcome"] and "returned '0'" in result["outcome"], result
+    assert result["deferrable"] is False
