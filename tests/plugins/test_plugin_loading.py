@@ -65,7 +65,7 @@ def test_airflow_imports_no_lakehouse_module_as_a_top_level_module(unpacked_plug
     scan = subprocess.run(
         [sys.executable, "-c", PLUGIN_SCAN, str(unpacked_plugins)],
         env=env,
-        cwd=unpacked_plugins,
+        cwd=unpacked_plugins.parent,  # not the folder itself: "-c" puts the working directory on sys.path
         capture_output=True,
         text=True,
     )
