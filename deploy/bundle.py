@@ -4,6 +4,7 @@
     dags/sql/**          the repository's sql/, beside the DAGs (lakehouse.paths.sql_folder finds it there)
     plugins.zip          plugins/, zipped deterministically
     requirements.txt     requirements/requirements.txt
+    dags/constraints.txt requirements/constraints.txt (requirements.txt's --constraint, a path on MWAA)
     startup.sh           the MWAA startup script, when the repository has one
 
 Files come from git's view of the working tree (tracked, plus untracked files git does not ignore), so caches
@@ -30,6 +31,9 @@ STARTUP_KEY = "startup.sh"
 ENVIRONMENT_KEYS = (REQUIREMENTS_KEY, PLUGINS_KEY, STARTUP_KEY)
 
 REQUIREMENTS_SOURCE = "requirements/requirements.txt"
+# requirements.txt says --constraint "/usr/local/airflow/dags/constraints.txt": no download at install time.
+CONSTRAINTS_SOURCE = "requirements/constraints.txt"
+CONSTRAINTS_KEY = DAGS_PREFIX + "constraints.txt"
 STARTUP_SOURCE = "startup.sh"
 
 # Path-component and file-name patterns that never ship, whatever git tracks.
@@ -157,6 +161,8 @@ def build(repo: Path) -> dict[str, BundleFile]:
     if not requirements.is_file():
         raise BundleError(f"{requirements}: missing. Fix: restore requirements/requirements.txt (MWAA's).")
     files[REQUIREMENTS_KEY] = BundleFile(REQUIREMENTS_KEY, requirements.read_bytes())
+    if (repo / CONSTRAINTS_SOURCE).is_file():
+        files[CONSTRAINTS_KEY] = BundleFile(CONSTRAINTS_KEY, (repo / CONSTRAINTS_SOURCE).read_bytes())
     if (repo / STARTUP_SOURCE).is_file():
         files[STARTUP_KEY] = BundleFile(STARTUP_KEY, (repo / STARTUP_SOURCE).read_bytes())
     return dict(sorted(files.items()))

@@ -35,7 +35,7 @@ ensure_venv() {
     fi
     echo "== installing pinned requirements into .venv (first run or requirements changed) =="
     [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV" || return 1
-    # MWAA's requirements.txt names the constraints by URL; locally the checked-in copies stand in for it.
+    # MWAA's requirements.txt names the constraints by their path on MWAA; locally the same files are used.
     grep -v -E '^\s*(-c|--constraint)\s' "$REQ/requirements.txt" >"$VENV/mwaa-requirements.txt"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip || return 1
     "$VENV/bin/python" -m pip install --quiet \

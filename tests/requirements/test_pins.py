@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -10,10 +11,18 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-REQ = Path(__file__).resolve().parents[2] / "requirements"
-CONSTRAINT_URL = re.compile(
-    r'^--constraint "https://raw\.githubusercontent\.com/apache/airflow/constraints-(?P<v>[\d.]+)/'
-    r'constraints-3\.12\.txt"$'
+from deploy import bundle
+
+ROOT = Path(__file__).resolve().parents[2]
+REQ = ROOT / "requirements"
+# MWAA copies the bucket's dags/ to /usr/local/airflow/dags before it runs pip, and AWS's guidance for an
+# environment without internet access is a --constraint path there (MWAA User Guide, "Apache Airflow provider
+# packages installed on Amazon MWAA environments", Constraints file:
+# https://docs.aws.amazon.com/mwaa/latest/userguide/connections-packages.html#connections-packages-constraints).
+MWAA_HOME = "/usr/local/airflow/"
+CONSTRAINT_LINE = re.compile(r'^--constraint "(?P<path>/usr/local/airflow/dags/[^"]+)"$')
+CONSTRAINTS_SOURCE = re.compile(
+    r"https://raw\.githubusercontent\.com/apache/airflow/constraints-(?P<v>[\d.]+)/constraints-3\.12\.txt"
 )
 
 
@@ -29,11 +38,44 @@ def pins(path: Path) -> dict[str, str]:
     return found
 
 
-def mwaa_version() -> str:
+def constraint_path() -> str:
     first = (REQ / "requirements.txt").read_text().splitlines()[0]
-    match = CONSTRAINT_URL.match(first)
-    assert match, f"requirements/requirements.txt line 1 must be MWAA's --constraint URL, found: {first!r}"
+    match = CONSTRAINT_LINE.match(first)
+    assert match, (
+        "requirements/requirements.txt line 1 must be --constraint \"/usr/local/airflow/dags/<file>\" (the "
+        f"constraints shipped with the DAGs), found: {first!r}"
+    )
+    return match.group("path")
+
+
+def mwaa_version() -> str:
+    """The Airflow version of the image constraints, from the upstream file they were copied from."""
+    match = CONSTRAINTS_SOURCE.search((REQ / "constraints.txt").read_text())
+    assert match, "requirements/constraints.txt does not name the Airflow constraints file it was copied from"
     return match.group("v")
+
+
+def test_requirements_reach_nothing_on_the_internet():
+    lines = (REQ / "requirements.txt").read_text().splitlines()
+    assert [line for line in lines if "://" in line] == []
+
+
+def test_the_constraints_requirements_txt_names_ship_with_the_dags_byte_for_byte():
+    key = constraint_path().removeprefix(MWAA_HOME)
+    built = bundle.build(ROOT)
+    assert key in built, f"requirements.txt constrains with {constraint_path()}, the bundle has no {key}"
+    assert built[key].data == (REQ / "constraints.txt").read_bytes()
+
+
+def test_the_local_install_drops_exactly_the_mwaa_constraint_line():
+    """scripts/venv.sh installs requirements.txt without its MWAA path (-c requirements/constraints.txt instead)."""
+    venv_sh = (ROOT / "scripts" / "venv.sh").read_text()
+    grep = re.search(r"^\s*(grep -v .*?) \"\$REQ/requirements\.txt\"", venv_sh, re.MULTILINE)
+    assert grep, "scripts/venv.sh no longer filters requirements.txt with grep -v"
+    kept = subprocess.run(
+        ["bash", "-c", f'{grep.group(1)} "$0"', REQ / "requirements.txt"], capture_output=True, text=True
+    ).stdout.splitlines()
+    assert kept == (REQ / "requirements.txt").read_text().splitlines()[1:]
 
 
 def test_the_version_is_named_once_and_everything_agrees():
