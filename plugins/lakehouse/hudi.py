@@ -34,6 +34,12 @@ UTILITIES_JAR = "/usr/lib/hudi/hudi-utilities-slim-bundle.jar"
 EXTRA_JARS = ("/usr/lib/hudi/hudi-spark-bundle.jar", "/usr/lib/hudi/hudi-aws-bundle.jar")
 
 PARTITION_EXTRACTOR = "org.apache.hudi.hive.MultiPartKeysValueExtractor"
+# HoodieStreamer takes the payload class from --payload-class only (default OverwriteWithLatestAvroPayload:
+# the incoming record always wins, and hoodie.payload.delete.field is not read). DefaultHoodieRecordPayload
+# keeps the record with the greatest ordering field, also against the stored one, and deletes on the marker.
+PAYLOAD_CLASS = "org.apache.hudi.common.model.DefaultHoodieRecordPayload"
+# Properties HoodieStreamer overrides with its own flags: a spec setting them would silently have no effect.
+STREAMER_OWNED_CONF = ("hoodie.datasource.write.payload.class",)
 # Glue lower-cases table and database names; the table name is also the task group id.
 GLUE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 TABLE_TYPES = ("COPY_ON_WRITE", "MERGE_ON_READ")
@@ -62,6 +68,7 @@ MANAGED_FLAGS = (
     "--target-table",
     "--source-class",
     "--source-ordering-field",
+    "--payload-class",
     "--schemaprovider-class",
     "--enable-sync",
     "--sync-tool-classes",
@@ -206,7 +213,7 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
                 f"'{entry[field]}' is nullable in {schema_file.name} (Hudi fails on a null)",
                 "choose a field of a non-null type",
             )
-    return HudiTable(
+    parsed = HudiTable(
         name=table,
         table_type=entry["table_type"],
         record_key=entry["record_key"],
@@ -220,6 +227,24 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
         delete_marker=entry.get("delete_marker", "true"),
         extra_args=tuple(extra_args),
     )
+    managed = set(hoodie_conf(parsed)) | set(STREAMER_OWNED_CONF)
+    for key in _hoodie_conf_keys(extra_args):
+        if key in managed:
+            raise _fail(
+                spec_file,
+                table,
+                "extra_args",
+                f"'--hoodie-conf {key}=...' overrides a property the builder sets",
+                "remove it, or change the builder (lakehouse.hudi.hoodie_conf) for every table",
+            )
+    return parsed
+
+
+def _hoodie_conf_keys(args: list[str]) -> list[str]:
+    """The property keys of the --hoodie-conf pairs in `args` (`--hoodie-conf k=v` or `--hoodie-conf=k=v`)."""
+    pairs = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--hoodie-conf"]
+    pairs += [arg.split("=", 1)[1] for arg in args if arg.startswith("--hoodie-conf=")]
+    return [pair.split("=", 1)[0] for pair in pairs]
 
 
 def load_spec(spec_file: Path | str) -> tuple[HudiTable, ...]:
@@ -251,15 +276,24 @@ def load_spec(spec_file: Path | str) -> tuple[HudiTable, ...]:
 
 
 def hoodie_conf(table: HudiTable, bucket: str = LAKEHOUSE_BUCKET) -> dict[str, str]:
-    """The Hudi properties of a table: keys, source, schema, Glue sync, and compaction for MERGE_ON_READ."""
+    """The Hudi properties of a table: keys, index, source, schema, Glue sync, MERGE_ON_READ compaction."""
     conf = {
         "hoodie.datasource.write.recordkey.field": table.record_key,
         "hoodie.datasource.write.partitionpath.field": table.partition_field,
         "hoodie.datasource.write.precombine.field": table.ordering_field,
+        # What DefaultHoodieRecordPayload compares with the stored record: the latest change by source commit
+        # time wins, also when an older change arrives late.
+        "hoodie.payload.ordering.field": table.ordering_field,
         "hoodie.datasource.write.keygenerator.class": "org.apache.hudi.keygen.SimpleKeyGenerator",
         "hoodie.datasource.write.hive_style_partitioning": "true",
-        # The latest change by source commit time wins, also when an older change arrives late.
-        "hoodie.datasource.write.payload.class": "org.apache.hudi.common.model.DefaultHoodieRecordPayload",
+        # A value with "/" stays one folder level (and one partition value for the catalog sync).
+        "hoodie.datasource.write.partitionpath.urlencode": "true",
+        "hoodie.meta.sync.decode_partition": "true",
+        # A CDC source changes partition fields too: a global index finds the key in any partition and moves
+        # the record (insert into the new partition, delete from the old) instead of duplicating it. The cost
+        # is a lookup over every partition's keys on each upsert, fine at these tables' size.
+        "hoodie.index.type": "GLOBAL_SIMPLE",
+        "hoodie.simple.index.update.partition.path": "true",
         "hoodie.streamer.source.dfs.root": f"s3://{bucket}/{table.source_path}",
         "hoodie.streamer.schemaprovider.source.schema.file": f"s3://{bucket}/{table.schema_key}",
         "hoodie.datasource.hive_sync.database": table.database,
@@ -291,6 +325,10 @@ def streamer_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> 
         "org.apache.hudi.utilities.sources.AvroDFSSource",
         "--source-ordering-field",
         table.ordering_field,
+        # Both operations: the first commit writes the payload class into hoodie.properties, where compaction
+        # of a MERGE_ON_READ table reads it.
+        "--payload-class",
+        PAYLOAD_CLASS,
         "--schemaprovider-class",
         "org.apache.hudi.utilities.schema.FilebasedSchemaProvider",
         "--target-base-path",

@@ -114,6 +114,65 @@ def test_streamer_args_for_each_table_type_and_operation(table_of_each_type, op)
     assert ("hoodie.compact.inline" in conf) == (table.table_type == "MERGE_ON_READ")
 
 
+# What EMR runs cannot run here (no Spark): these tests hold the step arguments to what the Hudi documents say
+# HoodieStreamer reads.
+# - The payload class comes from --payload-class only (HoodieStreamer options, default
+#   OverwriteWithLatestAvroPayload: https://hudi.apache.org/docs/hoodie_streaming_ingestion/); a
+#   --hoodie-conf hoodie.datasource.write.payload.class is overridden by it.
+# - OverwriteWithLatestAvroPayload lets the incoming record win; DefaultHoodieRecordPayload honours the
+#   ordering field against the stored record (a late, older change loses) and the delete field/marker
+#   (https://hudi.apache.org/docs/record_payload/).
+DEFAULT_PAYLOAD = "org.apache.hudi.common.model.DefaultHoodieRecordPayload"
+
+
+@pytest.mark.parametrize("op", [BULK_INSERT, UPSERT])
+def test_deletes_and_the_latest_change_are_configured_where_the_streamer_reads_them(table_of_each_type, op):
+    table = table_of_each_type
+    args = streamer_args(table, op, BUCKET)
+    # BULK_INSERT too: the first commit writes the payload class into hoodie.properties, and compaction of a
+    # MERGE_ON_READ table merges with the class stored there.
+    assert flag_value(args, "--payload-class") == DEFAULT_PAYLOAD
+    assert flag_value(args, "--source-ordering-field") == table.ordering_field
+    conf = hoodie_confs(args)
+    assert "hoodie.datasource.write.payload.class" not in conf  # ignored by HoodieStreamer: said once, above
+    assert conf["hoodie.payload.ordering.field"] == table.ordering_field
+    assert conf["hoodie.datasource.write.precombine.field"] == table.ordering_field
+    assert (conf["hoodie.payload.delete.field"], conf["hoodie.payload.delete.marker"]) == (
+        "__deleted",
+        "true",
+    )
+
+
+def test_a_table_without_a_delete_field_still_keeps_the_latest_change(spec_copy):
+    spec, document = spec_copy
+    del document["defaults"]["delete_field"], document["defaults"]["delete_marker"]
+    table = load_spec(write(spec, document))[0]
+    args = streamer_args(table, UPSERT, BUCKET)
+    assert flag_value(args, "--payload-class") == DEFAULT_PAYLOAD
+    assert not any(key.startswith("hoodie.payload.delete") for key in hoodie_confs(args))
+
+
+# A non-global index looks a key up only in the partition of the incoming record: a record whose partition
+# field changes (an artwork reclassified) would be inserted into its new partition and stay in the old one. A
+# global index with update.partition.path moves it: inserted into the new partition, deleted from the old
+# (https://hudi.apache.org/docs/indexes/, hoodie.simple.index.update.partition.path).
+@pytest.mark.parametrize("op", [BULK_INSERT, UPSERT])
+def test_a_record_whose_partition_changes_is_moved_not_duplicated(table_of_each_type, op):
+    conf = hoodie_confs(streamer_args(table_of_each_type, op, BUCKET))
+    assert conf["hoodie.index.type"] == "GLOBAL_SIMPLE"
+    assert conf["hoodie.simple.index.update.partition.path"] == "true"
+
+
+# A partition value with "/" (classification "Photograph/Print") would otherwise become two folder levels,
+# which the one-field partition extractor of the catalog sync cannot read
+# (https://hudi.apache.org/docs/configurations/, hoodie.datasource.write.partitionpath.urlencode).
+@pytest.mark.parametrize("op", [BULK_INSERT, UPSERT])
+def test_partition_values_are_url_encoded_in_paths_and_decoded_for_the_catalog(table_of_each_type, op):
+    conf = hoodie_confs(streamer_args(table_of_each_type, op, BUCKET))
+    assert conf["hoodie.datasource.write.partitionpath.urlencode"] == "true"
+    assert conf["hoodie.meta.sync.decode_partition"] == "true"
+
+
 def test_spark_submit_runs_the_streamer_class_from_the_utilities_bundle():
     table = load_spec(SPEC)[0]
     args = spark_submit_args(table, UPSERT, BUCKET)
@@ -168,7 +227,9 @@ def test_spec_with_an_unknown_table_type_is_rejected(spec_copy):
     assert_rejected(write(spec, document), "artists", "table_type", "MERGE_ON_WRITE", "COPY_ON_WRITE")
 
 
-@pytest.mark.parametrize("arg", ["--continuous", "--op", "--filter-dupes", "--table-type=MERGE_ON_READ"])
+@pytest.mark.parametrize(
+    "arg", ["--continuous", "--op", "--filter-dupes", "--table-type=MERGE_ON_READ", "--payload-class"]
+)
 def test_spec_passing_a_builder_flag_such_as_continuous_is_rejected(spec_copy, arg):
     spec, document = spec_copy
     document["tables"][0]["extra_args"] = ["--source-limit", "1000000", arg]
@@ -179,6 +240,21 @@ def test_continuous_is_rejected_because_the_step_would_never_finish(spec_copy):
     spec, document = spec_copy
     document["tables"][1]["extra_args"] = ["--continuous"]
     assert "never finishes" in assert_rejected(write(spec, document), "artworks", "extra_args")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--hoodie-conf", "hoodie.index.type=BLOOM"],
+        ["--hoodie-conf=hoodie.datasource.write.payload.class=x.OverwriteWithLatestAvroPayload"],
+        ["--hoodie-conf", "hoodie.payload.delete.field=op"],
+    ],
+)
+def test_spec_overriding_a_property_the_builder_sets_is_rejected(spec_copy, extra):
+    spec, document = spec_copy
+    document["tables"][1]["extra_args"] = ["--source-limit", "1000000", *extra]
+    key = extra[-1].split("=")[-2].removeprefix("--hoodie-conf=")
+    assert_rejected(write(spec, document), "artworks", "extra_args", key)
 
 
 def test_allowed_extra_args_are_appended(spec_copy):

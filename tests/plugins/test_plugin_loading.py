@@ -1,8 +1,9 @@
-"""plugins/ as MWAA loads it: plugins.zip unpacked into the plugins folder and scanned by Airflow's plugin manager.
+"""plugins/ as MWAA loads it: plugins.zip unpacked into the plugins folder, scanned by the plugin manager.
 
-Airflow imports every `.py` of the plugins folder that .airflowignore does not exclude as a top-level module named
-after the file (airflow/plugins_manager.py, load_plugins_from_plugin_directory): without plugins/.airflowignore
-`lakehouse/hudi.py` is imported a second time as `hudi`, shadowing any module of that name.
+Airflow imports every `.py` of the plugins folder that .airflowignore does not exclude as a top-level module
+named after the file (airflow/plugins_manager.py, load_plugins_from_plugin_directory): without
+plugins/.airflowignore `lakehouse/hudi.py` is imported a second time as `hudi`, shadowing any module of that
+name.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def constraint_path() -> str:
     first = (REQ / "requirements.txt").read_text().splitlines()[0]
     match = CONSTRAINT_LINE.match(first)
     assert match, (
-        "requirements/requirements.txt line 1 must be --constraint \"/usr/local/airflow/dags/<file>\" (the "
+        'requirements/requirements.txt line 1 must be --constraint "/usr/local/airflow/dags/<file>" (the '
         f"constraints shipped with the DAGs), found: {first!r}"
     )
     return match.group("path")
@@ -68,7 +68,7 @@ def test_the_constraints_requirements_txt_names_ship_with_the_dags_byte_for_byte
 
 
 def test_the_local_install_drops_exactly_the_mwaa_constraint_line():
-    """scripts/venv.sh installs requirements.txt without its MWAA path (-c requirements/constraints.txt instead)."""
+    """scripts/venv.sh installs requirements.txt without the MWAA path (-c requirements/constraints.txt)."""
     venv_sh = (ROOT / "scripts" / "venv.sh").read_text()
     grep = re.search(r"^\s*(grep -v .*?) \"\$REQ/requirements\.txt\"", venv_sh, re.MULTILINE)
     assert grep, "scripts/venv.sh no longer filters requirements.txt with grep -v"
