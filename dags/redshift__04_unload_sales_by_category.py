@@ -3,8 +3,11 @@
 
 Aggregates sales per category, event, seller and buyer (sales, tickets, sale amount, commission and
 commission %) and UNLOADs it as Parquet under `unload/tickit/sales_by_category/` in the lakehouse bucket,
-partitioned by `catgroup` and `catname`. `CLEANPATH` replaces the previous output, so every run leaves
-exactly one consistent copy.
+partitioned by `catgroup` and `catname`.
+
+`clear_unload_prefix` first deletes everything under that prefix: with `PARTITION BY`, UNLOAD's `CLEANPATH`
+cleans only the partition folders it writes again, so a category without sales would keep its old files,
+and the crawler and the Athena check would count them. Every run leaves exactly the new output.
 
 **Ordering.** Scheduled on the asset `redshift_tickit_loaded` (updated by the initial and the incremental
 load); on success it updates `s3_tickit_sales_by_category`, which schedules the crawl and Athena check
@@ -17,6 +20,7 @@ Variables: `lakehouse_bucket`, `redshift_iam_role_arn` (the role UNLOAD assumes 
 from airflow.sdk import DAG
 
 from lakehouse import layout
+from lakehouse.catalog import clear_s3_prefix
 from lakehouse.defaults import dag_settings
 from lakehouse.redshift import SALES_BY_CATEGORY_UNLOADED, TICKIT_LOADED, redshift_sql
 from lakehouse.tickit import SCHEMA
@@ -30,8 +34,10 @@ with DAG(
     params={"schema": SCHEMA, "unload_prefix": layout.UNLOAD_PREFIX},
     **dag_settings(__file__),
 ):
-    redshift_sql(
+    clear_unload_prefix = clear_s3_prefix("clear_unload_prefix", layout.UNLOAD_PREFIX)
+    unload = redshift_sql(
         task_id="unload_sales_by_category",
         sql="redshift/unload/sales_by_category.sql",
         outlets=[SALES_BY_CATEGORY_UNLOADED],
     )
+    clear_unload_prefix >> unload

@@ -156,6 +156,22 @@ def athena_check_not_empty(task_id: str, query: str, database: str, **kwargs: An
     return _athena(AthenaNonEmptyCheckOperator, task_id, query, database, **kwargs)
 
 
+def clear_s3_prefix(task_id: str, prefix: str) -> S3DeleteObjectsOperator:
+    """Deletes every object under `prefix`, a folder of the lakehouse bucket (nothing there is fine).
+
+    For output a run replaces as a whole (a CTAS location, an UNLOAD target), so nothing of an earlier run
+    survives that this run does not write again.
+    """
+    if not prefix.strip("/") or not prefix.endswith("/") or prefix.startswith(("/", "s3://")):
+        raise ValueError(
+            f"clear_s3_prefix('{task_id}'): prefix {prefix!r} must be a folder of the lakehouse bucket "
+            "(an empty one would empty the bucket). Fix: write it like 'gold/tickit/sales_by_date/'."
+        )
+    return S3DeleteObjectsOperator(
+        task_id=task_id, bucket=LAKEHOUSE_BUCKET, prefix=prefix, aws_conn_id=AWS_CONN_ID
+    )
+
+
 def athena_ctas_group(table: str, ctas_sql: str, database: str, location_prefix: str) -> TaskGroup:
     """drop_table -> clear_location -> create_table -> check_not_empty: rebuilds one Athena CTAS table.
 
@@ -171,9 +187,7 @@ def athena_ctas_group(table: str, ctas_sql: str, database: str, location_prefix:
     params = {"table": table, "location_prefix": location_prefix}
     with TaskGroup(group_id=table, tooltip=f"Athena CTAS {table}") as group:
         drop_table = athena_query("drop_table", "athena/drop_table.sql", database, params=params)
-        clear_location = S3DeleteObjectsOperator(
-            task_id="clear_location", bucket=LAKEHOUSE_BUCKET, prefix=location_prefix, aws_conn_id=AWS_CONN_ID
-        )
+        clear_location = clear_s3_prefix("clear_location", location_prefix)
         create_table = athena_query("create_table", ctas_sql, database, params=params)
         check = athena_check_not_empty(
             "check_not_empty", "athena/checks/row_count.sql", database, params=params

@@ -152,3 +152,12 @@ def test_check_runs_and_fails_on_an_empty_answer_under_default_deferrable(accoun
     result = json.loads(probe.stdout.strip().splitlines()[-1])
     assert "task 'check_not_empty'" in result["outcome"] and "returned '0'" in result["outcome"], result
     assert result["deferrable"] is False
+
+
+@pytest.mark.parametrize("prefix", ["", "/", "unload/tickit", "/unload/tickit/", "s3://lake/unload/"])
+def test_clearing_anything_but_a_bucket_folder_is_refused(prefix):
+    from lakehouse.catalog import clear_s3_prefix
+
+    with pytest.raises(ValueError, match="clear_unload") as error:
+        clear_s3_prefix("clear_unload", prefix)
+    assert repr(prefix) in str(error.value) and "Fix:" in str(error.value)
