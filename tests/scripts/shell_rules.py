@@ -57,7 +57,7 @@ RULES = (
     rule(
         "negative-index",
         r"\$\{\w+\[\s*-\s*\d+\s*\]|\$\{\w+:[^}:]*:\s*-\s*\d",
-        'negative array indices (4.3) and lengths (4.2): ${a[${#a[@]}-1]}, ${s:0:${#s}-1}',
+        "negative array indices (4.3) and lengths (4.2): ${a[${#a[@]}-1]}, ${s:0:${#s}-1}",
     ),
     rule(
         "transform-operator",
@@ -95,7 +95,9 @@ RULES = (
         rf"\breadlink\s{ARGS}(?<=\s)-[A-Za-z]*[fem]\b",
         'readlink -f is GNU (macOS 12.3+ only): $(cd "$(dirname "$0")" && pwd), or os.path.realpath',
     ),
-    rule("stat-c", rf"\bstat\s{ARGS}(?<=\s)(?:-[A-Za-z]*c\b|--)", "BSD stat has no -c: wc -c <FILE, or Python"),
+    rule(
+        "stat-c", rf"\bstat\s{ARGS}(?<=\s)(?:-[A-Za-z]*c\b|--)", "BSD stat has no -c: wc -c <FILE, or Python"
+    ),
     rule(
         "date-gnu",
         rf"\bdate\s{ARGS}(?:%N|(?<=\s)(?:-d|--date|-I|--iso)\b)",
@@ -127,7 +129,9 @@ RULES = (
         r"(?<=\s)--[a-z]",
         "--long options of the core tools are GNU's: use the POSIX short option",
     ),
-    rule("head-negative", rf"\bhead\s{ARGS}(?<=\s)-[nc]\s*-\d", "head -n -N is GNU's: sed '$d', awk, or Python"),
+    rule(
+        "head-negative", rf"\bhead\s{ARGS}(?<=\s)-[nc]\s*-\d", "head -n -N is GNU's: sed '$d', awk, or Python"
+    ),
     rule(
         "mktemp-template",
         r"\bmktemp\b(?![^|;&)]*XXX)",

@@ -56,7 +56,7 @@ def test_script_runs_on_bash_3_2_and_bsd_tools(path):
 
 def test_shellcheck_fires_on_a_bad_script(tmp_path):
     script = tmp_path / "bad.sh"
-    script.write_text('#!/usr/bin/env bash\nrm -rf $1/build\n')
+    script.write_text("#!/usr/bin/env bash\nrm -rf $1/build\n")
     result = shellcheck(script, cwd=tmp_path)
     assert result.returncode == 1
     assert "SC2086" in result.stdout  # unquoted $1

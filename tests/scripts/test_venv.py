@@ -24,7 +24,7 @@ WAYS_TO_GET_3_12 = (
     "LAKEHOUSE_PYTHON=/path/to/python3.12",
 )
 # A version manager's shim with no interpreter behind it (pyenv's, when the version is not selected).
-SHIM = "#!/bin/sh\necho \"pyenv: python: command not found\" >&2\nexit 127\n"
+SHIM = '#!/bin/sh\necho "pyenv: python: command not found" >&2\nexit 127\n'
 
 
 def version_of(python: str) -> tuple[int, int] | None:
@@ -212,7 +212,9 @@ def test_lakehouse_python_must_be_3_11_or_3_12(version, bin_dir, tmp_path):
         assert (result.returncode, result.stdout) == (0, f"{chosen}\n"), result.stderr
     else:
         assert result.returncode == 1
-        assert result.stderr.startswith(f"error: LAKEHOUSE_PYTHON={chosen} is Python {version[0]}.{version[1]}.")
+        assert result.stderr.startswith(
+            f"error: LAKEHOUSE_PYTHON={chosen} is Python {version[0]}.{version[1]}."
+        )
         assert "the MWAA pins need 3.12 (or 3.11)" in result.stderr.splitlines()[0]
         assert_names_the_ways_to_get_3_12(result.stderr)
 
