@@ -15,7 +15,11 @@ source "$ROOT/scripts/venv.sh"
 
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
     sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
-    echo "DAGs: $(cd "$ROOT/dags" && ls ./*__*.py 2>/dev/null | sed 's|^\./||; s|\.py$||' | tr '\n' ' ')"
+    printf 'DAGs:'
+    for dag in "$ROOT"/dags/*__*.py; do
+        [ -f "$dag" ] && dag=${dag##*/} && printf ' %s' "${dag%.py}"
+    done
+    echo
     [ $# -ge 1 ] && exit 0
     exit 2
 fi

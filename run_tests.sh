@@ -64,11 +64,11 @@ else
     marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
 fi
 step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" bash -c 'set -o pipefail; python -m pytest -q -rfE --continue-on-collection-errors "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
-    "${marker[@]}" "${pytest_args[@]}"
+    ${marker[@]+"${marker[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
 
 echo
 echo "== gate summary =="
-printf '%s\n' "${summary[@]}"
+printf '%s\n' ${summary[@]+"${summary[@]}"}
 if [ "${#failed[@]}" -gt 0 ]; then
     # The DAG gate's own verdicts first (load, inventory, policy), then collection errors, then the rest.
     problems=$(grep -E '^(FAILED|ERROR) ' "$LOGS/pytest.log" 2>/dev/null |

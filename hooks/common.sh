@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the git hooks: the repository root and its venv (scripts/venv.sh decides where that is).
 ROOT=$(git rev-parse --show-toplevel) || exit 1
 # shellcheck source=scripts/venv.sh

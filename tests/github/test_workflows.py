@@ -14,6 +14,7 @@ from tests.github.workflow_rules import (
     common_violations,
     gate_workflow_violations,
     load,
+    macos_job_violations,
     pin_violations,
     sync_workflow_violations,
 )
@@ -52,6 +53,12 @@ def test_no_pull_request_target_and_no_script_injection(path):
 
 def test_the_test_workflow_follows_its_rules():
     assert gate_workflow_violations(load(TEST_WORKFLOW.read_text())) == []
+
+
+def test_the_test_workflow_runs_the_fast_gate_and_the_hooks_on_macos():
+    workflow = load(TEST_WORKFLOW.read_text())
+    assert macos_job_violations(workflow) == []
+    assert workflow["jobs"]["macos"]["runs-on"] == "macos-latest"
 
 
 def test_the_test_workflow_can_be_called_by_the_deploy():
@@ -149,13 +156,75 @@ GATE_MUTATIONS = {
 }
 
 
-MUTATIONS = [
-    (SYNC_WORKFLOW, sync_workflow_violations, rule, *broken) for rule, broken in SYNC_MUTATIONS.items()
-] + [(TEST_WORKFLOW, gate_workflow_violations, rule, *broken) for rule, broken in GATE_MUTATIONS.items()]
+def move(workflow: dict, job: str, marker: str, to: int) -> None:
+    job_steps = workflow["jobs"][job]["steps"]
+    job_steps.insert(to, job_steps.pop(job_steps.index(step(workflow, job, marker))))
+
+
+MACOS_MUTATIONS = {
+    "no-macos-job": (lambda w: without(w["jobs"], "macos"), "runs-on: macos-latest, found none"),
+    "pinned-macos-image": (lambda w: w["jobs"]["macos"].update({"runs-on": "macos-14"}), "macos-latest"),
+    "two-macos-jobs": (
+        lambda w: w["jobs"].update({"macos-2": copy.deepcopy(w["jobs"]["macos"])}),
+        "exactly one job",
+    ),
+    "python-3-11": (
+        lambda w: step(w, "macos", "setup-python@")["with"].update({"python-version": "3.11"}),
+        "macos: must set up Python 3.12",
+    ),
+    "no-pip-cache": (lambda w: without(step(w, "macos", "setup-python@")["with"], "cache"), "cache pip"),
+    "no-timeout": (lambda w: without(w["jobs"]["macos"], "timeout-minutes"), "timeout-minutes"),
+    "allowed-to-fail": (
+        lambda w: w["jobs"]["macos"].update({"continue-on-error": True}),
+        "fail the workflow",
+    ),
+    "only-on-push": (
+        lambda w: w["jobs"]["macos"].update({"if": "github.event_name == 'push'"}),
+        "run on every event",
+    ),
+    "hook-step-may-fail": (
+        lambda w: step(w, "macos", "tests/hooks").update({"continue-on-error": True}),
+        "no step may continue on error",
+    ),
+    "homebrew-bash": (
+        lambda w: step(w, "macos", "/bin/bash").update({"run": "brew install bash"}),
+        "put /bin/bash (3.2) first on PATH",
+    ),
+    "bash-version-unchecked": (
+        lambda w: step(w, "macos", "BASH_VERSINFO").update({"run": "bash --version"}),
+        "check that bash is 3.2",
+    ),
+    "bash-after-the-gate": (lambda w: move(w, "macos", "/bin/bash", to=-1), "first on PATH"),
+    "full-gate-instead-of-fast": (
+        lambda w: step(w, "macos", "./run_tests.sh").update({"run": "./run_tests.sh"}),
+        "./run_tests.sh --fast",
+    ),
+    "no-hook-tests": (
+        lambda w: step(w, "macos", "tests/hooks").update({"run": ".venv/bin/python -m pytest -q tests/dags"}),
+        "tests/hooks",
+    ),
+    "hooks-before-the-venv": (
+        lambda w: move(w, "macos", "tests/hooks", to=step_index(w, "macos", "./run_tests.sh")),
+        "run them after",
+    ),
+}
+
+
+def step_index(workflow: dict, job: str, marker: str) -> int:
+    return workflow["jobs"][job]["steps"].index(step(workflow, job, marker))
+
+
+MUTATIONS = (
+    [(SYNC_WORKFLOW, sync_workflow_violations, rule, *broken) for rule, broken in SYNC_MUTATIONS.items()]
+    + [(TEST_WORKFLOW, gate_workflow_violations, rule, *broken) for rule, broken in GATE_MUTATIONS.items()]
+    + [(TEST_WORKFLOW, macos_job_violations, rule, *broken) for rule, broken in MACOS_MUTATIONS.items()]
+)
 
 
 @pytest.mark.parametrize(
-    "path, violations, rule, mutate, phrase", MUTATIONS, ids=[f"{m[0].stem}-{m[2]}" for m in MUTATIONS]
+    "path, violations, rule, mutate, phrase",
+    MUTATIONS,
+    ids=[f"{m[0].stem}-{m[1].__name__.split('_')[0]}-{m[2]}" for m in MUTATIONS],
 )
 def test_rule_fires_on_a_workflow_breaking_it(path, violations, rule, mutate, phrase):
     workflow = copy.deepcopy(load(path.read_text()))

@@ -88,17 +88,72 @@ def gate_workflow_violations(workflow: dict) -> list[str]:
         found.append(f"permissions must be exactly contents: read, not {workflow.get('permissions')}")
     if "secrets" in yaml.safe_dump(workflow):
         found.append("uses secrets: pull requests from forks get none")
-    all_steps = [step for _, step in steps(workflow)]
-    pythons = [s.get("with", {}) for s in all_steps if s.get("uses", "").startswith("actions/setup-python@")]
-    if [p.get("python-version") for p in pythons] != ["3.12"]:
-        found.append("must set up Python 3.12 (MWAA's) exactly once")
-    if not all(p.get("cache") == "pip" for p in pythons):
-        found.append("setup-python must cache pip")
-    scripts = "\n".join(s.get("run", "") for s in all_steps)
+    gate_steps = workflow.get("jobs", {}).get("gate", {}).get("steps", [])
+    found += python_violations("gate", gate_steps)
+    scripts = "\n".join(s.get("run", "") for s in gate_steps)
     if not re.search(r"^\./run_tests\.sh\s*$", scripts, re.M):
         found.append("must run ./run_tests.sh (all suites, no --fast)")
     if "postgresql-15" not in scripts:
         found.append("must install PostgreSQL 15 for the slow SQL tests")
+    return found
+
+
+def python_violations(job_id: str, job_steps: list[dict]) -> list[str]:
+    found = []
+    pythons = [s.get("with", {}) for s in job_steps if s.get("uses", "").startswith("actions/setup-python@")]
+    if [p.get("python-version") for p in pythons] != ["3.12"]:
+        found.append(f"{job_id}: must set up Python 3.12 (MWAA's) exactly once")
+    if not all(p.get("cache") == "pip" for p in pythons):
+        found.append(f"{job_id}: setup-python must cache pip")
+    return found
+
+
+def first_step(job_steps: list[dict], pattern: str) -> int | None:
+    """Index of the first step whose script has a line matching `pattern`."""
+    for index, step in enumerate(job_steps):
+        if re.search(pattern, step.get("run", ""), re.M):
+            return index
+    return None
+
+
+def macos_job_violations(workflow: dict) -> list[str]:
+    """The laptop job: the fast gate and the git hooks on macOS, with /bin/bash 3.2 first on PATH."""
+    macs = {
+        job_id: job
+        for job_id, job in workflow.get("jobs", {}).items()
+        if str(job.get("runs-on", "")).startswith("macos")
+    }
+    if [job.get("runs-on") for job in macs.values()] != ["macos-latest"]:
+        return [f"needs exactly one job on runs-on: macos-latest, found {sorted(macs) or 'none'}"]
+    ((job_id, job),) = macs.items()
+    found = python_violations(job_id, job.get("steps", []))
+    if not job.get("timeout-minutes"):
+        found.append(f"{job_id}: needs timeout-minutes")
+    if job.get("continue-on-error") or "if" in job:
+        found.append(
+            f"{job_id}: must run on every event and fail the workflow (no if:, no continue-on-error)"
+        )
+    job_steps = job.get("steps", [])
+    if any(step.get("continue-on-error") for step in job_steps):
+        found.append(f"{job_id}: no step may continue on error")
+    bash = first_step(job_steps, r"ln -s /bin/bash .*\n.*>>\s*\"\$GITHUB_PATH\"")
+    checked = first_step(job_steps, r"BASH_VERSINFO.*3\.2")
+    gate = first_step(job_steps, r"^\./run_tests\.sh --fast\s*$")
+    hooks = first_step(job_steps, r"^\.venv/bin/python -m pytest .*\btests/hooks\b")
+    if gate is None:
+        found.append(f"{job_id}: must run ./run_tests.sh --fast (it installs the pins into .venv)")
+    if hooks is None:
+        found.append(f"{job_id}: must run the hook tests: .venv/bin/python -m pytest -q tests/hooks")
+    tests = [index for index in (gate, hooks) if index is not None]
+    if bash is None or checked is None or not all(bash < checked < index for index in tests):
+        found.append(
+            f"{job_id}: before the tests, put /bin/bash (3.2) first on PATH (ln -s /bin/bash DIR/bash; "
+            'echo DIR >> "$GITHUB_PATH") and check that bash is 3.2'
+        )
+    elif gate is not None and hooks is not None and hooks < gate:
+        found.append(
+            f"{job_id}: the hook tests need the .venv that ./run_tests.sh --fast builds: run them after"
+        )
     return found
 
 
