@@ -1,8 +1,9 @@
 """One sync per target at a time: two syncs against the real S3 server (and two processes on one folder).
 
-S3: a lock object `.sync_dags.lock`, created with a conditional write (If-None-Match: *), naming its holder and
-its expiry; taken over only when expired (If-Match on the expired lock's ETag). moto's server enforces both
-conditions (it answers 412 PreconditionFailed); the tests also check the headers as the server received them.
+S3: a lock object `.sync_dags.lock`, created with a conditional write (If-None-Match: *), naming its holder
+and its expiry; taken over only when expired (If-Match on the expired lock's ETag). moto's server enforces
+both conditions (it answers 412 PreconditionFailed); the tests also check the headers as the server received
+them.
 Folders: an exclusive fcntl lock on `<folder>/.sync_dags.lock`, which the OS drops when its holder dies.
 """
 

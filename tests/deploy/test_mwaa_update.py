@@ -165,7 +165,7 @@ def test_a_rerun_after_a_killed_update_updates_the_environment_although_nothing_
     )
 
     assert code == cli.OK, output
-    assert s3.sent["PutObject"] == 0  # nothing to upload; only the environment was behind
+    assert s3.put_keys == [".sync_dags.lock"]  # nothing to upload (only the lock); the environment was behind
     assert "UpdateEnvironment" in calls
 
 
@@ -371,7 +371,7 @@ def test_environment_files_then_the_update_then_dag_files_then_deletes(project, 
     assert order.index(("PUT", f"{bucket}/plugins.zip")) < last_poll < first_dags
 
 
-def test_a_failed_update_leaves_the_dag_files_and_stale_objects_alone(project, s3, bucket, mwaa):
+def test_a_failed_update_leaves_the_dag_files_and_stale_objects_alone(project, s3, bucket, mwaa, capsys):
     client, stubber, calls = mwaa
     run(stamped(project), s3, "--target", f"s3://{bucket}")
     before_objects = {
@@ -403,7 +403,9 @@ def test_a_failed_update_leaves_the_dag_files_and_stale_objects_alone(project, s
     assert after.pop("plugins.zip") != before_objects.pop("plugins.zip")
     assert after == before_objects  # the DAG change is not live, the deleted DAG is still there
     plugins = latest_version(s3, bucket, "plugins.zip")
-    assert f"--plugins-s3-path plugins.zip --plugins-s3-object-version {plugins}" in output
+    error = capsys.readouterr().err
+    assert "in UPDATING state" in error and "the DAG files were not" in error
+    assert f"--plugins-s3-path plugins.zip --plugins-s3-object-version {plugins}" in error
 
 
 def test_a_dag_change_reads_the_environment_but_does_not_update_it(project, s3, bucket, mwaa):

@@ -39,6 +39,7 @@ def test_a_folder_inside_the_repository_is_refused_and_nothing_is_written(
     project, monkeypatch, capsys, target, phrase
 ):
     monkeypatch.chdir(project)
+    assert stamp.write(project, stamp.tree_hash(project), "full")
     before = sorted(str(p) for p in project.rglob("*") if ".git" not in p.parts)
 
     code, _ = sync(project, "--target", target)
