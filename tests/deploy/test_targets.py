@@ -9,6 +9,7 @@ import os
 import pytest
 
 from deploy import cli, stamp
+from tests.deploy.support import commit_all
 
 
 def sync(project, *args):
@@ -104,3 +105,14 @@ def test_a_target_that_is_a_file_is_one_line(project, tmp_path, capsys):
 
     assert code == cli.FAILED
     assert str(tmp_path / "bucket") in one_line(capsys.readouterr().err)
+
+
+def test_a_file_name_that_is_not_utf8_is_one_line_naming_it(project, tmp_path, capsys):
+    (project / os.fsdecode(b"dags/caf\xe9.sql")).write_text("select 1;\n")
+    commit_all(project)
+
+    code, _ = sync(project, "--target", str(tmp_path / "bucket"))
+
+    assert code == cli.USAGE
+    assert "not valid UTF-8: 'dags/caf\ufffd.sql'" in one_line(capsys.readouterr().err)
+    assert not (tmp_path / "bucket/dags").exists()
