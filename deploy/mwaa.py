@@ -29,6 +29,7 @@ PARAMETERS = {
 READY = ("AVAILABLE", "UPDATE_FAILED")  # UpdateEnvironment is accepted
 IN_PROGRESS = ("CREATING", "CREATING_SNAPSHOT", "UPDATING", "ROLLING_BACK", "PENDING", "MAINTENANCE")
 POLL_SECONDS = 30
+PROGRESS_SECONDS = 300  # a line at least every 5 minutes while the state stays the same (CI logs stay alive)
 DEFAULT_WAIT_MINUTES = 40
 
 
@@ -61,12 +62,12 @@ class Environment:
 
     def _await(self, described: dict, started: float, reason: str) -> dict:
         """Poll until the environment leaves the in-progress states; UpdateError at the time limit."""
-        last = None
+        last, said_at = None, started
         while described["Status"] in IN_PROGRESS:
             waited = self.clock.now() - started
-            if described["Status"] != last:
+            if described["Status"] != last or self.clock.now() - said_at >= PROGRESS_SECONDS:
                 self._say(f"{described['Status']} ({reason}; {waited / 60:.0f} min so far)")
-                last = described["Status"]
+                last, said_at = described["Status"], self.clock.now()
             if waited >= self.wait_minutes * 60:
                 raise UpdateError(
                     f"MWAA environment {self.name} still {described['Status']} after "
