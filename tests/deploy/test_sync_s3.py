@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 
 import botocore.exceptions
 import pytest
@@ -247,3 +248,38 @@ def test_an_sse_kms_object_is_compared_by_its_stored_sha256(project, s3, bucket)
 
     assert result is None and s3.sent["PutObject"] == 0
     assert s3.sent["HeadObject"] == 1
+
+
+def test_each_phase_is_in_place_before_the_next_is_sent(project, s3, bucket, s3_server):
+    """The barriers, as the S3 server saw them: a slow environment file, a slow SQL file and a slow DAG file
+    (delayed at the network edge) are each answered before anything of the next phase arrives."""
+    run_sync(project, s3, bucket)
+    (project / "plugins/lakehouse/paths.py").write_text("SQL = 'sql'\nNEW = 1\n")
+    (project / "sql/redshift/ddl/users.sql").write_text("select 3;\n")
+    (project / "dags/hudi/schemas/artists.avsc").write_text('{"type": "record", "name": "a", "fields": []}\n')
+    (project / "dags/redshift__02_second.py").write_text("SECOND = 22\n")
+    (project / "dags/redshift__03_third.py").write_text("from lakehouse.paths import NEW\n")
+    (project / "dags/redshift__01_first.py").unlink()
+    slow = ("plugins.zip", "users.sql", "redshift__03_third.py")
+    s3.client.meta.events.register(
+        "before-send.s3.PutObject",
+        lambda request, **_: time.sleep(0.4) if request.url.endswith(slow) else None,
+    )
+    mark = s3_server.mark()
+
+    run_sync(project, s3, bucket)
+
+    arrived = [
+        (method, key) for method, key, _, _ in s3_server.since(mark, bucket) if method in ("PUT", "POST")
+    ]
+    phases = [
+        {("PUT", "plugins.zip")},
+        {("PUT", "dags/sql/redshift/ddl/users.sql"), ("PUT", "dags/hudi/schemas/artists.avsc")},
+        {("PUT", "dags/redshift__02_second.py"), ("PUT", "dags/redshift__03_third.py")},
+        {("POST", "")},  # DeleteObjects
+    ]
+    assert sorted(arrived) == sorted(request for phase in phases for request in phase)
+    seen = 0
+    for phase in phases:
+        assert set(arrived[seen : seen + len(phase)]) == phase, arrived
+        seen += len(phase)
