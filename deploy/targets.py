@@ -270,32 +270,8 @@ class S3Target:
         None.
         https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
         """
-        import botocore.exceptions
-
         key = self.full_key(LOCK_NAME)
-        lock = f"s3://{self.bucket}/{key}"
-        body = holder.to_bytes()
-        try:
-            written = self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*")
-        except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
-                raise
-            existing = self.client.get_object(Bucket=self.bucket, Key=key)
-            current = Holder.from_bytes(existing["Body"].read())
-            if current is not None and not current.expired():
-                raise _busy(self, lock, current, f"a lock left by a killed sync expires at {current.expires}")
-            try:
-                written = self.client.put_object(
-                    Bucket=self.bucket, Key=key, Body=body, IfMatch=existing["ETag"]
-                )
-            except botocore.exceptions.ClientError as error:
-                if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
-                    raise
-                raise _busy(self, lock, None, "another sync took over the expired lock first") from None
-            taken_over = current or Holder("unknown", 0, "unknown", "unknown", "unreadable")
-            replaced = existing.get("VersionId")
-        else:
-            taken_over = replaced = None
+        written, taken_over, replaced = self._create_or_take_over(key, holder.to_bytes())
         try:
             yield taken_over
         finally:
@@ -305,9 +281,51 @@ class S3Target:
                 for stale in (version, replaced) if replaced else (version,):
                     self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=stale)
             else:  # an unversioned bucket: delete only while the lock is still ours
+                import botocore.exceptions
+
                 with contextlib.suppress(botocore.exceptions.ClientError):
                     if self.client.head_object(Bucket=self.bucket, Key=key)["ETag"] == written.get("ETag"):
                         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def _create_or_take_over(self, key: str, body: bytes) -> tuple[dict, Holder | None, str | None]:
+        """(PutObject's answer for our lock, the expired holder taken over or None, its version id or None);
+        LockBusy when a live sync holds it."""
+        import botocore.exceptions
+
+        def refused(error: botocore.exceptions.ClientError, *codes: str) -> bool:
+            return error.response.get("Error", {}).get("Code") in codes
+
+        lock = f"s3://{self.bucket}/{key}"
+        for attempt in (1, 2):  # a second time when the holder released between our write and our read
+            try:
+                return (
+                    self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*"),
+                    None,
+                    None,
+                )
+            except botocore.exceptions.ClientError as error:
+                if not refused(error, "PreconditionFailed", "412"):
+                    raise
+            try:
+                existing = self.client.get_object(Bucket=self.bucket, Key=key)
+            except botocore.exceptions.ClientError as error:
+                if attempt == 2 or not refused(error, "NoSuchKey", "404"):
+                    raise
+                continue
+            current = Holder.from_bytes(existing["Body"].read())
+            if current is not None and not current.expired():
+                raise _busy(self, lock, current, f"a lock left by a killed sync expires at {current.expires}")
+            try:
+                written = self.client.put_object(
+                    Bucket=self.bucket, Key=key, Body=body, IfMatch=existing["ETag"]
+                )
+            except botocore.exceptions.ClientError as error:
+                if not refused(error, "PreconditionFailed", "412"):
+                    raise
+                raise _busy(self, lock, None, "another sync took over the expired lock first") from None
+            expired = current or Holder("unknown", 0, "unknown", "unknown", "unreadable")
+            return written, expired, existing.get("VersionId")
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:

@@ -210,3 +210,24 @@ def test_a_folder_lock_dies_with_its_holder(project, tmp_path):
     code, output = run(project, None, "--target", str(folder))
 
     assert code == cli.OK, output
+
+
+def test_a_lock_released_between_the_refused_write_and_the_read_is_taken(project, s3, bucket):
+    """The holder finishes just after our conditional write was refused: the read finds no lock; try again."""
+    s3.client.put_object(
+        Bucket=bucket, Key=LOCK_KEY, Body=a_lock(datetime.now(timezone.utc) + timedelta(minutes=5))
+    )
+    holder = CountingS3()  # the other sync, releasing at that moment
+
+    def release_first(request, **_):
+        if LOCK_KEY in request.url and lock_exists(holder, bucket):
+            for version in holder.client.list_object_versions(Bucket=bucket, Prefix=LOCK_KEY)["Versions"]:
+                holder.client.delete_object(Bucket=bucket, Key=LOCK_KEY, VersionId=version["VersionId"])
+
+    s3.client.meta.events.register("before-send.s3.GetObject", release_first)
+    s3.reset()
+
+    code, output = run(project, s3.client, "--target", f"s3://{bucket}")
+
+    assert code == cli.OK, output
+    assert s3.put_keys.count(LOCK_KEY) == 2 and not lock_exists(s3, bucket)
