@@ -94,6 +94,10 @@ class Environment:
                 )
             described = self._await(described, started, "an operation already in progress")
         changes = differences(described, prefix, bucket_versions)
+        if not changes and described["Status"] == "UPDATE_FAILED":
+            # Whether MWAA reports the failed versions or the ones it rolled back to, the environment does not
+            # run the bucket's files: retry with all of them.
+            changes = {key: version for key, version in bucket_versions.items() if version}
         if not changes:
             return None
         if described["Status"] not in READY:

@@ -210,6 +210,22 @@ def test_a_failed_update_is_reported_with_the_environment_error_and_retried_by_t
     assert code == cli.OK, output
 
 
+def test_an_update_failed_environment_naming_the_bucket_versions_is_updated_again(project, s3, bucket, mwaa):
+    """UPDATE_FAILED: the environment does not run the files, whatever versions its configuration shows."""
+    client, stubber, calls = mwaa
+    run(stamped(project), s3, "--target", f"s3://{bucket}")
+    failed = {"Status": "FAILED", "Error": {"ErrorCode": "TIMEOUT", "ErrorMessage": "worker did not start"}}
+    expect_get(stubber, environment("UPDATE_FAILED", current(s3, bucket), last_update=failed))
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"])
+    expect_get(stubber, environment("AVAILABLE", current(s3, bucket), last_update={"Status": "SUCCESS"}))
+
+    code, output = run(
+        project, s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.OK, output
+
+
 def test_an_environment_in_step_with_the_bucket_is_left_alone(project, s3, bucket, mwaa):
     client, stubber, calls = mwaa
     run(stamped(project), s3, "--target", f"s3://{bucket}")
