@@ -261,7 +261,13 @@ def main(
         print(
             f"synced tree {tree[:12]} to {target}: {len(result.uploaded)} uploaded "
             f"({human_bytes(result.uploaded_bytes)}), {len(result.deleted)} deleted, {len(plan.unchanged)} "
-            f"unchanged in {time.monotonic() - started:.1f}s",
+            f"unchanged"
+            + (
+                f", MWAA {options.environment} updated to {', '.join(sorted(result.environment_update))}"
+                if result.environment_update
+                else ""
+            )
+            + f" in {time.monotonic() - started:.1f}s",
             file=out,
         )
         report_environment(plan, result, target, options.environment, out)

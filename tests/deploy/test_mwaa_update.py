@@ -166,6 +166,7 @@ def test_a_rerun_after_a_killed_update_updates_the_environment_although_nothing_
 
     assert code == cli.OK, output
     assert s3.put_keys == [".sync_dags.lock"]  # nothing to upload (only the lock); the environment was behind
+    assert "0 uploaded" in output and "MWAA lakehouse-prod updated to plugins.zip, requirements.txt" in output
     assert "UpdateEnvironment" in calls
 
 
