@@ -359,7 +359,7 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 def check_folder(spec: str, repo: Path) -> Path:
     """The folder --target names, resolved; BadTarget when syncing there could overwrite or delete the
-    repository's own files (inside it, except under build/) or write to /."""
+    repository's own files (inside it, except under build/; above it) or write to /."""
     if not spec.strip():
         raise BadTarget(
             "--target is empty. Fix: name a folder or s3://bucket[/prefix], or omit --target for "
@@ -376,6 +376,12 @@ def check_folder(spec: str, repo: Path) -> Path:
         )
     repo = repo.resolve()
     build = repo / "build"
+    if repo.is_relative_to(folder) and repo != folder:
+        raise BadTarget(
+            f"--target {spec} ({folder}) contains the repository: the sync deletes stale files under its "
+            f"dags/, which could hold the sources. Fix: use a folder under {build}/ or beside {repo}, not "
+            "above it."
+        )
     if folder.is_relative_to(repo) and not (folder.is_relative_to(build) and folder != build):
         raise BadTarget(
             f"--target {spec} ({folder}) is inside the repository: a sync there writes and deletes next to "

@@ -50,6 +50,14 @@ def test_a_folder_inside_the_repository_is_refused_and_nothing_is_written(
     assert sorted(str(p) for p in project.rglob("*") if ".git" not in p.parts) == before
 
 
+def test_a_folder_above_the_repository_is_refused(project, tmp_path, capsys):
+    """<parent>/dags/ is where stale files are deleted: a repository under it would lose its sources."""
+    code, _ = sync(project, "--target", str(project.parent), "--dry-run")
+
+    assert code == cli.USAGE
+    assert "contains the repository" in one_line(capsys.readouterr().err)
+
+
 def test_the_filesystem_root_is_refused(project, capsys):
     code, _ = sync(project, "--target", "/", "--dry-run")  # a dry run: the unfixed sync would write /dags
 
