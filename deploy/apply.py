@@ -1,4 +1,6 @@
-"""Carry out a plan: upload new and changed files, then (only if every upload succeeded) delete stale ones."""
+"""Carry out a plan in phases, each finished before the next starts: the environment files, then (through a
+callback) the environment update, then the files DAGs read, then the DAG files, then (only if every upload
+succeeded) the deletes."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import sys
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Callable
 
 from deploy.plan import Plan, human_bytes
 
@@ -22,6 +25,11 @@ class Result:
     uploaded_bytes: int = 0
     deleted: list[str] = field(default_factory=list)
     versions: dict[str, str | None] = field(default_factory=dict)  # key -> new object version id
+    environment_update: dict[str, str] | None = None  # key -> version the environment was updated to
+
+    @property
+    def empty(self) -> bool:
+        return not (self.uploaded or self.deleted or self.environment_update)
 
 
 class Progress:
@@ -56,11 +64,37 @@ class Progress:
             self.stream.flush()
 
 
-def apply(plan: Plan, target, progress_stream=None) -> Result:
-    """Upload `plan.uploads`, then delete `plan.deleted`; a failed upload raises ApplyError first."""
+def apply(
+    plan: Plan,
+    target,
+    progress_stream=None,
+    after_environment_files: Callable[[dict[str, str | None]], dict[str, str] | None] | None = None,
+) -> Result:
+    """Upload `plan.phases` one after the other, calling `after_environment_files` with the versions of the
+    environment files uploaded after the first phase (its answer: the environment update made), then delete
+    `plan.deleted`. A failed upload raises ApplyError, and an exception from the callback propagates, before
+    anything of a later phase is sent."""
     result = Result()
     uploads = plan.uploads
     progress = Progress(len(uploads), sum(item.size for item in uploads), progress_stream)
+    environment_files, *dag_folder_phases = plan.phases
+    _upload(environment_files, target, progress, result, len(uploads))
+    if after_environment_files is not None:
+        result.environment_update = after_environment_files(
+            {item.key: result.versions[item.key] for item in environment_files}
+        )
+    for phase in dag_folder_phases:
+        _upload(phase, target, progress, result, len(uploads))
+    if plan.deleted:
+        target.delete([item.key for item in plan.deleted])
+        result.deleted = [item.key for item in plan.deleted]
+    return result
+
+
+def _upload(items, target, progress: Progress, result: Result, total: int) -> None:
+    """Upload `items` in parallel; returns when every one is in place, raises ApplyError when one failed."""
+    if not items:
+        return
     stop = threading.Event()
 
     def upload(item):
@@ -70,28 +104,23 @@ def apply(plan: Plan, target, progress_stream=None) -> Result:
         progress.advance(item.size)
         return item, version
 
-    if uploads:
-        with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-            futures = [pool.submit(upload, item) for item in uploads]
-            wait(futures, return_when=FIRST_EXCEPTION)
-            stop.set()
-        failures = [(item, f.exception()) for item, f in zip(uploads, futures) if f.exception() is not None]
-        for future in futures:
-            if future.exception() is None and future.result() is not None:
-                item, version = future.result()
-                result.uploaded.append(item.key)
-                result.uploaded_bytes += item.size
-                result.versions[item.key] = version
-        if failures:
-            if progress.tty:
-                progress.stream.write("\n")
-            item, error = failures[0]
-            raise ApplyError(
-                f"upload of {item.key} to {target} failed: {error}. {len(result.uploaded)} of {len(uploads)} "
-                "files were uploaded and nothing was deleted. Fix the cause and rerun: the sync picks up "
-                "where it stopped."
-            ) from error
-    if plan.deleted:
-        target.delete([item.key for item in plan.deleted])
-        result.deleted = [item.key for item in plan.deleted]
-    return result
+    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+        futures = [pool.submit(upload, item) for item in items]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        stop.set()
+    failures = [(item, f.exception()) for item, f in zip(items, futures) if f.exception() is not None]
+    for future in futures:
+        if future.exception() is None and future.result() is not None:
+            item, version = future.result()
+            result.uploaded.append(item.key)
+            result.uploaded_bytes += item.size
+            result.versions[item.key] = version
+    if failures:
+        if progress.tty:
+            progress.stream.write("\n")
+        item, error = failures[0]
+        raise ApplyError(
+            f"upload of {item.key} to {target} failed: {error}. {len(result.uploaded)} of {total} "
+            "files were uploaded and nothing was deleted. Fix the cause and rerun: the sync picks up "
+            "where it stopped."
+        ) from error

@@ -1,6 +1,8 @@
-"""./sync_dags.sh: check the test gate, build the bundle, plan against the target, apply, update MWAA.
+"""./sync_dags.sh: check the test gate, build the bundle, plan against the target, lock it, apply in phases
+(environment files, MWAA update and wait, DAG folder, deletes), unlock.
 
-Exit codes: 0 synced (or nothing to do, or a dry run), 1 the sync failed, 2 bad usage, 3 refused by the gate.
+Exit codes: 0 synced (or nothing to do, or a dry run), 1 the sync failed (or another sync holds the target),
+2 bad usage, 3 refused by the gate or the mass-delete guard.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from pathlib import Path
 from deploy import bundle as bundling
 from deploy import mwaa, stamp
 from deploy.apply import ApplyError, Result, apply
+from deploy.bundle import ENVIRONMENT_KEYS
 from deploy.plan import Plan, compare, human_bytes, render
-from deploy.targets import DirectoryTarget, S3Target, TargetError, open_target
+from deploy.targets import BadTarget, DirectoryTarget, Holder, S3Target, TargetError, open_target
 
 DEFAULT_TARGET = Path("build") / "mwaa-bucket"
 OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
+LOCK_MARGIN_MINUTES = 30  # a lock outlives the longest environment wait by this much (uploads, deletes)
 
 
 class Refused(RuntimeError):
@@ -30,7 +34,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog="./sync_dags.sh",
         description="Sync the tested bundle (dags/, sql/ as dags/sql/, plugins.zip, requirements.txt) "
         "to the MWAA bucket, uploading only what changed.",
-        epilog="Exit codes: 0 synced or nothing to do, 1 failed, 2 bad usage, 3 refused by the gate.",
+        epilog="Exit codes: 0 synced or nothing to do, 1 failed (or another sync holds the target), 2 bad "
+        "usage, 3 refused by the gate or the mass-delete guard.",
     )
     parser.add_argument(
         "--target",
@@ -39,7 +44,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     parser.add_argument("--allow-dirty", action="store_true", help="sync uncommitted changes (still gated)")
-    parser.add_argument("--environment", metavar="NAME", help="MWAA environment to update when needed")
+    parser.add_argument(
+        "--environment",
+        metavar="NAME",
+        help="MWAA environment to keep in step: updated whenever the versions of requirements.txt, "
+        "plugins.zip or startup.sh it runs are not the bucket's, and waited for before the DAG files go up",
+    )
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="start the environment update and upload the DAG files without waiting for it",
+    )
+    parser.add_argument(
+        "--wait-minutes",
+        type=float,
+        default=mwaa.DEFAULT_WAIT_MINUTES,
+        metavar="N",
+        help=f"give up waiting for the environment after N minutes (default {mwaa.DEFAULT_WAIT_MINUTES:g})",
+    )
+    parser.add_argument(
+        "--allow-mass-delete",
+        action="store_true",
+        help="allow deleting more than half of the target's DAG files (or all of them) in one sync",
+    )
     parser.add_argument(
         "--skip-gate-run",
         action="store_true",
@@ -103,11 +130,20 @@ def check_gate(repo: Path, allow_dirty: bool, run_tests: bool, out) -> str:
 
 
 def sync(
-    repo: Path, target, dry_run: bool = False, out=None, progress=None, tested_tree: str | None = None
+    repo: Path,
+    target,
+    dry_run: bool = False,
+    out=None,
+    progress=None,
+    tested_tree: str | None = None,
+    environment: mwaa.Environment | None = None,
+    allow_mass_delete: bool = False,
 ) -> tuple[Plan, Result | None]:
-    """Bundle -> plan -> apply; the gate is check_gate's job. Returns the plan and what was done.
+    """Bundle -> plan -> apply; the gate is check_gate's job, the lock main's. Returns the plan and what was
+    done (None: a dry run, or nothing to do).
 
-    With `tested_tree`, refuses when the working tree changed between the gate and the bundle build.
+    With `tested_tree`, refuses when the working tree changed between the gate and the bundle build. With
+    `environment`, brings it to the bucket's environment files between the first phase and the DAG files.
     """
     out = out or sys.stdout
     bundle = bundling.build(repo)
@@ -115,7 +151,15 @@ def sync(
         raise Refused("files changed after the gate ran, so the bundle would not be the tested tree. Rerun.")
     plan = compare(bundle, target.managed_objects({key: item.md5 for key, item in bundle.items()}))
     print(render(plan, str(target)), file=out, flush=True)
-    if dry_run or plan.empty:
+    too_much = plan.mass_delete()
+    if too_much and not allow_mass_delete:
+        raise Refused(
+            f"{too_much} ({', '.join(item.key for item in plan.deleted[:5])}"
+            f"{', ...' if len(plan.deleted) > 5 else ''}); nothing was changed.\n"
+            "  Fix: check that this checkout is the branch meant to be live (not a sparse or partial "
+            "checkout); if the deletion is intended, rerun with --allow-mass-delete."
+        )
+    if dry_run or (plan.empty and environment is None):
         return plan, None
     if plan.environment_changes and target.keeps_versions and not target.versioning_enabled():
         raise TargetError(
@@ -123,13 +167,20 @@ def sync(
             "object version. Nothing was changed. Fix: enable versioning (aws s3api put-bucket-versioning "
             f"--bucket {target.bucket} --versioning-configuration Status=Enabled)."
         )
-    return plan, apply(plan, target, progress)
+
+    def converge_environment(uploaded: dict[str, str | None]) -> dict[str, str] | None:
+        in_bundle = [key for key in ENVIRONMENT_KEYS if key in bundle]
+        current = target.current_versions([key for key in in_bundle if key not in uploaded])
+        return environment.converge(target.prefix, {**current, **uploaded})
+
+    result = apply(plan, target, progress, converge_environment if environment is not None else None)
+    return plan, (None if result.empty else result)
 
 
-def report_environment(plan: Plan, result: Result, target, environment: str | None, mwaa_client, out) -> None:
-    """After the upload: update the MWAA environment to the new file versions, or say how to."""
+def report_environment(plan: Plan, result: Result, target, environment: str | None, out) -> None:
+    """Without --environment: say that MWAA runs the old environment files, and how to update it."""
     changed = plan.environment_changes
-    if not changed:
+    if not changed or environment:
         return
     if not isinstance(target, S3Target):
         print(
@@ -138,34 +189,33 @@ def report_environment(plan: Plan, result: Result, target, environment: str | No
         )
         return
     versions = {key: result.versions[key] for key in changed}
-    if environment:
-        if mwaa_client is None:
-            import boto3
-
-            mwaa_client = boto3.session.Session().client("mwaa")
-        try:
-            mwaa.update_environment(mwaa_client, environment, target.prefix, versions)
-        except Exception:
-            print(
-                "the files are uploaded but the environment update failed; once the cause is fixed, run\n"
-                f"  {mwaa.cli_command(environment, target.prefix, versions)}",
-                file=out,
-            )
-            raise
-        print(
-            f"MWAA: UpdateEnvironment {environment} started for {', '.join(changed)} (takes 10-30 min)",
-            file=out,
-        )
-    else:
-        print(
-            f"environment files changed ({', '.join(changed)}): MWAA runs the old ones until updated. Run\n"
-            f"  {mwaa.cli_command('ENVIRONMENT_NAME', target.prefix, versions)}\n"
-            "or sync with --environment NAME.",
-            file=out,
-        )
+    print(
+        f"environment files changed ({', '.join(changed)}): MWAA runs the old ones until updated. Run\n"
+        f"  {mwaa.cli_command('ENVIRONMENT_NAME', target.prefix, versions)}\n"
+        "or sync with --environment NAME (which also waits for the update before uploading the DAG files).",
+        file=out,
+    )
 
 
-def main(argv: list[str] | None = None, s3_client=None, mwaa_client=None, out=None) -> int:
+def undecodable_name(error: UnicodeError) -> str:
+    """The name (one entry of a NUL- or newline-separated listing) around the bytes that failed to decode."""
+    data = getattr(error, "object", b"")
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    start = getattr(error, "start", 0)
+    begin = max(data.rfind(b"\0", 0, start), data.rfind(b"\n", 0, start)) + 1
+    ends = [i for i in (data.find(b"\0", start), data.find(b"\n", start)) if i != -1]
+    return data[begin : min(ends) if ends else len(data)].decode("utf-8", "replace")
+
+
+def head_commit(repo: Path) -> str:
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else "no commit"
+
+
+def main(
+    argv: list[str] | None = None, s3_client=None, mwaa_client=None, out=None, clock: mwaa.Clock | None = None
+) -> int:
     import botocore.exceptions
 
     out = out or sys.stdout
@@ -173,7 +223,8 @@ def main(argv: list[str] | None = None, s3_client=None, mwaa_client=None, out=No
     repo = options.repo.resolve()
     started = time.monotonic()
     try:
-        target = open_target(options.target or str(repo / DEFAULT_TARGET), s3_client=s3_client)
+        spec = str(repo / DEFAULT_TARGET) if options.target is None else options.target
+        target = open_target(spec, repo, s3_client=s3_client)
         if options.environment and isinstance(target, DirectoryTarget):
             print(
                 "error: --environment needs an s3:// --target (a folder has no MWAA environment)",
@@ -181,21 +232,49 @@ def main(argv: list[str] | None = None, s3_client=None, mwaa_client=None, out=No
             )
             return USAGE
         tree = check_gate(repo, options.allow_dirty, not options.skip_gate_run, out)
-        plan, result = sync(repo, target, options.dry_run, out, tested_tree=tree)
+        environment = None
+        if options.environment:
+            if mwaa_client is None:
+                import boto3
+
+                mwaa_client = boto3.session.Session().client("mwaa")
+            environment = mwaa.Environment(
+                mwaa_client,
+                options.environment,
+                not options.no_wait,
+                options.wait_minutes,
+                clock or mwaa.Clock(),
+                out,
+            )
         if options.dry_run:
+            sync(repo, target, True, out, tested_tree=tree, allow_mass_delete=options.allow_mass_delete)
             print("dry run: nothing was changed", file=out)
             return OK
+        holder = Holder.here(head_commit(repo), (options.wait_minutes + LOCK_MARGIN_MINUTES) * 60)
+        with target.lock(holder) as taken_over:
+            if taken_over is not None:
+                print(f"took over an expired lock ({taken_over.describe()})", file=out)
+            plan, result = sync(repo, target, False, out, None, tree, environment, options.allow_mass_delete)
         if result is None:
             print(f"nothing to do: {target} already holds tree {tree[:12]}", file=out)
             return OK
         print(
             f"synced tree {tree[:12]} to {target}: {len(result.uploaded)} uploaded "
             f"({human_bytes(result.uploaded_bytes)}), {len(result.deleted)} deleted, {len(plan.unchanged)} "
-            f"unchanged in {time.monotonic() - started:.1f}s",
+            f"unchanged"
+            + (
+                f", MWAA {options.environment} updated to {', '.join(sorted(result.environment_update))}"
+                if result.environment_update
+                else ""
+            )
+            + f" in {time.monotonic() - started:.1f}s",
             file=out,
         )
-        report_environment(plan, result, target, options.environment, mwaa_client, out)
+        report_environment(plan, result, target, options.environment, out)
         return OK
+    except BadTarget as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE
     except Refused as error:
         print(f"refused: {error}", file=sys.stderr)
         return REFUSED
@@ -215,6 +294,21 @@ def main(argv: list[str] | None = None, s3_client=None, mwaa_client=None, out=No
         return FAILED
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
         print(f"error: {options.target}: {error}", file=sys.stderr)
+        return FAILED
+    except UnicodeError as error:
+        print(
+            f"error: a file name is not valid UTF-8: {undecodable_name(error)!r}. S3 keys and MWAA need "
+            "UTF-8 names. Fix: rename it (git mv) to a UTF-8 name.",
+            file=sys.stderr,
+        )
+        return USAGE
+    except OSError as error:
+        where = error.filename if error.filename is not None else "a local file"
+        print(
+            f"error: {where}: {error.strerror or error}. The sync stopped there; fix the cause (permissions, "
+            "free space, the path) and rerun: it picks up where it stopped.",
+            file=sys.stderr,
+        )
         return FAILED
 
 

@@ -17,8 +17,19 @@ class Plan:
 
     @property
     def uploads(self) -> list[BundleFile]:
-        """New and changed files; supporting files before DAG files, so a DAG never lands before its SQL."""
-        return sorted(self.added + self.changed, key=lambda item: (item.key.endswith(".py"), item.key))
+        """New and changed files, in the order of `phases`."""
+        return [item for phase in self.phases for item in phase]
+
+    @property
+    def phases(self) -> list[list[BundleFile]]:
+        """The uploads in three phases, each finished before the next starts: the environment files (then
+        the environment is updated to them), the files DAGs read (SQL, schemas, .airflowignore), the DAG
+        files. A DAG file never goes live before what it needs."""
+        pending = sorted(self.added + self.changed, key=lambda item: item.key)
+        environment = [item for item in pending if item.key in ENVIRONMENT_KEYS]
+        dag_files = [item for item in pending if is_dag_file(item.key)]
+        supporting = [item for item in pending if item not in environment and item not in dag_files]
+        return [environment, supporting, dag_files]
 
     @property
     def empty(self) -> bool:
@@ -29,14 +40,32 @@ class Plan:
         """The environment files (requirements.txt, plugins.zip, startup.sh) this plan uploads."""
         return [item.key for item in self.uploads if item.key in ENVIRONMENT_KEYS]
 
+    def mass_delete(self) -> str | None:
+        """Why this plan deletes too much at once (more than half of the target's DAG files, or all of them),
+        or None. A repository checked out wrong (a sparse checkout, another branch) looks like this."""
+        remote_dags = len([item for item in self.unchanged + self.changed if is_dag_file(item.key)]) + len(
+            [item for item in self.deleted if is_dag_file(item.key)]
+        )
+        deleted = len([item for item in self.deleted if is_dag_file(item.key)])
+        if deleted and deleted == remote_dags:
+            return f"it would delete all {remote_dags} DAG files of the target"
+        if deleted * 2 > remote_dags:
+            return f"it would delete {deleted} of the {remote_dags} DAG files of the target (more than half)"
+        return None
+
+
+def is_dag_file(key: str) -> bool:
+    return key.startswith(DAGS_PREFIX) and key.endswith(".py")
+
 
 def same_content(local: BundleFile, remote: RemoteObject) -> bool:
-    """Equal by the sha256 we store in metadata; objects put by other tools fall back to the ETag (MD5)."""
+    """Equal by content: a plain single-part ETag is the MD5 of the object's bytes and decides on its own
+    (whatever metadata a copy carries); other objects (multipart, SSE-KMS) by the sha256 we store."""
     if remote.size != local.size:
         return False
-    if remote.sha256:
-        return remote.sha256 == local.sha256
-    return remote.md5 is not None and remote.md5 == local.md5
+    if remote.md5 is not None:
+        return remote.md5 == local.md5
+    return remote.sha256 is not None and remote.sha256 == local.sha256
 
 
 def compare(bundle: dict[str, BundleFile], remote: dict[str, RemoteObject]) -> Plan:

@@ -1,26 +1,92 @@
 """Where a bundle goes: an S3 bucket (boto3's normal configuration) or a local folder laid out as one.
 
 Both answer the same questions: what objects are under the managed prefixes and what their content hash is,
-put an object (returning its version id when the store keeps versions), delete objects.
+put an object (returning its version id when the store keeps versions), delete objects; and both hold a lock,
+so that one sync at a time writes to a target.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import json
 import os
+import re
+import socket
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from deploy.bundle import DAGS_PREFIX, ENVIRONMENT_KEYS
 
 SHA256_METADATA = "sha256"  # stored as x-amz-meta-sha256 on every object we put
 LOOKUP_THREADS = 16
+LOCK_NAME = ".sync_dags.lock"  # beside dags/, never inside it: MWAA copies dags/ to every worker
+# S3 bucket naming rules (general purpose buckets): 3-63 characters, lowercase letters, digits, dots, hyphens.
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 class TargetError(RuntimeError):
     """The target cannot be read or written (the message says which and how to fix it)."""
+
+
+class BadTarget(ValueError):
+    """--target names no place the sync may write to (bad usage; the message says why and what to use)."""
+
+
+class LockBusy(TargetError):
+    """Another sync holds the target's lock (the message names it)."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a target's lock, and until when (an S3 lock left by a killed sync is taken over after)."""
+
+    host: str
+    pid: int
+    commit: str
+    started: str
+    expires: str
+
+    @classmethod
+    def here(cls, commit: str, ttl_seconds: float) -> "Holder":
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        expires = now + timedelta(seconds=ttl_seconds)
+        return cls(socket.gethostname(), os.getpid(), commit, now.isoformat(), expires.isoformat())
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), indent=1).encode() + b"\n"
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Holder | None":
+        try:
+            fields = json.loads(data)
+            return cls(**{name: fields[name] for name in cls.__dataclass_fields__})
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    def expired(self) -> bool:
+        try:
+            return datetime.fromisoformat(self.expires) < datetime.now(timezone.utc)
+        except ValueError:
+            return True  # an unreadable expiry cannot keep a target locked forever
+
+    def describe(self) -> str:
+        return (
+            f"host {self.host}, pid {self.pid}, commit {self.commit[:12]}, started {self.started}, "
+            f"expires {self.expires}"
+        )
+
+
+def _busy(target, lock: str, holder: Holder | None, after_expiry: str) -> LockBusy:
+    named = holder.describe() if holder else "holder unknown: the lock was just created"
+    return LockBusy(
+        f"another sync holds {target} ({named}); nothing was changed. Fix: wait for it to finish and rerun; "
+        f"{after_expiry} (lock: {lock})."
+    )
 
 
 @dataclass(frozen=True)
@@ -52,7 +118,10 @@ class DirectoryTarget:
         path = self.root / key
         if not path.is_file():
             return None
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as error:  # a failing read() names no file: name it
+            raise OSError(error.errno, error.strerror, str(path)) from error
         return RemoteObject(key, len(data), sha256=hashlib.sha256(data).hexdigest())
 
     def managed_objects(self, local_md5: Mapping[str, str] | None = None) -> dict[str, RemoteObject]:
@@ -88,6 +157,28 @@ class DirectoryTarget:
     def versioning_enabled(self) -> bool:
         return False
 
+    @contextlib.contextmanager
+    def lock(self, holder: Holder) -> Iterator[None]:
+        """An exclusive fcntl lock on <folder>/.sync_dags.lock; the OS drops it when the holder dies."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / LOCK_NAME
+        with open(path, "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                raise _busy(
+                    self, str(path), Holder.from_bytes(handle.read()), "the lock ends with its process"
+                )
+            handle.seek(0)
+            handle.truncate()
+            handle.write(holder.to_bytes())
+            handle.flush()
+            try:
+                yield None
+            finally:
+                handle.truncate(0)  # the file stays: unlinking a lock file lets two holders lock two inodes
+
 
 class S3Target:
     """s3://bucket[/prefix]: the bucket of an MWAA environment (dags/, plugins.zip, requirements.txt)."""
@@ -95,11 +186,9 @@ class S3Target:
     keeps_versions = True
 
     def __init__(self, url: str, client=None) -> None:
-        bucket, _, prefix = url.removeprefix("s3://").partition("/")
-        if not url.startswith("s3://") or not bucket:
-            raise TargetError(f"--target {url}: not an S3 URL. Fix: use s3://bucket or s3://bucket/prefix.")
+        bucket, prefix = parse_s3_url(url)
         self.bucket = bucket
-        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.prefix = prefix + "/" if prefix else ""
         if client is None:
             import boto3
 
@@ -125,6 +214,8 @@ class S3Target:
         if md5 is not None and local_md5.get(key) == md5:
             return RemoteObject(key, item["Size"], md5=md5)  # the listing already shows the same content
         head = self.client.head_object(Bucket=self.bucket, Key=item["Key"])
+        if head.get("ServerSideEncryption") == "aws:kms" or head.get("SSECustomerAlgorithm"):
+            md5 = None  # SSE-KMS and SSE-C ETags are 32 hex digits but no MD5 of the content
         return RemoteObject(key, item["Size"], sha256=head.get("Metadata", {}).get(SHA256_METADATA), md5=md5)
 
     def managed_objects(self, local_md5: Mapping[str, str] | None = None) -> dict[str, RemoteObject]:
@@ -163,11 +254,147 @@ class S3Target:
     def versioning_enabled(self) -> bool:
         return self.client.get_bucket_versioning(Bucket=self.bucket).get("Status") == "Enabled"
 
+    def current_versions(self, keys: list[str]) -> dict[str, str | None]:
+        """{key: the version id of the object the bucket holds now} (one HEAD each)."""
+        return {
+            key: self.client.head_object(Bucket=self.bucket, Key=self.full_key(key)).get("VersionId")
+            for key in keys
+        }
 
-def open_target(spec: str, s3_client=None):
-    """The target named by --target: an s3:// URL or a folder."""
+    @contextlib.contextmanager
+    def lock(self, holder: Holder) -> Iterator[Holder | None]:
+        """The lock object <prefix>.sync_dags.lock, created only if absent (If-None-Match: *, which S3 answers
+        with 412 when the key exists) and taken over only when expired, by a write conditional on the expired
+        lock's ETag (If-Match), so of two syncs taking over one lock exactly one succeeds. Released by
+        deleting our own version of it, never a newer holder's. Yields the expired holder it took over, or
+        None.
+        https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+        """
+        key = self.full_key(LOCK_NAME)
+        written, taken_over, replaced = self._create_or_take_over(key, holder.to_bytes())
+        try:
+            yield taken_over
+        finally:
+            version = written.get("VersionId")
+            if version:
+                # Deleting a version makes the one before it current again: the expired lock goes as well.
+                for stale in (version, replaced) if replaced else (version,):
+                    self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=stale)
+            else:  # an unversioned bucket: delete only while the lock is still ours
+                import botocore.exceptions
+
+                with contextlib.suppress(botocore.exceptions.ClientError):
+                    if self.client.head_object(Bucket=self.bucket, Key=key)["ETag"] == written.get("ETag"):
+                        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def _create_or_take_over(self, key: str, body: bytes) -> tuple[dict, Holder | None, str | None]:
+        """(PutObject's answer for our lock, the expired holder taken over or None, its version id or None);
+        LockBusy when a live sync holds it."""
+        import botocore.exceptions
+
+        def refused(error: botocore.exceptions.ClientError, *codes: str) -> bool:
+            return error.response.get("Error", {}).get("Code") in codes
+
+        lock = f"s3://{self.bucket}/{key}"
+        for attempt in (1, 2):  # a second time when the holder released between our write and our read
+            try:
+                return (
+                    self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*"),
+                    None,
+                    None,
+                )
+            except botocore.exceptions.ClientError as error:
+                if not refused(error, "PreconditionFailed", "412"):
+                    raise
+            try:
+                existing = self.client.get_object(Bucket=self.bucket, Key=key)
+            except botocore.exceptions.ClientError as error:
+                if attempt == 2 or not refused(error, "NoSuchKey", "404"):
+                    raise
+                continue
+            current = Holder.from_bytes(existing["Body"].read())
+            if current is not None and not current.expired():
+                raise _busy(self, lock, current, f"a lock left by a killed sync expires at {current.expires}")
+            try:
+                written = self.client.put_object(
+                    Bucket=self.bucket, Key=key, Body=body, IfMatch=existing["ETag"]
+                )
+            except botocore.exceptions.ClientError as error:
+                if not refused(error, "PreconditionFailed", "412"):
+                    raise
+                raise _busy(self, lock, None, "another sync took over the expired lock first") from None
+            expired = current or Holder("unknown", 0, "unknown", "unknown", "unreadable")
+            return written, expired, existing.get("VersionId")
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """(bucket, prefix without slashes at either end) of s3://bucket[/prefix]; BadTarget when it is no key
+    prefix S3 and MWAA read as written: '.', '..' or empty segments, or a name that is not UTF-8."""
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadTarget(
+            f"--target {url.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')}: not valid UTF-8. "
+            "Fix: name the bucket and prefix in UTF-8 (S3 keys are UTF-8)."
+        ) from None
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise BadTarget(f"--target {url}: no bucket. Fix: use s3://bucket or s3://bucket/prefix.")
+    if not BUCKET_NAME.match(bucket) or ".." in bucket:
+        raise BadTarget(
+            f"--target {url}: {bucket!r} is no valid bucket name (3-63 lowercase letters, digits, '.', '-'). "
+            "Fix: use the MWAA environment's source bucket name."
+        )
+    prefix = prefix.rstrip("/")
+    for segment in prefix.split("/") if prefix else []:
+        if segment in ("", ".", ".."):
+            what = "an empty segment ('//')" if not segment else f"a {segment!r} segment"
+            raise BadTarget(
+                f"--target {url}: the prefix has {what}; S3 keeps it literally, so MWAA would not find the "
+                "files where the path seems to point. Fix: write the prefix plainly, e.g. s3://bucket/env-a."
+            )
+    return bucket, prefix
+
+
+def check_folder(spec: str, repo: Path) -> Path:
+    """The folder --target names, resolved; BadTarget when syncing there could overwrite or delete the
+    repository's own files (inside it, except under build/; above it) or write to /."""
+    if not spec.strip():
+        raise BadTarget(
+            "--target is empty. Fix: name a folder or s3://bucket[/prefix], or omit --target for "
+            "build/mwaa-bucket/."
+        )
+    try:
+        spec.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadTarget(f"--target {spec!r}: not valid UTF-8. Fix: use a folder name in UTF-8.") from None
+    folder = Path(spec).resolve()
+    if folder == Path(folder.anchor):
+        raise BadTarget(
+            f"--target {spec}: the filesystem root. Fix: name a folder of its own, e.g. /tmp/mwaa-bucket."
+        )
+    repo = repo.resolve()
+    build = repo / "build"
+    if repo.is_relative_to(folder) and repo != folder:
+        raise BadTarget(
+            f"--target {spec} ({folder}) contains the repository: the sync deletes stale files under its "
+            f"dags/, which could hold the sources. Fix: use a folder under {build}/ or beside {repo}, not "
+            "above it."
+        )
+    if folder.is_relative_to(repo) and not (folder.is_relative_to(build) and folder != build):
+        raise BadTarget(
+            f"--target {spec} ({folder}) is inside the repository: a sync there writes and deletes next to "
+            f"the sources. Fix: use a folder under {build}/ or outside {repo}."
+        )
+    return folder
+
+
+def open_target(spec: str, repo: Path, s3_client=None):
+    """The target named by --target: an s3:// URL or a folder (BadTarget when it names no safe place)."""
     if spec.startswith("s3://"):
+        parse_s3_url(spec)
         return S3Target(spec, client=s3_client)
     if "://" in spec:
-        raise TargetError(f"--target {spec}: unknown scheme. Fix: use s3://bucket[/prefix] or a folder path.")
-    return DirectoryTarget(Path(spec))
+        raise BadTarget(f"--target {spec}: unknown scheme. Fix: use s3://bucket[/prefix] or a folder path.")
+    return DirectoryTarget(check_folder(spec, repo))

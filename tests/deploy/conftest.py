@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.support import PROJECT_FILES, CountingS3, make_repo
+from tests.deploy.support import PROJECT_FILES, CountingS3, RecordingS3Server, make_repo
 
 
 @pytest.fixture
@@ -17,15 +17,16 @@ def project(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint():
-    """An in-process moto S3 server on a free port."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+def s3_server() -> RecordingS3Server:
+    """An in-process moto S3 server on a free port, recording the requests it receives in order."""
+    server = RecordingS3Server()
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(s3_server) -> str:
+    return s3_server.endpoint
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections import Counter
 from pathlib import Path
+from urllib.parse import unquote
 
 PROJECT_FILES = {
     ".gitignore": "build/\n__pycache__/\n*.pyc\n",
@@ -39,6 +41,59 @@ def make_repo(path: Path, files: dict[str, str]) -> Path:
         (path / name).write_text(text)
     commit_all(path, "initial")
     return path
+
+
+class RecordingS3Server:
+    """moto's S3 server behind a WSGI layer that records every request as it arrives: (method, key, query).
+
+    The order the server saw is the proof of an ordering claim (not the order our code meant to send in).
+    """
+
+    def __init__(self) -> None:
+        import logging
+
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        self.requests: list[tuple[str, str, str, dict]] = []
+        self._lock = threading.Lock()
+        moto_app = DomainDispatcherApplication(create_backend_app)
+
+        def recording_app(environ, start_response):
+            path = unquote(environ.get("PATH_INFO", "/")).lstrip("/")
+            headers = {
+                "If-None-Match": environ.get("HTTP_IF_NONE_MATCH"),
+                "If-Match": environ.get("HTTP_IF_MATCH"),
+            }
+            with self._lock:
+                self.requests.append(
+                    (environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), headers)
+                )
+            return moto_app(environ, start_response)
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = make_server("127.0.0.1", 0, recording_app, threaded=True)
+        self.endpoint = "http://127.0.0.1:%d" % self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    def since(self, mark: int, bucket: str) -> list[tuple[str, str, str, dict]]:
+        """The requests for `bucket` received after `mark`, keys relative to the bucket."""
+        with self._lock:
+            found = self.requests[mark:]
+        return [
+            (method, path.partition("/")[2], query, headers)
+            for method, path, query, headers in found
+            if path.partition("/")[0] == bucket
+        ]
 
 
 class CountingS3:

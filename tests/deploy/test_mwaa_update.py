@@ -1,5 +1,9 @@
-"""The MWAA side: UpdateEnvironment with the new object versions (botocore's Stubber checks the call against
-the real MWAA API model; moto has no MWAA), or the exact command to run; and the CLI's exit codes."""
+"""The MWAA side: the environment converges to the bucket's environment files (read, update, wait), DAG files
+go live only after it did, and the CLI's exit codes.
+
+botocore's Stubber stands in for MWAA (moto has none) and checks every call against the real MWAA API model;
+each expected call names its exact parameters. S3 is moto's server, which records the order of requests.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,90 @@ import io
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from deploy import cli, stamp
 from tests.deploy.support import commit_all
 
 ENVIRONMENT = "lakehouse-prod"
+ARN = f"arn:aws:airflow:us-east-1:123456789012:environment/{ENVIRONMENT}"
+
+
+class FakeClock:
+    """Time that passes only when the sync sleeps between polls (a 40-minute wait takes no real time)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def now(self) -> float:
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+class CurrentVersion:
+    """Equal to the version id the bucket holds for `key` when the comparison runs.
+
+    The Stubber compares expected and sent parameters at the moment of the call, so this checks that
+    UpdateEnvironment names exactly the object version that is current in the bucket at that moment.
+    """
+
+    def __init__(self, s3, bucket: str, key: str) -> None:
+        self.s3, self.bucket, self.key = s3, bucket, key
+
+    def __eq__(self, other) -> bool:
+        return other == self.s3.client.head_object(Bucket=self.bucket, Key=self.key)["VersionId"]
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    def __repr__(self) -> str:
+        return f"<current version of s3://{self.bucket}/{self.key}>"
 
 
 @pytest.fixture
-def mwaa(aws_env):
+def mwaa(aws_env, s3_server):
     client = boto3.session.Session().client("mwaa")
-    sent = []
-    client.meta.events.register(
-        "before-parameter-build.mwaa.UpdateEnvironment", lambda params, **_: sent.append(params)
-    )
+    calls = []
+
+    def record(model, params, **_):
+        calls.append(model.name)
+        s3_server.requests.append(("MWAA", model.name, "", {}))  # into the S3 server's timeline
+
+    client.meta.events.register("before-parameter-build.mwaa.*", record)
     with Stubber(client) as stubber:
-        yield client, stubber, sent
+        yield client, stubber, calls
+        stubber.assert_no_pending_responses()
+
+
+def environment(status: str, versions: dict | None = None, prefix: str = "", last_update: dict | None = None):
+    """A GetEnvironment response: `versions` maps plugins.zip / requirements.txt to the configured version."""
+    described = {"Name": ENVIRONMENT, "Arn": ARN, "Status": status}
+    for key, (path_field, version_field) in {
+        "plugins.zip": ("PluginsS3Path", "PluginsS3ObjectVersion"),
+        "requirements.txt": ("RequirementsS3Path", "RequirementsS3ObjectVersion"),
+    }.items():
+        if versions and key in versions:
+            described[path_field] = prefix + key
+            described[version_field] = versions[key]
+    if last_update:
+        described["LastUpdate"] = last_update
+    return {"Environment": described}
+
+
+def expect_get(stubber, response):
+    stubber.add_response("get_environment", response, {"Name": ENVIRONMENT})
+
+
+def expect_update(stubber, s3, bucket, keys, prefix=""):
+    """UpdateEnvironment with exactly the path and current bucket version of each of `keys`."""
+    fields = {"plugins.zip": "Plugins", "requirements.txt": "Requirements"}
+    expected = {"Name": ENVIRONMENT}
+    for key in keys:
+        expected[f"{fields[key]}S3Path"] = prefix + key
+        expected[f"{fields[key]}S3ObjectVersion"] = CurrentVersion(s3, bucket, prefix + key)
+    stubber.add_response("update_environment", {"Arn": ARN}, expected)
 
 
 def stamped(project):
@@ -32,13 +103,14 @@ def stamped(project):
     return project
 
 
-def run(project, s3, *args, mwaa_client=None):
+def run(project, s3, *args, mwaa_client=None, clock=None):
     out = io.StringIO()
     code = cli.main(
         ["--repo", str(project), "--skip-gate-run", *args],
         s3_client=s3.client,
         mwaa_client=mwaa_client,
         out=out,
+        clock=clock or FakeClock(),
     )
     return code, out.getvalue()
 
@@ -47,19 +119,17 @@ def latest_version(s3, bucket, key):
     return s3.client.head_object(Bucket=bucket, Key=key)["VersionId"]
 
 
-def test_first_sync_updates_the_environment_to_the_new_plugins_and_requirements(project, s3, bucket, mwaa):
-    client, stubber, sent = mwaa
-    stubber.add_response(
-        "update_environment",
-        {"Arn": f"arn:aws:airflow:us-east-1:123456789012:environment/{ENVIRONMENT}"},
-        {
-            "Name": ENVIRONMENT,
-            "PluginsS3Path": "env-a/plugins.zip",
-            "PluginsS3ObjectVersion": ANY,
-            "RequirementsS3Path": "env-a/requirements.txt",
-            "RequirementsS3ObjectVersion": ANY,
-        },
-    )
+def current(s3, bucket, prefix=""):
+    return {key: latest_version(s3, bucket, prefix + key) for key in ("plugins.zip", "requirements.txt")}
+
+
+def test_first_sync_updates_the_environment_and_waits_until_it_is_available(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
+    expect_get(stubber, environment("AVAILABLE"))
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"], prefix="env-a/")
+    expect_get(stubber, environment("UPDATING"))
+    expect_get(stubber, environment("UPDATING"))
+    expect_get(stubber, environment("AVAILABLE", last_update={"Status": "SUCCESS"}))
     stamped(project)
 
     code, output = run(
@@ -67,46 +137,307 @@ def test_first_sync_updates_the_environment_to_the_new_plugins_and_requirements(
     )
 
     assert code == cli.OK, output
+    assert calls == [
+        "GetEnvironment",
+        "UpdateEnvironment",
+        "GetEnvironment",
+        "GetEnvironment",
+        "GetEnvironment",
+    ]
+    assert "MWAA lakehouse-prod: UPDATING" in output and "MWAA lakehouse-prod: AVAILABLE" in output
+
+
+def test_a_rerun_after_a_killed_update_updates_the_environment_although_nothing_is_uploaded(
+    project, s3, bucket, mwaa
+):
+    """The first run uploaded plugins.zip and requirements.txt, then died before UpdateEnvironment (or the
+    update failed): the environment still runs the old versions, and the bucket holds the new ones."""
+    client, stubber, calls = mwaa
+    assert run(stamped(project), s3, "--target", f"s3://{bucket}")[0] == cli.OK  # no --environment: no update
+    old = {"plugins.zip": "v-old-plugins", "requirements.txt": "v-old-requirements"}
+    expect_get(stubber, environment("AVAILABLE", old))
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"])
+    expect_get(stubber, environment("AVAILABLE", current(s3, bucket), last_update={"Status": "SUCCESS"}))
+    s3.reset()
+
+    code, output = run(
+        project, s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.OK, output
+    assert s3.put_keys == [".sync_dags.lock"]  # nothing to upload (only the lock); the environment was behind
+    assert "0 uploaded" in output and "MWAA lakehouse-prod updated to plugins.zip, requirements.txt" in output
+    assert "UpdateEnvironment" in calls
+
+
+def test_a_failed_update_is_reported_with_the_environment_error_and_retried_by_the_rerun(
+    project, s3, bucket, mwaa, capsys
+):
+    client, stubber, calls = mwaa
+    expect_get(stubber, environment("AVAILABLE"))
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"])
+    expect_get(stubber, environment("UPDATING"))
+    failed = {
+        "Status": "FAILED",
+        "Error": {
+            "ErrorCode": "INCORRECT_PLUGINS",
+            "ErrorMessage": "plugins.zip: No module named 'lakehouse2'",
+        },
+    }
+    expect_get(stubber, environment("UPDATE_FAILED", last_update=failed))
+
+    code, output = run(
+        stamped(project), s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.FAILED, output
+    error = capsys.readouterr().err
+    assert (
+        "UPDATE_FAILED" in error and "INCORRECT_PLUGINS" in error and "No module named 'lakehouse2'" in error
+    )
     stubber.assert_no_pending_responses()
-    assert sent[0]["PluginsS3ObjectVersion"] == latest_version(s3, bucket, "env-a/plugins.zip")
-    assert sent[0]["RequirementsS3ObjectVersion"] == latest_version(s3, bucket, "env-a/requirements.txt")
-    assert "UpdateEnvironment lakehouse-prod started" in output
+
+    # The rerun finds the files in place but the environment on other versions: it updates again.
+    expect_get(
+        stubber, environment("UPDATE_FAILED", {"plugins.zip": "v0", "requirements.txt": "v0"}, "", failed)
+    )
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"])
+    expect_get(stubber, environment("AVAILABLE", current(s3, bucket), last_update={"Status": "SUCCESS"}))
+
+    code, output = run(
+        project, s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.OK, output
 
 
-def test_only_the_changed_file_goes_into_the_update(project, s3, bucket, mwaa):
-    client, stubber, sent = mwaa
-    run(stamped(project), s3, "--target", f"s3://{bucket}")  # first sync, no environment given
+def test_an_update_failed_environment_naming_the_bucket_versions_is_updated_again(project, s3, bucket, mwaa):
+    """UPDATE_FAILED: the environment does not run the files, whatever versions its configuration shows."""
+    client, stubber, calls = mwaa
+    run(stamped(project), s3, "--target", f"s3://{bucket}")
+    failed = {"Status": "FAILED", "Error": {"ErrorCode": "TIMEOUT", "ErrorMessage": "worker did not start"}}
+    expect_get(stubber, environment("UPDATE_FAILED", current(s3, bucket), last_update=failed))
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"])
+    expect_get(stubber, environment("AVAILABLE", current(s3, bucket), last_update={"Status": "SUCCESS"}))
+
+    code, output = run(
+        project, s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.OK, output
+
+
+def test_an_environment_in_step_with_the_bucket_is_left_alone(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
+    run(stamped(project), s3, "--target", f"s3://{bucket}")
+    expect_get(stubber, environment("AVAILABLE", current(s3, bucket)))
+
+    code, output = run(
+        project, s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.OK, output
+    assert calls == ["GetEnvironment"] and "nothing to do" in output
+
+
+def test_only_the_file_whose_version_differs_goes_into_the_update(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
+    run(stamped(project), s3, "--target", f"s3://{bucket}")
+    before = current(s3, bucket)
     (project / "requirements/requirements.txt").write_text(
         "--constraint https://example.invalid/c.txt\nrich\n"
     )
     commit_all(project)
-    stubber.add_response(
-        "update_environment",
-        {"Arn": f"arn:aws:airflow:us-east-1:123456789012:environment/{ENVIRONMENT}"},
-        {"Name": ENVIRONMENT, "RequirementsS3Path": "requirements.txt", "RequirementsS3ObjectVersion": ANY},
-    )
+    expect_get(stubber, environment("AVAILABLE", before))
+    expect_update(stubber, s3, bucket, ["requirements.txt"])
+    expect_get(stubber, environment("AVAILABLE", {**before, "requirements.txt": "new"}))
 
     code, output = run(
         stamped(project), s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
     )
 
     assert code == cli.OK, output
-    stubber.assert_no_pending_responses()
-    assert sent[0]["RequirementsS3ObjectVersion"] == latest_version(s3, bucket, "requirements.txt")
 
 
-def test_a_dag_change_does_not_touch_the_environment(project, s3, bucket, mwaa):
-    client, stubber, sent = mwaa  # no response queued: any MWAA call would fail the sync
+def test_an_update_in_progress_is_waited_for_before_the_environment_is_compared(project, s3, bucket, mwaa):
+    """UpdateEnvironment is refused while the environment is UPDATING (or CREATING, ROLLING_BACK...): wait."""
+    client, stubber, calls = mwaa
+    run(stamped(project), s3, "--target", f"s3://{bucket}")
+    expect_get(stubber, environment("UPDATING"))
+    expect_get(stubber, environment("AVAILABLE", current(s3, bucket)))
+
+    code, output = run(
+        project, s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.OK, output
+    assert calls == ["GetEnvironment", "GetEnvironment"]
+
+
+def test_with_no_wait_an_update_in_progress_fails_with_a_clear_message(project, s3, bucket, mwaa, capsys):
+    client, stubber, calls = mwaa
+    run(stamped(project), s3, "--target", f"s3://{bucket}")
+    expect_get(stubber, environment("UPDATING"))
+
+    code, _ = run(
+        project,
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--no-wait",
+        mwaa_client=client,
+    )
+
+    assert code == cli.FAILED
+    assert "lakehouse-prod is UPDATING" in capsys.readouterr().err
+
+
+def test_with_no_wait_the_update_is_started_and_not_awaited(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
+    expect_get(stubber, environment("AVAILABLE"))
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"])
+
+    code, output = run(
+        stamped(project),
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--no-wait",
+        mwaa_client=client,
+    )
+
+    assert code == cli.OK, output
+    assert calls == ["GetEnvironment", "UpdateEnvironment"] and "not waiting" in output
+
+
+def test_the_wait_is_bounded_and_says_what_to_do(project, s3, bucket, mwaa, capsys):
+    client, stubber, calls = mwaa
+    expect_get(stubber, environment("AVAILABLE"))
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"])
+    for _ in range(3):  # polled every 30 s: 0:30, 1:00, then the 1-minute limit is reached
+        expect_get(stubber, environment("UPDATING"))
+    clock = FakeClock()
+
+    code, _ = run(
+        stamped(project),
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--wait-minutes",
+        "1",
+        mwaa_client=client,
+        clock=clock,
+    )
+
+    assert code == cli.FAILED
+    error = capsys.readouterr().err
+    assert "still UPDATING after 1 min" in error and "rerun" in error
+    keys = {item["Key"] for item in s3.client.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert "dags/redshift__01_first.py" not in keys  # DAG files wait for the environment
+
+
+def test_environment_files_then_the_update_then_dag_files_then_deletes(project, s3, bucket, mwaa, s3_server):
+    """The order the S3 server saw: no DAG file before the environment runs the new plugins, no delete
+    before every upload."""
+    client, stubber, calls = mwaa
+    run(stamped(project), s3, "--target", f"s3://{bucket}")
+    before = current(s3, bucket)
+    (project / "plugins/lakehouse/paths.py").write_text("SQL = 'sql'\nNEW = 1\n")
+    (project / "dags/redshift__03_third.py").write_text("from lakehouse.paths import NEW\n")
+    (project / "sql/redshift/ddl/users.sql").write_text("select 3;\n")
+    (project / "dags/redshift__01_first.py").unlink()
+    commit_all(project)
+    expect_get(stubber, environment("AVAILABLE", before))
+    expect_update(stubber, s3, bucket, ["plugins.zip"])
+    expect_get(stubber, environment("UPDATING", before))
+    expect_get(
+        stubber, environment("AVAILABLE", {**before, "plugins.zip": "new"}, last_update={"Status": "SUCCESS"})
+    )
+    mark = s3_server.mark()
+
+    code, output = run(
+        stamped(project), s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.OK, output
+    timeline = [
+        (method, key)
+        for method, key, query, _ in s3_server.since(mark, bucket)
+        if method in ("PUT", "POST") and key != ".sync_dags.lock"
+    ]
+    mwaa_calls = [name for method, name, *_ in s3_server.requests[mark:] if method == "MWAA"]
+    assert mwaa_calls == ["GetEnvironment", "UpdateEnvironment", "GetEnvironment", "GetEnvironment"]
+    assert timeline == [
+        ("PUT", "plugins.zip"),
+        ("PUT", "dags/sql/redshift/ddl/users.sql"),
+        ("PUT", "dags/redshift__03_third.py"),
+        ("POST", ""),  # DeleteObjects
+    ]
+    # ... and the environment was AVAILABLE on the new plugins before the first of them
+    order = [
+        entry[:2] for entry in s3_server.requests[mark:] if entry[0] == "MWAA" or entry[1].startswith(bucket)
+    ]
+    last_poll = max(i for i, entry in enumerate(order) if entry == ("MWAA", "GetEnvironment"))
+    first_dags = order.index(("PUT", f"{bucket}/dags/sql/redshift/ddl/users.sql"))
+    assert order.index(("PUT", f"{bucket}/plugins.zip")) < last_poll < first_dags
+
+
+def test_a_failed_update_leaves_the_dag_files_and_stale_objects_alone(project, s3, bucket, mwaa, capsys):
+    client, stubber, calls = mwaa
+    run(stamped(project), s3, "--target", f"s3://{bucket}")
+    before_objects = {
+        item["Key"]: item["ETag"] for item in s3.client.list_objects_v2(Bucket=bucket)["Contents"]
+    }
+    (project / "plugins/lakehouse/paths.py").write_text("SQL = 'sql'\nNEW = 1\n")
+    (project / "dags/redshift__01_first.py").write_text("from lakehouse.paths import NEW\n")
+    (project / "dags/redshift__02_second.py").unlink()
+    commit_all(project)
+    expect_get(stubber, environment("AVAILABLE", current(s3, bucket)))
+    stubber.add_client_error(
+        "update_environment",
+        "ValidationException",
+        "Unable to update an environment in UPDATING state",
+        http_status_code=400,
+        expected_params={
+            "Name": ENVIRONMENT,
+            "PluginsS3Path": "plugins.zip",
+            "PluginsS3ObjectVersion": CurrentVersion(s3, bucket, "plugins.zip"),
+        },
+    )
+
+    code, output = run(
+        stamped(project), s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.FAILED
+    after = {item["Key"]: item["ETag"] for item in s3.client.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert after.pop("plugins.zip") != before_objects.pop("plugins.zip")
+    assert after == before_objects  # the DAG change is not live, the deleted DAG is still there
+    plugins = latest_version(s3, bucket, "plugins.zip")
+    error = capsys.readouterr().err
+    assert "in UPDATING state" in error and "the DAG files were not" in error
+    assert f"--plugins-s3-path plugins.zip --plugins-s3-object-version {plugins}" in error
+
+
+def test_a_dag_change_reads_the_environment_but_does_not_update_it(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
     run(stamped(project), s3, "--target", f"s3://{bucket}")
     (project / "dags/redshift__01_first.py").write_text("FIRST = 11\n")
     commit_all(project)
+    expect_get(stubber, environment("AVAILABLE", current(s3, bucket)))
 
     code, output = run(
         stamped(project), s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
     )
 
     assert code == cli.OK, output
-    assert sent == [] and "1 uploaded" in output
+    assert calls == ["GetEnvironment"] and "1 uploaded" in output
 
 
 def test_without_an_environment_the_exact_command_is_printed(project, s3, bucket):
@@ -140,20 +471,3 @@ def test_a_failed_upload_exits_non_zero(project, s3, bucket, capsys):
 
     assert code == cli.FAILED
     assert "upload of plugins.zip" in capsys.readouterr().err
-
-
-def test_a_failed_update_exits_non_zero_and_prints_the_command_to_retry(project, s3, bucket, mwaa, capsys):
-    client, stubber, sent = mwaa
-    stubber.add_client_error(
-        "update_environment", "ValidationException", "Environment is in UPDATING state", http_status_code=400
-    )
-
-    code, output = run(
-        stamped(project), s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
-    )
-
-    assert code == cli.FAILED
-    plugins = latest_version(s3, bucket, "plugins.zip")
-    retry = f"update-environment --name {ENVIRONMENT} --plugins-s3-path plugins.zip"
-    assert f"{retry} --plugins-s3-object-version {plugins}" in output
-    assert "UPDATING" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 
 import botocore.exceptions
 import pytest
@@ -194,3 +195,91 @@ def test_sync_from_a_fresh_clone_uploads_nothing(project, s3, bucket, tmp_path):
 
     assert result is None and s3.sent["PutObject"] == 0
     assert len(plan.unchanged) == len(expected_objects(project))
+
+
+def test_an_object_whose_plain_etag_differs_from_the_local_md5_is_changed_whatever_its_metadata_says(
+    project, s3, bucket
+):
+    """Drift: someone overwrote the object (same size) and kept, or copied, our sha256 metadata."""
+    run_sync(project, s3, bucket)
+    key = "dags/redshift__02_second.py"
+    ours = (project / key).read_bytes()
+    s3.client.put_object(
+        Bucket=bucket, Key=key, Body=b"SECOND = 0\n", Metadata={"sha256": hashlib.sha256(ours).hexdigest()}
+    )
+
+    plan, result = run_sync(project, s3, bucket)
+
+    assert [item.key for item in plan.changed] == [key]
+    assert s3.put_keys == [key]
+    assert bucket_contents(s3.client, bucket)[key] == ours
+
+
+def test_an_sse_kms_object_is_compared_by_its_stored_sha256(project, s3, bucket):
+    """An SSE-KMS object's ETag is 32 hex digits but no MD5 of the content: the stored sha256 decides.
+
+    moto returns the MD5 as the ETag of an SSE-KMS object; S3 does not ("Objects encrypted by SSE-KMS ...
+    have ETags that are not an MD5 digest of their object data", S3 API reference, Object). The responses
+    are made what S3 sends, at the network edge.
+    """
+    run_sync(project, s3, bucket)
+    key = "dags/redshift__01_first.py"
+    data = (project / key).read_bytes()
+    s3.client.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=data,
+        ServerSideEncryption="aws:kms",
+        Metadata={"sha256": hashlib.sha256(data).hexdigest()},
+    )
+    kms_etag = '"%s"' % hashlib.md5(b"not the content").hexdigest()
+
+    def as_s3_sends_it(parsed, **_):
+        for item in parsed.get("Contents", []):
+            if item["Key"] == key:
+                item["ETag"] = kms_etag
+        if parsed.get("ServerSideEncryption") == "aws:kms":
+            parsed["ETag"] = kms_etag
+
+    s3.client.meta.events.register("after-call.s3.ListObjectsV2", as_s3_sends_it)
+    s3.client.meta.events.register("after-call.s3.HeadObject", as_s3_sends_it)
+
+    plan, result = run_sync(project, s3, bucket)
+
+    assert result is None and s3.sent["PutObject"] == 0
+    assert s3.sent["HeadObject"] == 1
+
+
+def test_each_phase_is_in_place_before_the_next_is_sent(project, s3, bucket, s3_server):
+    """The barriers, as the S3 server saw them: a slow environment file, a slow SQL file and a slow DAG file
+    (delayed at the network edge) are each answered before anything of the next phase arrives."""
+    run_sync(project, s3, bucket)
+    (project / "plugins/lakehouse/paths.py").write_text("SQL = 'sql'\nNEW = 1\n")
+    (project / "sql/redshift/ddl/users.sql").write_text("select 3;\n")
+    (project / "dags/hudi/schemas/artists.avsc").write_text('{"type": "record", "name": "a", "fields": []}\n')
+    (project / "dags/redshift__02_second.py").write_text("SECOND = 22\n")
+    (project / "dags/redshift__03_third.py").write_text("from lakehouse.paths import NEW\n")
+    (project / "dags/redshift__01_first.py").unlink()
+    slow = ("plugins.zip", "users.sql", "redshift__03_third.py")
+    s3.client.meta.events.register(
+        "before-send.s3.PutObject",
+        lambda request, **_: time.sleep(0.4) if request.url.endswith(slow) else None,
+    )
+    mark = s3_server.mark()
+
+    run_sync(project, s3, bucket)
+
+    arrived = [
+        (method, key) for method, key, _, _ in s3_server.since(mark, bucket) if method in ("PUT", "POST")
+    ]
+    phases = [
+        {("PUT", "plugins.zip")},
+        {("PUT", "dags/sql/redshift/ddl/users.sql"), ("PUT", "dags/hudi/schemas/artists.avsc")},
+        {("PUT", "dags/redshift__02_second.py"), ("PUT", "dags/redshift__03_third.py")},
+        {("POST", "")},  # DeleteObjects
+    ]
+    assert sorted(arrived) == sorted(request for phase in phases for request in phase)
+    seen = 0
+    for phase in phases:
+        assert set(arrived[seen : seen + len(phase)]) == phase, arrived
+        seen += len(phase)

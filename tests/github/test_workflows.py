@@ -125,6 +125,28 @@ SYNC_MUTATIONS = {
         ),
         "--skip-gate-run",
     ),
+    "no-head-of-main-check": (
+        lambda w: w["jobs"]["deploy"]["steps"].remove(step(w, "deploy", "commits/main")),
+        "no longer the head of main",
+    ),
+    "head-check-after-credentials": (
+        lambda w: w["jobs"]["deploy"]["steps"].append(
+            w["jobs"]["deploy"]["steps"].pop(
+                w["jobs"]["deploy"]["steps"].index(step(w, "deploy", "commits/main"))
+            )
+        ),
+        "no longer the head of main",
+    ),
+    "older-commit-by-default": (
+        lambda w: w["on"]["workflow_dispatch"]["inputs"]["deploy_older_commit"].update({"default": True}),
+        "deploy_older_commit",
+    ),
+    "older-commit-on-push-too": (
+        lambda w: step(w, "deploy", "commits/main")["env"].update(
+            {"DEPLOY_OLDER_COMMIT": "${{ inputs.deploy_older_commit }}"}
+        ),
+        "honoured only when",
+    ),
     "gate-after-credentials": (
         lambda w: w["jobs"]["deploy"]["steps"].append(
             w["jobs"]["deploy"]["steps"].pop(
@@ -256,3 +278,60 @@ def test_common_rules_fire():
 )
 def test_pin_rule_fires(line, phrase):
     assert any(phrase in violation for violation in pin_violations(line))
+
+
+def run_head_check(tmp_path, head: str | None, deploy_older_commit: str):
+    """The deploy job's head-of-main step, run by bash as the runner runs it, with `gh` answering `head`
+    (the network edge: GitHub's API) for the one call it may make."""
+    script = step(load(SYNC_WORKFLOW.read_text()), "deploy", "commits/main")["run"]
+    fake = tmp_path / "bin" / "gh"
+    fake.parent.mkdir()
+    answer = f'echo "{head}"' if head else 'echo "HTTP 502" >&2; exit 1'
+    fake.write_text(
+        '#!/bin/sh\n[ "$*" = "api repos/data-platform/tickit-dags/commits/main --jq .sha" ] || exit 3\n'
+        + answer
+        + "\n"
+    )
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{fake.parent}:/usr/bin:/bin",
+        "GITHUB_SHA": "a" * 40,
+        "GITHUB_REPOSITORY": "data-platform/tickit-dags",
+        "GH_TOKEN": "token",
+        "DEPLOY_OLDER_COMMIT": deploy_older_commit,  # what the step's expression renders to
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_the_head_of_main_is_deployed(tmp_path):
+    result = run_head_check(tmp_path, "a" * 40, "false")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_rerun_of_an_old_run_is_refused(tmp_path):
+    result = run_head_check(tmp_path, "b" * 40, "false")
+
+    assert result.returncode == 1
+    assert (
+        f"::error::this run's commit {'a' * 40} is no longer the head of main ({'b' * 40})" in result.stdout
+    )
+
+
+def test_an_older_commit_is_deployed_when_started_by_hand_with_the_input(tmp_path):
+    result = run_head_check(tmp_path, "b" * 40, "true")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "::warning::deploying" in result.stdout
+
+
+def test_an_unreadable_head_of_main_refuses(tmp_path):
+    result = run_head_check(tmp_path, None, "true")
+
+    assert result.returncode == 1
+    assert "could not read the head of main" in result.stdout

@@ -22,6 +22,8 @@ REVIEWED_PINS = {
 USES_LINE = re.compile(r"^\s*(?:-\s*)?uses:\s*(?P<ref>\S+)\s*(?:#\s*(?P<comment>.*))?$")
 SHA = re.compile(r"[0-9a-f]{40}")
 MAIN_ONLY = "github.ref == 'refs/heads/main'"
+HEAD_CHECK_ID = "head-of-main"
+DISPATCH_ONLY = "github.event_name == 'workflow_dispatch'"
 
 
 def load(text: str) -> dict:
@@ -200,6 +202,25 @@ def sync_workflow_violations(workflow: dict) -> list[str]:
         found.append('deploy must run ./sync_dags.sh --target "s3://..." --environment ...')
     gate = [i for i, s in enumerate(deploy_steps) if s.get("run", "").strip() == "./run_tests.sh --fast"]
     first_credentials = deploy_steps.index(credentials[0]) if credentials else 0
+    head_checks = [i for i, s in enumerate(deploy_steps) if s.get("id") == HEAD_CHECK_ID]
+    head_check = deploy_steps[head_checks[0]] if len(head_checks) == 1 else {}
+    if (
+        not head_check
+        or "commits/main" not in head_check.get("run", "")
+        or "$GITHUB_SHA" not in head_check.get("run", "")
+        or head_checks[0] > first_credentials
+    ):
+        found.append(
+            "deploy must refuse a commit that is no longer the head of main (a re-run of an old run), "
+            f"before the AWS credentials step (step id {HEAD_CHECK_ID})"
+        )
+    older = ((on.get("workflow_dispatch") or {}).get("inputs") or {}).get("deploy_older_commit") or {}
+    override = str(head_check.get("env", {}).get("DEPLOY_OLDER_COMMIT", ""))
+    if older.get("type") != "boolean" or older.get("default") is not False or DISPATCH_ONLY not in override:
+        found.append(
+            "only a run started by hand deploys an older commit: workflow_dispatch input deploy_older_commit "
+            f"(boolean, default false), honoured only when {DISPATCH_ONLY}"
+        )
     if not gate or gate[0] > first_credentials or not sync or "--skip-gate-run" not in sync[0]:
         found.append(
             "deploy must run ./run_tests.sh --fast before the AWS credentials step, then "

@@ -7,9 +7,12 @@ import json
 import pytest
 
 from deploy.bundle import PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY
+from deploy.targets import LOCK_NAME
 
 IAM = "iam"
 DAGS_OBJECTS = "arn:aws:s3:::BUCKET/dags/*"
+LOCK_OBJECT = f"arn:aws:s3:::BUCKET/{LOCK_NAME}"
+SUBJECT = "repo:OWNER/REPO:environment:production:ref:refs/heads/main"
 ENVIRONMENT_FILES = {f"arn:aws:s3:::BUCKET/{key}" for key in (PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY)}
 
 
@@ -60,9 +63,10 @@ def test_deployer_can_do_exactly_what_the_sync_needs(deployer):
     assert grants(deployer) == {
         "s3:ListBucket": {"arn:aws:s3:::BUCKET"},
         "s3:GetBucketVersioning": {"arn:aws:s3:::BUCKET"},
-        "s3:GetObject": {DAGS_OBJECTS} | ENVIRONMENT_FILES,
-        "s3:PutObject": {DAGS_OBJECTS} | ENVIRONMENT_FILES,
-        "s3:DeleteObject": {DAGS_OBJECTS},
+        "s3:GetObject": {DAGS_OBJECTS, LOCK_OBJECT} | ENVIRONMENT_FILES,
+        "s3:PutObject": {DAGS_OBJECTS, LOCK_OBJECT} | ENVIRONMENT_FILES,
+        "s3:DeleteObject": {DAGS_OBJECTS, LOCK_OBJECT},
+        "s3:DeleteObjectVersion": {LOCK_OBJECT},  # releases its own lock version, never a newer holder's
         "s3:GetObjectVersion": ENVIRONMENT_FILES,
         "airflow:GetEnvironment": {"arn:aws:airflow:REGION:ACCOUNT_ID:environment/ENVIRONMENT"},
         "airflow:UpdateEnvironment": {"arn:aws:airflow:REGION:ACCOUNT_ID:environment/ENVIRONMENT"},
@@ -75,7 +79,7 @@ def test_listing_is_limited_to_the_managed_prefixes(deployer):
     assert prefixes == {"dags/", "dags/*", PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY}
 
 
-def test_trust_is_limited_to_this_repository_production_environment(trust):
+def test_trust_is_limited_to_the_production_environment_on_main(trust):
     (statement,) = trust["Statement"]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Principal"] == {
@@ -85,8 +89,9 @@ def test_trust_is_limited_to_this_repository_production_environment(trust):
     assert statement["Condition"] == {
         "StringEquals": {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            # the deploy job declares `environment: production`, which makes GitHub issue this subject
-            "token.actions.githubusercontent.com:sub": "repo:OWNER/REPO:environment:production",
+            # environment AND branch: the subject GitHub issues to the deploy job (`environment: production`)
+            # once the repository's subject template includes the ref (iam/README.md)
+            "token.actions.githubusercontent.com:sub": SUBJECT,
         }
     }
 
@@ -96,4 +101,14 @@ def test_trust_subject_matches_the_deploy_job_environment(trust, repo_root):
 
     deploy = load((repo_root / ".github/workflows/sync_dags.yml").read_text())["jobs"]["deploy"]
     subject = trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
-    assert subject == f"repo:OWNER/REPO:environment:{deploy['environment']}"
+    assert subject == f"repo:OWNER/REPO:environment:{deploy['environment']}:ref:refs/heads/main"
+
+
+def test_the_readme_sets_the_subject_template_the_trust_policy_expects(repo_root):
+    """The trust subject carries the ref only when the repository's template includes it: README says how."""
+    readme = (repo_root / IAM / "README.md").read_text()
+    assert SUBJECT in readme
+    assert (
+        "gh api -X PUT repos/OWNER/REPO/actions/oidc/customization/sub -F use_default=false "
+        "-f 'include_claim_keys[]=repo' -f 'include_claim_keys[]=context' -f 'include_claim_keys[]=ref'"
+    ) in readme

@@ -1,0 +1,233 @@
+"""One sync per target at a time: two syncs against the real S3 server (and two processes on one folder).
+
+S3: a lock object `.sync_dags.lock`, created with a conditional write (If-None-Match: *), naming its holder
+and its expiry; taken over only when expired (If-Match on the expired lock's ETag). moto's server enforces
+both conditions (it answers 412 PreconditionFailed); the tests also check the headers as the server received
+them.
+Folders: an exclusive fcntl lock on `<folder>/.sync_dags.lock`, which the OS drops when its holder dies.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from deploy import bundle as bundling
+from deploy import cli, stamp
+from tests.deploy.support import CountingS3, bucket_contents, commit_all, git
+
+LOCK_KEY = ".sync_dags.lock"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(project, s3_client, *args):
+    assert stamp.write(project, stamp.tree_hash(project), "full")
+    out = io.StringIO()
+    code = cli.main(["--repo", str(project), "--skip-gate-run", *args], s3_client=s3_client, out=out)
+    return code, out.getvalue()
+
+
+def head_commit(project) -> str:
+    return git(project, "rev-parse", "HEAD").strip()
+
+
+def a_lock(expires: datetime) -> bytes:
+    return json.dumps(
+        {
+            "host": "ci-runner-7",
+            "pid": 4242,
+            "commit": "0123456789abcdef0123456789abcdef01234567",
+            "started": (expires - timedelta(hours=1)).isoformat(timespec="seconds"),
+            "expires": expires.isoformat(timespec="seconds"),
+        }
+    ).encode()
+
+
+def lock_exists(s3, bucket) -> bool:
+    return s3.client.list_objects_v2(Bucket=bucket, Prefix=LOCK_KEY).get("KeyCount", 0) > 0
+
+
+def test_two_syncs_of_two_trees_to_one_bucket_at_once(project, s3, bucket, tmp_path, capsys):
+    """The first holds the lock while it uploads; the second exits non-zero naming it, and writes nothing."""
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(project), str(other))
+    git(other, "config", "user.email", "dev@example.com")
+    git(other, "config", "user.name", "Dev")
+    (other / "dags/redshift__01_first.py").write_text("FIRST = 'other tree'\n")
+    (other / "dags/redshift__05_other.py").write_text("OTHER = 5\n")
+    commit_all(other)
+    first, second = CountingS3(), CountingS3()
+    uploading, go_on = threading.Event(), threading.Event()
+
+    def pause_at_first_upload(request, **_):  # the first sync is mid-upload while the second starts
+        if LOCK_KEY not in request.url and not uploading.is_set():
+            uploading.set()
+            assert go_on.wait(60)
+
+    first.client.meta.events.register("before-send.s3.PutObject", pause_at_first_upload)
+    results = {}
+    thread = threading.Thread(
+        target=lambda: results.update(first=run(project, first.client, "--target", f"s3://{bucket}"))
+    )
+    thread.start()
+    try:
+        assert uploading.wait(60)
+        code, _ = run(other, second.client, "--target", f"s3://{bucket}")
+    finally:
+        go_on.set()
+        thread.join(60)
+
+    assert code == cli.FAILED
+    error = capsys.readouterr().err
+    assert f"another sync holds s3://{bucket}/" in error and head_commit(project)[:12] in error
+    assert f"pid {os.getpid()}" in error and "expires" in error
+    assert second.sent["PutObject"] == 1 and second.put_keys == [LOCK_KEY]  # the refused lock, nothing else
+    assert results["first"][0] == cli.OK, results["first"][1]
+    expected = {key: item.data for key, item in bundling.build(project).items()}
+    assert bucket_contents(s3.client, bucket) == expected  # the first tree, whole; the lock is gone
+
+
+def test_the_lock_is_a_conditional_write_and_a_live_lock_is_never_overwritten(
+    project, s3, bucket, s3_server, capsys
+):
+    live = a_lock(datetime.now(timezone.utc) + timedelta(minutes=30))
+    s3.client.put_object(Bucket=bucket, Key=LOCK_KEY, Body=live)
+    mark = s3_server.mark()
+
+    code, _ = run(project, s3.client, "--target", f"s3://{bucket}")
+
+    assert code == cli.FAILED
+    writes = [
+        (m, key, headers)
+        for m, key, _, headers in s3_server.since(mark, bucket)
+        if m in ("PUT", "DELETE", "POST")
+    ]
+    assert writes == [("PUT", LOCK_KEY, {"If-None-Match": "*", "If-Match": None})]
+    assert s3.client.get_object(Bucket=bucket, Key=LOCK_KEY)["Body"].read() == live
+    error = capsys.readouterr().err
+    assert "host ci-runner-7, pid 4242, commit 0123456789ab" in error
+    assert "Fix: wait for it to finish" in error
+
+
+def test_an_expired_lock_is_taken_over_with_a_write_conditional_on_its_etag(project, s3, bucket, s3_server):
+    s3.client.put_object(
+        Bucket=bucket, Key=LOCK_KEY, Body=a_lock(datetime.now(timezone.utc) - timedelta(minutes=1))
+    )
+    expired_etag = s3.client.head_object(Bucket=bucket, Key=LOCK_KEY)["ETag"]
+    mark = s3_server.mark()
+
+    code, output = run(project, s3.client, "--target", f"s3://{bucket}")
+
+    assert code == cli.OK, output
+    lock_puts = [
+        headers for m, key, _, headers in s3_server.since(mark, bucket) if m == "PUT" and key == LOCK_KEY
+    ]
+    assert lock_puts == [
+        {"If-None-Match": "*", "If-Match": None},
+        {"If-None-Match": None, "If-Match": expired_etag},
+    ]
+    assert "took over an expired lock" in output
+    assert not lock_exists(s3, bucket)
+
+
+def test_the_lock_is_released_when_the_sync_fails(project, s3, bucket):
+    def refuse_plugins(request, **_):
+        if "plugins.zip" in request.url:
+            raise ConnectionResetError("connection reset by peer")
+
+    s3.client.meta.events.register("before-send.s3.PutObject", refuse_plugins)
+    assert run(project, s3.client, "--target", f"s3://{bucket}")[0] == cli.FAILED
+
+    assert not lock_exists(s3, bucket)
+
+
+def test_a_dry_run_takes_no_lock(project, s3, bucket):
+    s3.client.put_object(
+        Bucket=bucket, Key=LOCK_KEY, Body=a_lock(datetime.now(timezone.utc) + timedelta(minutes=5))
+    )
+
+    code, output = run(project, s3.client, "--target", f"s3://{bucket}", "--dry-run")
+
+    assert code == cli.OK, output
+
+
+HOLD = """
+import sys
+from pathlib import Path
+from deploy.targets import DirectoryTarget, Holder
+with DirectoryTarget(Path(sys.argv[1])).lock(Holder.here(commit="feedfacecafe", ttl_seconds=600)):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def hold_folder_lock(folder: Path) -> subprocess.Popen:
+    """Another process holding the folder's lock through the same code the CLI uses."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(folder)],
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_sync_to_a_locked_folder_exits_non_zero_naming_the_holder(project, tmp_path, capsys):
+    folder = tmp_path / "bucket"
+    holder = hold_folder_lock(folder)
+    try:
+        code, _ = run(project, None, "--target", str(folder))
+        assert code == cli.FAILED
+        error = capsys.readouterr().err
+        assert (
+            f"another sync holds {folder}" in error
+            and f"pid {holder.pid}" in error
+            and "feedfacecafe" in error
+        )
+        assert not (folder / "dags").exists()
+    finally:
+        holder.stdin.close()
+        holder.wait(30)
+
+    assert run(project, None, "--target", str(folder))[0] == cli.OK  # released with its holder
+
+
+def test_a_folder_lock_dies_with_its_holder(project, tmp_path):
+    folder = tmp_path / "bucket"
+    holder = hold_folder_lock(folder)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(30)
+
+    code, output = run(project, None, "--target", str(folder))
+
+    assert code == cli.OK, output
+
+
+def test_a_lock_released_between_the_refused_write_and_the_read_is_taken(project, s3, bucket):
+    """The holder finishes just after our conditional write was refused: the read finds no lock; try again."""
+    s3.client.put_object(
+        Bucket=bucket, Key=LOCK_KEY, Body=a_lock(datetime.now(timezone.utc) + timedelta(minutes=5))
+    )
+    holder = CountingS3()  # the other sync, releasing at that moment
+
+    def release_first(request, **_):
+        if LOCK_KEY in request.url and lock_exists(holder, bucket):
+            for version in holder.client.list_object_versions(Bucket=bucket, Prefix=LOCK_KEY)["Versions"]:
+                holder.client.delete_object(Bucket=bucket, Key=LOCK_KEY, VersionId=version["VersionId"])
+
+    s3.client.meta.events.register("before-send.s3.GetObject", release_first)
+    s3.reset()
+
+    code, output = run(project, s3.client, "--target", f"s3://{bucket}")
+
+    assert code == cli.OK, output
+    assert s3.put_keys.count(LOCK_KEY) == 2 and not lock_exists(s3, bucket)

@@ -1,0 +1,85 @@
+"""The plan's guard against emptying the DAG folder: more than half of the DAG files (or all of them) gone in
+one sync needs --allow-mass-delete."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from deploy import cli, stamp
+from tests.deploy.support import commit_all
+
+
+def sync_to(project, folder, *args):
+    assert stamp.write(project, stamp.tree_hash(project), "full")
+    out = io.StringIO()
+    code = cli.main(["--repo", str(project), "--skip-gate-run", "--target", str(folder), *args], out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def four_dags(project, tmp_path):
+    """The project with four DAG files, synced to a folder."""
+    for n in (3, 4):
+        (project / f"dags/redshift__0{n}_more.py").write_text(f"N = {n}\n")
+    commit_all(project)
+    folder = tmp_path / "bucket"
+    assert sync_to(project, folder)[0] == cli.OK
+    return project, folder
+
+
+def remove_dags(project, count):
+    for path in sorted(project.glob("dags/*.py"))[:count]:
+        path.unlink()
+    commit_all(project)
+
+
+def test_deleting_exactly_half_of_the_dag_files_goes_through(four_dags):
+    project, folder = four_dags
+    remove_dags(project, 2)
+
+    code, output = sync_to(project, folder)
+
+    assert code == cli.OK, output
+    assert len(list((folder / "dags").glob("*.py"))) == 2
+
+
+def test_deleting_one_more_than_half_is_refused_and_changes_nothing(four_dags, capsys):
+    project, folder = four_dags
+    before = sorted(p.name for p in (folder / "dags").glob("*.py"))
+    remove_dags(project, 3)
+    (project / "dags/redshift__09_new.py").write_text("N = 9\n")
+    commit_all(project)
+
+    code, _ = sync_to(project, folder)
+
+    assert code == cli.REFUSED
+    error = capsys.readouterr().err
+    assert "3 of the 4 DAG files" in error and "--allow-mass-delete" in error
+    assert sorted(p.name for p in (folder / "dags").glob("*.py")) == before  # nothing uploaded either
+
+
+def test_deleting_every_dag_file_is_refused_even_when_there_was_one(project, tmp_path, capsys):
+    folder = tmp_path / "bucket"
+    (project / "dags/redshift__02_second.py").unlink()
+    commit_all(project)
+    sync_to(project, folder)
+    (project / "dags/redshift__01_first.py").unlink()
+    commit_all(project)
+
+    code, _ = sync_to(project, folder)
+
+    assert code == cli.REFUSED
+    assert "all 1 DAG files" in capsys.readouterr().err
+    assert (folder / "dags/redshift__01_first.py").exists()
+
+
+def test_allow_mass_delete_lets_it_through(four_dags):
+    project, folder = four_dags
+    remove_dags(project, 4)
+
+    code, output = sync_to(project, folder, "--allow-mass-delete")
+
+    assert code == cli.OK, output
+    assert list((folder / "dags").glob("*.py")) == []
