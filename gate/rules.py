@@ -294,7 +294,7 @@ def policy_test_cases(dag_ids: Iterable[str], loaded: LoadedBag, policy: Policy)
 def parse_budget_message(path: Path, seconds: float, policy: Policy) -> str | None:
     if seconds > policy.parse_budget_seconds:
         return (
-            f"{PARSE_BUDGET}: {path} took {seconds:.2f} s to parse beyond the shared imports "
+            f"{PARSE_BUDGET}: {path} took {seconds:.2f} s of CPU to parse beyond the shared imports "
             f"(budget {policy.parse_budget_seconds} s, gate/policy.toml or DAG_PARSE_BUDGET_SECONDS). "
             "Fix: move work out of module level into tasks or plugins; never loop over remote listings."
         )
