@@ -45,6 +45,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="never run the tests here: refuse unless a green ./run_tests.sh already stamped this tree",
     )
+    parser.add_argument(
+        "--allow-large-file",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help=f"ship this repository file although over {bundling.MAX_FILE_BYTES >> 20} MiB (repeatable)",
+    )
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -103,16 +110,20 @@ def check_gate(repo: Path, allow_dirty: bool, run_tests: bool, out) -> str:
 
 
 def sync(
-    repo: Path, target, dry_run: bool = False, out=None, progress=None, tested_tree: str | None = None
+    repo: Path,
+    target,
+    dry_run: bool = False,
+    out=None,
+    progress=None,
+    tested_tree: str | None = None,
+    allow_large: tuple[str, ...] = (),
 ) -> tuple[Plan, Result | None]:
     """Bundle -> plan -> apply; the gate is check_gate's job. Returns the plan and what was done.
 
-    With `tested_tree`, refuses when the working tree changed between the gate and the bundle build.
+    The bundle is the git tree `tested_tree` (default: the working tree's), whatever changes after the gate.
     """
     out = out or sys.stdout
-    bundle = bundling.build(repo)
-    if tested_tree and stamp.tree_hash(repo) != tested_tree:
-        raise Refused("files changed after the gate ran, so the bundle would not be the tested tree. Rerun.")
+    bundle = bundling.build(repo, tree=tested_tree, allow_large=allow_large)
     plan = compare(bundle, target.managed_objects({key: item.md5 for key, item in bundle.items()}))
     print(render(plan, str(target)), file=out, flush=True)
     if dry_run or plan.empty:
@@ -181,7 +192,9 @@ def main(argv: list[str] | None = None, s3_client=None, mwaa_client=None, out=No
             )
             return USAGE
         tree = check_gate(repo, options.allow_dirty, not options.skip_gate_run, out)
-        plan, result = sync(repo, target, options.dry_run, out, tested_tree=tree)
+        plan, result = sync(
+            repo, target, options.dry_run, out, tested_tree=tree, allow_large=tuple(options.allow_large_file)
+        )
         if options.dry_run:
             print("dry run: nothing was changed", file=out)
             return OK

@@ -2,7 +2,7 @@
 
 The hash covers the working tree as `git add -A` would record it (tracked changes and untracked files git
 does not ignore), computed in a temporary index so the real one is never touched: a dirty tree gets its own
-hash, and any edit after a green run makes the stamp stale.
+hash, and any edit after a green run makes the stamp stale. The sync bundles that very tree object.
 
     python -m deploy.stamp tree              print the working tree's hash
     python -m deploy.stamp write HASH MODE   record a green run of the tree HASH (MODE: fast | full),
@@ -37,14 +37,23 @@ def _git(repo: Path, *args: str, env: dict | None = None) -> str:
 
 
 def tree_hash(repo: Path) -> str:
-    """The tree hash of the working tree at `repo`, as `git add -A && git write-tree` would give."""
+    """The tree hash of the working tree at `repo`, as `git add -A && git write-tree` would give.
+
+    Computed in a scratch index that holds the real index's entries without their stat data or flags, so
+    `git add -A` reads every file: neither `update-index --assume-unchanged` / `--skip-worktree` nor a
+    stat cache fooled by a restored mtime can hide an edit. (Also what keeps tracked files that .gitignore
+    matches, which a from-nothing index would drop.)
+    """
     repo = Path(repo)
     real_index = Path(_git(repo, "rev-parse", "--path-format=absolute", "--git-path", "index").strip())
     with tempfile.TemporaryDirectory(prefix="tree-hash-") as scratch:
         index = Path(scratch) / "index"
-        if real_index.exists():  # start from the real index: its stat cache spares rehashing unchanged files
-            shutil.copyfile(real_index, index)
         env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+        if real_index.exists():
+            shutil.copyfile(real_index, index)
+            staged = _git(repo, "write-tree", env=env).strip()
+            index.unlink()
+            _git(repo, "read-tree", staged, env=env)  # entries without stat data or flags
         _git(repo, "add", "-A", env=env)
         return _git(repo, "write-tree", env=env).strip()
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from deploy import bundle as bundling
 from deploy import stamp
-from deploy.cli import REFUSED
+from deploy.cli import REFUSED, main
 from tests.deploy.support import commit_all, git, make_repo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -163,3 +164,46 @@ def test_a_failing_run_lists_the_dag_gate_first_and_a_broken_module_stops_nothin
         "test_release_is_good" in (gated / "build/test-logs/pytest.log").read_text()
         or "passed" in done.stdout
     )
+
+
+@pytest.mark.parametrize("flag", ["--assume-unchanged", "--skip-worktree"])
+def test_index_flags_do_not_hide_an_edit_from_the_stamp(project, tmp_path, flag):
+    tested = stamp.tree_hash(project)
+    assert stamp.write(project, tested, "full")
+    git(project, "update-index", flag, "dags/redshift__01_first.py")
+    (project / "dags/redshift__01_first.py").write_text("BROKEN = (\n")
+    assert git(project, "status", "--porcelain") == ""  # git itself no longer reports the edit
+
+    edited = stamp.tree_hash(project)
+    refused = main(["--skip-gate-run", "--target", str(tmp_path / "bucket"), "--repo", str(project)])
+
+    assert edited != tested
+    assert bundling.build(project, tree=edited)["dags/redshift__01_first.py"].data == b"BROKEN = (\n"
+    assert refused == REFUSED and not (tmp_path / "bucket").exists()
+
+
+def test_an_edit_with_size_and_mtime_restored_still_changes_the_hash(project):
+    # A stat cache trusted without ctime and inode (core.checkStat=minimal) cannot see a same-size edit
+    # whose mtime is put back; the scratch index has no stat data to trust.
+    git(project, "config", "core.trustctime", "false")
+    git(project, "config", "core.checkStat", "minimal")
+    path = project / "dags/redshift__01_first.py"
+    os.utime(path, (1_600_000_000, 1_600_000_000))  # older than the index: not "racily clean"
+    git(project, "update-index", "--refresh")
+    tested = stamp.tree_hash(project)
+    before = path.stat()
+    path.write_text("FIRST = 7\n")  # same size as "FIRST = 1\n"
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert git(project, "status", "--porcelain") == ""  # git's own view is fooled
+
+    assert stamp.tree_hash(project) != tested
+
+
+def test_tree_hash_keeps_tracked_files_that_gitignore_matches(project):
+    (project / "dags/hudi/schemas/extra.avsc").write_text("{}\n")
+    git(project, "add", "-f", "dags/hudi/schemas/extra.avsc")
+    git(project, "commit", "-q", "-m", "a tracked file .gitignore will match")
+    (project / ".gitignore").write_text("build/\n__pycache__/\n*.pyc\n*.avsc\n")
+    commit_all(project, "ignore avsc")
+
+    assert stamp.tree_hash(project) == git(project, "rev-parse", "HEAD^{tree}").strip()
