@@ -32,11 +32,13 @@ ensure_venv || exit 1
 export PATH="$VENV/bin:$PATH"
 LOGS="$ROOT/build/test-logs"
 mkdir -p "$LOGS"
+mode=$([ "$fast" = 1 ] && echo fast || echo full)
 # The tree under test (deploy/stamp.py): a green run of the whole selection stamps it for ./sync_dags.sh.
-tested_tree=""
-if [ "${#pytest_args[@]}" -eq 0 ]; then
-    tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
-fi
+# Whether pytest ran the whole selection is pytest's to say (deploy/selection.py, loaded below): test
+# arguments, PYTEST_ADDOPTS or the ini file's addopts narrowing the run all leave the tree unstamped.
+tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
+export LAKEHOUSE_GATE_MODE="$mode" LAKEHOUSE_GATE_SELECTION="$LOGS/selection"
+rm -f "$LAKEHOUSE_GATE_SELECTION"
 
 failed=()
 step() {
@@ -64,7 +66,7 @@ else
     marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
 fi
 step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" bash -c 'set -o pipefail; python -m pytest -q -rfE --continue-on-collection-errors "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
-    "${marker[@]}" "${pytest_args[@]}"
+    -p deploy.selection "${marker[@]}" "${pytest_args[@]}"
 
 echo
 echo "== gate summary =="
@@ -84,6 +86,6 @@ if [ "${#failed[@]}" -gt 0 ]; then
     exit 1
 fi
 if [ -n "$tested_tree" ]; then
-    python -m deploy.stamp write "$tested_tree" "$([ "$fast" = 1 ] && echo fast || echo full)"
+    python -m deploy.stamp write "$tested_tree" "$mode" "$LAKEHOUSE_GATE_SELECTION"
 fi
 echo "all green"

@@ -47,8 +47,8 @@ def gated(tmp_path) -> Path:
     return repo
 
 
-def sh(repo: Path, *command: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LAKEHOUSE_VENV": str(REPO_ROOT / ".venv")}
+def sh(repo: Path, *command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LAKEHOUSE_VENV": str(REPO_ROOT / ".venv"), **(env or {})}
     return subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -116,9 +116,51 @@ def test_skip_gate_run_needs_a_green_run_of_exactly_this_tree(gated, tmp_path):
     assert (tmp_path / "bucket/dags/redshift__01_first.py").read_text() == "FIRST = 1\n"
 
 
+OTHER_TEST = "def test_xcom_payload():\n    assert True\n"
+
+
 @pytest.mark.slow
-def test_a_partial_test_run_stamps_nothing(gated):
-    done = sh(gated, "./run_tests.sh", "-k", "release")
+@pytest.mark.parametrize(
+    "mode, addopts",
+    [
+        ("--fast", "-k release"),
+        ("--fast", "-k x"),
+        ("--fast", "--deselect tests/test_other.py::test_xcom_payload"),
+        ("--fast", "tests/test_release.py"),
+        ("--fast", "--ignore=tests/test_other.py"),
+        ("--fast", "--collect-only"),
+        ("--full", "-m 'not other'"),
+    ],
+)
+def test_a_run_narrowed_through_pytest_addopts_stamps_nothing(gated, mode, addopts):
+    (gated / "tests/test_other.py").write_text(OTHER_TEST)
+    commit_all(gated, "a second test")
+
+    done = sh(gated, "./run_tests.sh", *([mode] if mode == "--fast" else []), env={"PYTEST_ADDOPTS": addopts})
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert stamp.read(gated) == {}
+    assert "gate stamp: not recorded" in done.stdout and "narrowed" in done.stdout
+
+
+@pytest.mark.slow
+def test_narrowing_committed_in_the_pytest_configuration_stamps_nothing(gated):
+    (gated / "tests/test_other.py").write_text(OTHER_TEST)
+    (gated / "pyproject.toml").write_text(
+        '[tool.black]\nline-length = 110\n\n[tool.pytest.ini_options]\naddopts = "-k release"\n'
+    )
+    commit_all(gated, "a narrowed default")
+
+    done = sh(gated, "./run_tests.sh", "--fast")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert stamp.read(gated) == {} and "-k 'release'" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arguments", [("-k", "release"), ("tests/test_release.py",)])
+def test_a_run_narrowed_by_arguments_stamps_nothing(gated, arguments):
+    done = sh(gated, "./run_tests.sh", "--fast", *arguments)
 
     assert done.returncode == 0, done.stdout
     assert stamp.read(gated) == {}
@@ -206,4 +248,13 @@ def test_tree_hash_keeps_tracked_files_that_gitignore_matches(project):
     (project / ".gitignore").write_text("build/\n__pycache__/\n*.pyc\n*.avsc\n")
     commit_all(project, "ignore avsc")
 
+    assert stamp.tree_hash(project) == git(project, "rev-parse", "HEAD^{tree}").strip()
+
+
+def test_the_repository_gitignore_ignores_a_symlinked_venv(project):
+    shutil.copyfile(REPO_ROOT / ".gitignore", project / ".gitignore")
+    commit_all(project, "the repository's .gitignore")
+    (project / ".venv").symlink_to(project / "elsewhere")
+
+    assert git(project, "status", "--porcelain") == ""
     assert stamp.tree_hash(project) == git(project, "rev-parse", "HEAD^{tree}").strip()
