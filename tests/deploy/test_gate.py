@@ -123,7 +123,6 @@ OTHER_TEST = "def test_xcom_payload():\n    assert True\n"
 @pytest.mark.parametrize(
     "mode, addopts",
     [
-        ("--fast", "-k release"),
         ("--fast", "-k x"),
         ("--fast", "--deselect tests/test_other.py::test_xcom_payload"),
         ("--fast", "tests/test_release.py"),

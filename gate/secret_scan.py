@@ -1,0 +1,164 @@
+"""The secret scan: detect-secrets' pattern detectors over file contents, one scanner for every caller.
+
+    python -m gate.secret_scan [TREE]    every file of the git tree TREE (default: the working tree as
+                                         deploy.stamp records it); what ./run_tests.sh runs, fast path too
+
+hooks/pre_commit.py scans the lines a commit adds with the same scan(). Every regular file is read, binary
+(NUL bytes), large or not: contents are decoded leniently, so an ASCII key inside any file is found. A line
+ending with the comment `pragma: allowlist secret` is accepted (detect-secrets' own allow-list filter).
+
+Speed: detect-secrets runs its filters and every detector on each line (about 10 s for this repository).
+Only a line that one of the detectors' patterns matches can hold a finding, so one combined regular
+expression picks those lines first and detect-secrets examines just them, with the same filters and context.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import time
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# Entropy and keyword detectors fire on this repository's SHA pins, hashes and moto's fake "testing" keys;
+# the pattern detectors (AWS keys, passwords in connection URIs, private keys, tokens) do not.
+SKIPPED_DETECTORS = {"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "IPPublicDetector"}
+ALLOWLIST_COMMENT = "pragma: allowlist secret"
+FIX = (
+    "remove the credential (and rotate it if it was ever pushed); credentials belong in Airflow connections "
+    "or AWS Secrets Manager. A false positive: end the line with the comment `" + ALLOWLIST_COMMENT + "`."
+)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # universal newlines, as editors and detect-secrets number lines
+_SCOPED_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x"))
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    path: str
+    line: int
+    kind: str  # detect-secrets' secret type, e.g. "AWS Access Key"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.kind}"
+
+
+def lines_of(data: bytes) -> list[str]:
+    """The lines (line N is lines[N - 1]), decoded leniently: the ASCII runs of a binary file survive."""
+    text = data.decode("utf-8", errors="replace")
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+@contextmanager
+def _detectors():
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.settings import transient_settings
+
+    plugins = [
+        {"name": cls.__name__}
+        for cls in get_mapping_from_secret_type_to_class().values()
+        if cls.__name__ not in SKIPPED_DETECTORS
+    ]
+    with transient_settings({"plugins_used": plugins}):
+        yield
+
+
+@functools.cache
+def _candidate_pattern() -> re.Pattern | None:
+    """One expression matching wherever any detector's pattern matches; None if that cannot be built."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    parts = []
+    for cls in get_mapping_from_secret_type_to_class().values():
+        if cls.__name__ in SKIPPED_DETECTORS:
+            continue
+        denylist = getattr(cls(), "denylist", None)
+        if not denylist:
+            return None  # a detector that is not pattern-based: every line is a candidate
+        for pattern in denylist:
+            if re.search(r"\\[1-9]|\(\?P=", pattern.pattern):
+                return None  # a back-reference would change meaning inside a combined expression
+            flags = "".join(letter for flag, letter in _SCOPED_FLAGS if pattern.flags & flag)
+            parts.append(f"(?{flags}:{pattern.pattern})" if flags else f"(?:{pattern.pattern})")
+    return re.compile("|".join(parts))
+
+
+def _scan_lines(path: str, lines: list[str], wanted: set[int] | None) -> set[Finding]:
+    """detect-secrets' line processing (scan._process_line_based_plugins) on the candidate lines only."""
+    from detect_secrets.core.scan import _is_filtered_out, _scan_line, get_plugins
+    from detect_secrets.util.code_snippet import get_code_snippet
+
+    candidates = _candidate_pattern()
+    findings = set()
+    for number, raw in enumerate(lines, start=1):
+        if wanted is not None and number not in wanted:
+            continue
+        line = raw.rstrip()
+        if candidates is not None and not candidates.search(line):
+            continue
+        context = get_code_snippet(lines=lines, line_number=number)
+        if _is_filtered_out(required_filter_parameters=["line"], filename=path, line=line, context=context):
+            continue
+        for plugin in get_plugins():
+            for secret in _scan_line(
+                plugin=plugin, filename=path, line=line, line_number=number, context=context
+            ):
+                if not _is_filtered_out(
+                    required_filter_parameters=["context"],
+                    filename=secret.filename,
+                    secret=secret.secret_value,
+                    plugin=plugin,
+                    line=line,
+                    context=context,
+                ):
+                    findings.add(Finding(path, number, secret.type))
+    return findings
+
+
+def scan(files: Iterable[tuple[str, bytes, set[int] | None]]) -> list[Finding]:
+    """Findings in (path, contents, line numbers to report or None for all) triples, sorted."""
+    findings: set[Finding] = set()
+    with _detectors():
+        for path, data, wanted in files:
+            findings |= _scan_lines(path, lines_of(data), wanted)
+    return sorted(findings)
+
+
+def scan_tree(repo: Path, tree: str) -> tuple[int, list[Finding]]:
+    """(files scanned, findings) over every regular file of the git tree `tree`."""
+    from deploy.bundle import SUBMODULE_MODE, SYMLINK_MODE, read_blobs, tree_entries
+
+    entries = [e for e in tree_entries(repo, tree) if e.mode not in (SYMLINK_MODE, SUBMODULE_MODE)]
+    blobs = read_blobs(repo, [entry.sha for entry in entries])
+    return len(entries), scan((entry.path, blobs[entry.sha], None) for entry in entries)
+
+
+def main(argv: list[str]) -> int:
+    from deploy import bundle, stamp
+
+    repo = Path.cwd()
+    started = time.monotonic()
+    try:
+        tree = argv[0] if argv else stamp.tree_hash(repo)
+        count, findings = scan_tree(repo, tree)
+    except (stamp.GitError, bundle.BundleError) as error:
+        print(f"secret scan: {error}. Fix: run from a git checkout of the repository.", file=sys.stderr)
+        return 1
+    if findings:
+        print(f"secret scan: possible credentials in tree {tree[:12]}:")
+        print("\n".join(f"  {finding}" for finding in findings))
+        print(f"Fix: {FIX}")
+        return 1
+    print(
+        f"secret scan: {count} files of tree {tree[:12]}, no credentials ({time.monotonic() - started:.1f}s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
