@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The gate: flake8, black --check and pytest, in the pinned MWAA environment (.venv, built on first use).
+# The gate: flake8, black --check, the secret scan and pytest, in the pinned MWAA environment (.venv, built on
+# first use).
 #
 #   ./run_tests.sh                     everything (what CI runs)
 #   ./run_tests.sh --fast              the pre-push path: skips suites marked slow (PostgreSQL, end to end)
@@ -56,6 +57,8 @@ summary=()
 
 step "flake8" flake8 .
 step "black --check" black --check .
+# Every file of the tree under test, committed with --no-verify or not (the pre-commit hook's scanner).
+step "secret scan" python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
 if [ "$fast" = 1 ]; then
     marker=(-m "not slow")
     # A DAG file that does not import: only the DAG gate runs (tests/conftest.py), so the answer comes first.

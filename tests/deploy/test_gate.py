@@ -38,7 +38,14 @@ def gated(tmp_path) -> Path:
             "tests/test_release.py": RELEASE_TEST,
         },
     )
-    for name in ("run_tests.sh", "sync_dags.sh", "scripts/venv.sh", ".flake8"):
+    for name in (
+        "run_tests.sh",
+        "sync_dags.sh",
+        "scripts/venv.sh",
+        ".flake8",
+        "gate/__init__.py",
+        "gate/secret_scan.py",
+    ):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, repo / name)
     for folder in ("requirements", "deploy"):
@@ -257,3 +264,19 @@ def test_the_repository_gitignore_ignores_a_symlinked_venv(project):
 
     assert git(project, "status", "--porcelain") == ""
     assert stamp.tree_hash(project) == git(project, "rev-parse", "HEAD^{tree}").strip()
+
+
+FAKE_ACCESS_KEY_ID = "AKIA" + "QWERTYUIOPASDFGH"  # built at run time: this file holds no key-shaped literal
+
+
+@pytest.mark.slow
+def test_a_key_committed_without_the_hook_fails_the_gate(gated):
+    (gated / "dags/settings.py").write_text(f'ACCESS_KEY_ID = "{FAKE_ACCESS_KEY_ID}"\n')
+    git(gated, "add", "-A")
+    git(gated, "commit", "-q", "--no-verify", "-m", "a key")
+
+    done = sh(gated, "./run_tests.sh", "--fast")
+
+    assert done.returncode == 1, done.stdout
+    assert "  dags/settings.py:1: AWS Access Key" in done.stdout
+    assert "FAILED  secret scan" in done.stdout and stamp.read(gated) == {}
