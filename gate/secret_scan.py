@@ -9,12 +9,16 @@ ending with the comment `pragma: allowlist secret` is accepted (detect-secrets' 
 
 Speed: detect-secrets runs its filters and every detector on each line (about 10 s for this repository).
 Only a line that one of the detectors' patterns matches can hold a finding, so one combined regular
-expression picks those lines first and detect-secrets examines just them, with the same filters and context.
+expression picks those lines first and detect-secrets examines just them, with the same filters and context
+(about 1 s). The tree scan keeps its verdicts by path and blob hash in build/test-gate/secret-scan.json, so
+a rerun reads only the files that changed (keyed by this module's source and the detect-secrets version).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 import sys
 import time
@@ -31,6 +35,7 @@ FIX = (
     "remove the credential (and rotate it if it was ever pushed); credentials belong in Airflow connections "
     "or AWS Secrets Manager. A false positive: end the line with the comment `" + ALLOWLIST_COMMENT + "`."
 )
+CACHE_FILE = Path("build") / "test-gate" / "secret-scan.json"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # universal newlines, as editors and detect-secrets number lines
 _SCOPED_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x"))
 
@@ -129,13 +134,45 @@ def scan(files: Iterable[tuple[str, bytes, set[int] | None]]) -> list[Finding]:
     return sorted(findings)
 
 
-def scan_tree(repo: Path, tree: str) -> tuple[int, list[Finding]]:
-    """(files scanned, findings) over every regular file of the git tree `tree`."""
+def _cache_version() -> str:
+    from importlib.metadata import version
+
+    return hashlib.sha256(Path(__file__).read_bytes() + version("detect-secrets").encode()).hexdigest()
+
+
+def _load_cache(path: Path, version: str) -> dict[str, list]:
+    try:
+        cached = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return cached.get("verdicts", {}) if cached.get("version") == version else {}
+
+
+def scan_tree(repo: Path, tree: str, cache: Path | None = None) -> tuple[int, list[Finding]]:
+    """(files scanned, findings) over every regular file of the git tree `tree`.
+
+    With `cache`, files (path and blob) already scanned are not read again, and the cache is rewritten
+    with this tree's verdicts.
+    """
     from deploy.bundle import SUBMODULE_MODE, SYMLINK_MODE, read_blobs, tree_entries
 
     entries = [e for e in tree_entries(repo, tree) if e.mode not in (SYMLINK_MODE, SUBMODULE_MODE)]
-    blobs = read_blobs(repo, [entry.sha for entry in entries])
-    return len(entries), scan((entry.path, blobs[entry.sha], None) for entry in entries)
+    version = _cache_version() if cache else ""
+    verdicts = _load_cache(cache, version) if cache else {}
+    keys = {entry.path: f"{entry.sha} {entry.path}" for entry in entries}
+    todo = [entry for entry in entries if keys[entry.path] not in verdicts]
+    blobs = read_blobs(repo, [entry.sha for entry in todo])
+    fresh = scan((entry.path, blobs[entry.sha], None) for entry in todo) if todo else []
+    for entry in todo:
+        verdicts[keys[entry.path]] = []
+    for finding in fresh:
+        verdicts[keys[finding.path]].append([finding.line, finding.kind])
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        kept = {key: verdicts[key] for key in keys.values()}
+        cache.write_text(json.dumps({"version": version, "verdicts": kept}, sort_keys=True))
+    findings = [Finding(path, line, kind) for path, key in keys.items() for line, kind in verdicts[key]]
+    return len(entries), sorted(findings)
 
 
 def main(argv: list[str]) -> int:
@@ -145,7 +182,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     try:
         tree = argv[0] if argv else stamp.tree_hash(repo)
-        count, findings = scan_tree(repo, tree)
+        count, findings = scan_tree(repo, tree, cache=repo / CACHE_FILE)
     except (stamp.GitError, bundle.BundleError) as error:
         print(f"secret scan: {error}. Fix: run from a git checkout of the repository.", file=sys.stderr)
         return 1

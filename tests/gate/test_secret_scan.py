@@ -89,6 +89,7 @@ def repo(tmp_path):
     git(path, "config", "user.name", "Dev")
     (path / "dags").mkdir()
     (path / "dags/clean.py").write_text("VALUE = 1\n")
+    (path / ".gitignore").write_text("build/\n")
     return path
 
 
@@ -130,3 +131,26 @@ def test_a_symlink_is_not_followed(repo, tmp_path, monkeypatch):
     monkeypatch.chdir(repo)
 
     assert secret_scan.main([tree]) == 0
+
+
+def test_the_cache_keeps_findings_and_reads_only_changed_files(repo, monkeypatch, capsys):
+    (repo / "dags/settings.py").write_text(f'KEY_ID = "{ACCESS_KEY_ID}"\n')
+    first = commit(repo)
+    monkeypatch.chdir(repo)
+    assert secret_scan.main([first]) == 1
+
+    scanned, real_scan = [], secret_scan.scan
+
+    def recording_scan(files):
+        files = list(files)
+        scanned.extend(path for path, _data, _lines in files)
+        return real_scan(files)
+
+    monkeypatch.setattr(secret_scan, "scan", recording_scan)
+    (repo / "dags/clean.py").write_text(f"VALUE = '{GITHUB_TOKEN}'\n")
+    second = commit(repo)
+
+    assert secret_scan.main([second]) == 1
+    out = capsys.readouterr().out
+    assert scanned == ["dags/clean.py"]  # settings.py's verdict came from the cache
+    assert "  dags/clean.py:1: GitHub Token\n  dags/settings.py:1: AWS Access Key\n" in out
