@@ -98,8 +98,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     mode = os.environ.get(MODE_ENV, "")
     reasons = narrowing(config, mode)
     if _session.unexpected_deselected:
-        reasons.append(f"{_session.unexpected_deselected} tests deselected (not by the mode's -m)")
+        reasons.append(f"deselected by other than the mode's -m: {_session.unexpected_deselected}")
     if len(_session.ran) != session.testscollected or not session.testscollected:
-        reasons.append(f"{len(_session.ran)} of {session.testscollected} collected tests ran")
+        reasons.append(f"tests run: {len(_session.ran)} of {session.testscollected} collected")
     verdict = f"narrowed {mode}: {'; '.join(reasons)}" if reasons else f"whole {mode}"
     Path(report).write_text(verdict + "\n")

@@ -3,9 +3,11 @@
     python -m gate.secret_scan [TREE]    every file of the git tree TREE (default: the working tree as
                                          deploy.stamp records it); what ./run_tests.sh runs, fast path too
 
-hooks/pre_commit.py scans the lines a commit adds with the same scan(). Every regular file is read, binary
-(NUL bytes), large or not: contents are decoded leniently, so an ASCII key inside any file is found. A line
-ending with the comment `pragma: allowlist secret` is accepted (detect-secrets' own allow-list filter).
+hooks/pre_commit.py scans the lines a commit adds with the same scan(). Every regular file is read, large
+or not. Text is decoded leniently; in a binary file (one with a NUL byte) the runs of 8 or more printable
+ASCII characters are what is scanned (as `strings` shows them: a key is text, and 150 MB of random bytes
+then costs seconds, not minutes), each with the number of the line it starts on. A line ending with the
+comment `pragma: allowlist secret` is accepted (detect-secrets' own allow-list filter).
 
 Speed: detect-secrets runs its filters and every detector on each line (about 10 s for this repository).
 Only a line that one of the detectors' patterns matches can hold a finding, so one combined regular
@@ -37,6 +39,7 @@ FIX = (
 )
 CACHE_FILE = Path("build") / "test-gate" / "secret-scan.json"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # universal newlines, as editors and detect-secrets number lines
+_PRINTABLE_RUN = re.compile(rb"[\t\x20-\x7e]{8,}")
 _SCOPED_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x"))
 
 
@@ -57,6 +60,19 @@ def lines_of(data: bytes) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return lines
+
+
+def numbered_lines(data: bytes) -> list[tuple[int, str]]:
+    """(line number, text) of what the scan reads: every line of a text, the printable runs of a binary."""
+    if b"\0" not in data:
+        return list(enumerate(lines_of(data), start=1))
+    runs, line, position = [], 1, 0
+    for run in _PRINTABLE_RUN.finditer(data):
+        between = data[position : run.start()]  # a run holds no line break, so none is split here
+        line += between.count(b"\n") + between.count(b"\r") - between.count(b"\r\n")
+        runs.append((line, run.group().decode("ascii")))
+        position = run.start()
+    return runs
 
 
 @contextmanager
@@ -93,20 +109,21 @@ def _candidate_pattern() -> re.Pattern | None:
     return re.compile("|".join(parts))
 
 
-def _scan_lines(path: str, lines: list[str], wanted: set[int] | None) -> set[Finding]:
+def _scan_lines(path: str, numbered: list[tuple[int, str]], wanted: set[int] | None) -> set[Finding]:
     """detect-secrets' line processing (scan._process_line_based_plugins) on the candidate lines only."""
     from detect_secrets.core.scan import _is_filtered_out, _scan_line, get_plugins
     from detect_secrets.util.code_snippet import get_code_snippet
 
     candidates = _candidate_pattern()
+    texts = [text for _, text in numbered]
     findings = set()
-    for number, raw in enumerate(lines, start=1):
+    for index, (number, raw) in enumerate(numbered):
         if wanted is not None and number not in wanted:
             continue
         line = raw.rstrip()
         if candidates is not None and not candidates.search(line):
             continue
-        context = get_code_snippet(lines=lines, line_number=number)
+        context = get_code_snippet(lines=texts, line_number=index + 1)
         if _is_filtered_out(required_filter_parameters=["line"], filename=path, line=line, context=context):
             continue
         for plugin in get_plugins():
@@ -130,7 +147,7 @@ def scan(files: Iterable[tuple[str, bytes, set[int] | None]]) -> list[Finding]:
     findings: set[Finding] = set()
     with _detectors():
         for path, data, wanted in files:
-            findings |= _scan_lines(path, lines_of(data), wanted)
+            findings |= _scan_lines(path, numbered_lines(data), wanted)
     return sorted(findings)
 
 

@@ -172,10 +172,8 @@ def lint(files: list[StagedFile], scratch: Path) -> str:
 
 def added_lines(old: bytes, new: bytes) -> set[int]:
     """Numbers of the lines of `new` whose text is not a line of `old` (linear, also for large files)."""
-    carried_over = set(secret_scan.lines_of(old))
-    return {
-        number for number, line in enumerate(secret_scan.lines_of(new), start=1) if line not in carried_over
-    }
+    carried_over = {text for _, text in secret_scan.numbered_lines(old)}
+    return {number for number, text in secret_scan.numbered_lines(new) if text not in carried_over}
 
 
 def scan_secrets(files: list[StagedFile], blobs: dict[str, bytes]) -> list[str]:

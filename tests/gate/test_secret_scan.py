@@ -5,6 +5,7 @@ Every credential-shaped value is assembled at run time, so this file passes its 
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -154,3 +155,13 @@ def test_the_cache_keeps_findings_and_reads_only_changed_files(repo, monkeypatch
     out = capsys.readouterr().out
     assert scanned == ["dags/clean.py"]  # settings.py's verdict came from the cache
     assert "  dags/clean.py:1: GitHub Token\n  dags/settings.py:1: AWS Access Key\n" in out
+
+
+def test_in_random_binary_data_the_key_is_found_on_its_line():
+    noise = os.urandom(1 << 20).replace(b"\r", b"\x01")
+    data = noise + f" key={ACCESS_KEY_ID} ".encode() + noise
+
+    line = noise.count(b"\n") + 1
+    assert [str(f) for f in secret_scan.scan([("blob.bin", data, None)])] == [
+        f"blob.bin:{line}: AWS Access Key"
+    ]
