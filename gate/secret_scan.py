@@ -10,10 +10,13 @@ then costs seconds, not minutes), each with the number of the line it starts on.
 comment `pragma: allowlist secret` is accepted (detect-secrets' own allow-list filter).
 
 Speed: detect-secrets runs its filters and every detector on each line (about 10 s for this repository).
-Only a line that one of the detectors' patterns matches can hold a finding, so one combined regular
-expression picks those lines first and detect-secrets examines just them, with the same filters and context
-(about 1 s). The tree scan keeps its verdicts by path and blob hash in build/test-gate/secret-scan.json, so
-a rerun reads only the files that changed (keyed by this module's source and the detect-secrets version).
+Only a line that one of the detectors' patterns matches can hold a finding. Every pattern needs one of a few
+literal strings in its match (read from the parsed pattern: `AKIA`..., `BEGIN`, `://`, `key`/`token`...),
+so a text file's lines holding none of them are skipped after a few `bytes.find` calls; one combined
+regular expression then picks the lines a pattern really matches, and detect-secrets examines just those,
+with the same filters and context. The tree scan keeps its verdicts by path and blob hash in
+build/test-gate/secret-scan.json, so a rerun reads only the files that changed (keyed by this module's
+source and the detect-secrets version).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import functools
 import hashlib
 import json
 import re
+from re import _constants as sre_constants
+from re import _parser as sre_parse
 import sys
 import time
 from collections.abc import Iterable
@@ -62,17 +67,22 @@ def lines_of(data: bytes) -> list[str]:
     return lines
 
 
-def numbered_lines(data: bytes) -> list[tuple[int, str]]:
-    """(line number, text) of what the scan reads: every line of a text, the printable runs of a binary."""
+def readable(data: bytes) -> tuple[list[str], list[int] | None]:
+    """What the scan reads and the line number of each: every line of a text (numbers None: index + 1),
+    the printable runs of a binary."""
     if b"\0" not in data:
-        return list(enumerate(lines_of(data), start=1))
-    runs, line, position = [], 1, 0
+        return lines_of(data), None
+    runs, numbers, line, position = [], [], 1, 0
     for run in _PRINTABLE_RUN.finditer(data):
-        between = data[position : run.start()]  # a run holds no line break, so none is split here
-        line += between.count(b"\n") + between.count(b"\r") - between.count(b"\r\n")
-        runs.append((line, run.group().decode("ascii")))
+        line += _line_breaks(data[position : run.start()])  # a run holds no line break: none is split
+        runs.append(run.group().decode("ascii"))
+        numbers.append(line)
         position = run.start()
-    return runs
+    return runs, numbers
+
+
+def _line_breaks(data: bytes) -> int:
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
 @contextmanager
@@ -109,18 +119,95 @@ def _candidate_pattern() -> re.Pattern | None:
     return re.compile("|".join(parts))
 
 
-def _scan_lines(path: str, numbered: list[tuple[int, str]], wanted: set[int] | None) -> set[Finding]:
-    """detect-secrets' line processing (scan._process_line_based_plugins) on the candidate lines only."""
+def _required_literals(items) -> set[str] | None:
+    """Strings one of which every match of the parsed sequence `items` contains; None when there are none."""
+    options, run = [], ""
+    for op, argument in items:
+        if op is sre_constants.LITERAL:
+            run += chr(argument)
+            continue
+        if run:
+            options.append({run})
+            run = ""
+        if op is sre_constants.SUBPATTERN:
+            needed = _required_literals(argument[-1])
+        elif op is sre_constants.ATOMIC_GROUP:
+            needed = _required_literals(argument)
+        elif op is sre_constants.BRANCH:
+            alternatives = [_required_literals(branch) for branch in argument[1]]
+            needed = None if None in alternatives else set().union(*alternatives)
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT):
+            needed = _required_literals(argument[2]) if argument[0] >= 1 else None
+        else:
+            needed = None  # a class, any character, an anchor or a lookaround: no literal is certain
+        if needed:
+            options.append(needed)
+    if run:
+        options.append({run})
+    return max(options, key=lambda strings: min(map(len, strings)), default=None)
+
+
+@functools.cache
+def _literal_plan() -> tuple[tuple[bytes, ...], tuple[bytes, ...]] | None:
+    """(case-sensitive, lower-cased case-insensitive) literals, one of which any detector match contains.
+
+    None when some detector pattern yields none (then every line is a candidate).
+    """
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    exact, folded = set(), set()
+    for cls in get_mapping_from_secret_type_to_class().values():
+        if cls.__name__ in SKIPPED_DETECTORS:
+            continue
+        for pattern in getattr(cls(), "denylist", None) or [None]:
+            needed = _required_literals(sre_parse.parse(pattern.pattern, pattern.flags)) if pattern else None
+            if not needed or not all(text.isascii() for text in needed):
+                return None
+            if pattern.flags & re.IGNORECASE:
+                folded |= {text.lower().encode() for text in needed}
+            else:
+                exact |= {text.encode() for text in needed}
+    return tuple(sorted(exact)), tuple(sorted(folded))
+
+
+def _lines_with_literals(data: bytes) -> set[int] | None:
+    """Numbers of the lines of a text holding a literal of _literal_plan (None: every line)."""
+    plan = _literal_plan()
+    if plan is None:
+        return None
+    offsets = set()
+    for haystack, literals in ((data, plan[0]), (data.lower(), plan[1])):
+        for literal in literals:
+            found = haystack.find(literal)
+            while found != -1:
+                offsets.add(found)
+                found = haystack.find(literal, found + 1)
+    numbers, line, position = set(), 1, 0
+    for offset in sorted(offsets):
+        line += _line_breaks(data[position:offset])
+        numbers.add(line)
+        position = offset
+    return numbers
+
+
+def _scan_lines(
+    path: str, texts: list[str], numbers: list[int] | None, wanted: set[int] | None
+) -> set[Finding]:
+    """detect-secrets' line processing (scan._process_line_based_plugins) on the wanted candidate lines."""
     from detect_secrets.core.scan import _is_filtered_out, _scan_line, get_plugins
     from detect_secrets.util.code_snippet import get_code_snippet
 
+    if numbers is None:  # a text: line N is texts[N - 1]
+        indices = (
+            range(len(texts)) if wanted is None else [n - 1 for n in sorted(wanted) if 0 < n <= len(texts)]
+        )
+    else:
+        indices = [i for i, number in enumerate(numbers) if wanted is None or number in wanted]
     candidates = _candidate_pattern()
-    texts = [text for _, text in numbered]
     findings = set()
-    for index, (number, raw) in enumerate(numbered):
-        if wanted is not None and number not in wanted:
-            continue
-        line = raw.rstrip()
+    for index in indices:
+        number = index + 1 if numbers is None else numbers[index]
+        line = texts[index].rstrip()
         if candidates is not None and not candidates.search(line):
             continue
         context = get_code_snippet(lines=texts, line_number=index + 1)
@@ -147,7 +234,13 @@ def scan(files: Iterable[tuple[str, bytes, set[int] | None]]) -> list[Finding]:
     findings: set[Finding] = set()
     with _detectors():
         for path, data, wanted in files:
-            findings |= _scan_lines(path, numbered_lines(data), wanted)
+            if b"\0" not in data:
+                candidates = _lines_with_literals(data)
+                if candidates is not None:
+                    wanted = candidates if wanted is None else wanted & candidates
+                if wanted == set():
+                    continue  # not a single candidate line: no need to decode and split the text
+            findings |= _scan_lines(path, *readable(data), wanted)
     return sorted(findings)
 
 

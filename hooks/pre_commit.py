@@ -172,8 +172,13 @@ def lint(files: list[StagedFile], scratch: Path) -> str:
 
 def added_lines(old: bytes, new: bytes) -> set[int]:
     """Numbers of the lines of `new` whose text is not a line of `old` (linear, also for large files)."""
-    carried_over = {text for _, text in secret_scan.numbered_lines(old)}
-    return {number for number, text in secret_scan.numbered_lines(new) if text not in carried_over}
+    carried_over = set(secret_scan.readable(old)[0])
+    texts, numbers = secret_scan.readable(new)
+    return {
+        index + 1 if numbers is None else numbers[index]
+        for index, text in enumerate(texts)
+        if text not in carried_over
+    }
 
 
 def scan_secrets(files: list[StagedFile], blobs: dict[str, bytes]) -> list[str]:
