@@ -129,8 +129,8 @@ def _required_literals(items) -> set[str] | None:
         if run:
             options.append({run})
             run = ""
-        if op is sre_constants.SUBPATTERN:
-            needed = _required_literals(argument[-1])
+        if op is sre_constants.SUBPATTERN:  # (group, added flags, removed flags, items)
+            needed = None if argument[1] or argument[2] else _required_literals(argument[-1])
         elif op is sre_constants.ATOMIC_GROUP:
             needed = _required_literals(argument)
         elif op is sre_constants.BRANCH:

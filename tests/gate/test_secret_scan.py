@@ -165,3 +165,22 @@ def test_in_random_binary_data_the_key_is_found_on_its_line():
     assert [str(f) for f in secret_scan.scan([("blob.bin", data, None)])] == [
         f"blob.bin:{line}: AWS Access Key"
     ]
+
+
+@pytest.mark.parametrize(
+    "pattern, required",
+    [
+        ("AKIA[0-9A-Z]{16}", {"AKIA"}),
+        ("a(?:bc|de)f", {"bc", "de"}),  # the most selective element of the sequence
+        ("(?:ab|)cd", {"cd"}),  # an empty alternative makes the group optional
+        ("x?yz", {"yz"}),
+        ("(?:key){2,}[0-9]", {"key"}),
+        ("(?i:abc)def", {"def"}),  # a scoped flag changes case: not usable as an exact literal
+        ("[a-z]+@[a-z]+", {"@"}),
+        ("[a-z]+[0-9]?", None),
+    ],
+)
+def test_required_literals_are_in_every_match(pattern, required):
+    from re import _parser
+
+    assert secret_scan._required_literals(_parser.parse(pattern)) == required
