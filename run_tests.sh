@@ -5,7 +5,7 @@
 #   ./run_tests.sh                     everything (what CI runs)
 #   ./run_tests.sh --fast              the pre-push path: skips suites marked slow (PostgreSQL, end to end)
 #   ./run_tests.sh --update-inventory  rewrite gate/inventory.json from the DAGs that load, then exit
-#   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags): a narrowed run, never stamped
+#   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags); never stamped
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 2
