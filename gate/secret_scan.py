@@ -25,14 +25,14 @@ import functools
 import hashlib
 import json
 import re
-from re import _constants as sre_constants
-from re import _parser as sre_parse
 import sys
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from re import _constants as sre_constants  # re's own parser: the literals a pattern needs, not a guess
+from re import _parser as sre_parse
 
 # Entropy and keyword detectors fire on this repository's SHA pins, hashes and moto's fake "testing" keys;
 # the pattern detectors (AWS keys, passwords in connection URIs, private keys, tokens) do not.
@@ -59,7 +59,7 @@ class Finding:
 
 
 def lines_of(data: bytes) -> list[str]:
-    """The lines (line N is lines[N - 1]), decoded leniently: the ASCII runs of a binary file survive."""
+    """A text's lines (line N is lines[N - 1]), decoded leniently (invalid UTF-8 becomes U+FFFD)."""
     text = data.decode("utf-8", errors="replace")
     lines = _LINE_BREAK.split(text)
     if lines and lines[-1] == "":
