@@ -5,12 +5,14 @@ end of the session the plugin writes `whole <mode>` there, or `narrowed <mode>: 
 records a green run only on `whole`. The reasons are read from pytest's final configuration, whatever set
 it (command line, PYTEST_ADDOPTS, the ini file's addopts): -k, a marker expression other than the mode's,
 test paths, --deselect, --ignore, --last-failed, --stepwise, --collect-only, --setup-only/-plan; plus any
-test deselected by something else, and fewer tests run than collected. A run without the plugin (e.g.
+test deselected by something else, a test module under testpaths that was not collected (a conftest's
+collect_ignore, norecursedirs), and fewer tests run than collected. A run without the plugin (e.g.
 `-p no:deploy.selection`) writes no report, so it never stamps either.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +35,13 @@ NARROWING_OPTIONS = {
     "setupplan": "--setup-plan",
 }
 WORKER_KEY = "gate_unexpected_deselected"
+WORKER_MODULES = "gate_collected_modules"
 
 
 @dataclass
 class _Session:
     ran: set[str] = field(default_factory=set)
+    modules: set[str] = field(default_factory=set)  # test files collected (with or without an error)
     unexpected_deselected: int = 0
 
 
@@ -63,6 +67,21 @@ def narrowing(config: pytest.Config, mode: str) -> list[str]:
     return reasons
 
 
+def test_modules(config: pytest.Config) -> set[str]:
+    """The test files pytest's own rules find under testpaths (rootdir-relative): a whole run collects all."""
+    roots = [config.rootpath / path for path in config.getini("testpaths")] or [config.rootpath]
+    patterns, skipped = config.getini("python_files"), config.getini("norecursedirs")
+    found = set()
+    for root in roots:
+        for path in root.rglob("*.py"):
+            folders = path.relative_to(root).parts[:-1]
+            if any(fnmatch.fnmatch(part, pattern) for part in folders for pattern in skipped):
+                continue
+            if any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns):
+                found.add(path.relative_to(config.rootpath).as_posix())
+    return found
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _session
     _session = _Session()
@@ -76,6 +95,11 @@ def pytest_deselected(items) -> None:
     )
 
 
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.nodeid.endswith(".py"):
+        _session.modules.add(report.nodeid)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" or (report.when == "setup" and not report.passed):
         _session.ran.add(report.nodeid)
@@ -84,13 +108,16 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
     """pytest-xdist: the workers collect (and deselect); each reports its count when it finishes."""
-    _session.unexpected_deselected += getattr(node, "workeroutput", {}).get(WORKER_KEY, 0)
+    output = getattr(node, "workeroutput", {})
+    _session.unexpected_deselected += output.get(WORKER_KEY, 0)
+    _session.modules.update(output.get(WORKER_MODULES, ()))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workerinput"):
         config.workeroutput[WORKER_KEY] = _session.unexpected_deselected
+        config.workeroutput[WORKER_MODULES] = sorted(_session.modules)
         return
     report = os.environ.get(REPORT_ENV)
     if not report:
@@ -99,6 +126,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reasons = narrowing(config, mode)
     if _session.unexpected_deselected:
         reasons.append(f"deselected by other than the mode's -m: {_session.unexpected_deselected}")
+    left_out = sorted(test_modules(config) - _session.modules)
+    if left_out:
+        reasons.append(f"test modules not collected: {', '.join(left_out)}")
     if len(_session.ran) != session.testscollected or not session.testscollected:
         reasons.append(f"tests run: {len(_session.ran)} of {session.testscollected} collected")
     verdict = f"narrowed {mode}: {'; '.join(reasons)}" if reasons else f"whole {mode}"

@@ -280,3 +280,15 @@ def test_a_key_committed_without_the_hook_fails_the_gate(gated):
     assert done.returncode == 1, done.stdout
     assert "  dags/settings.py:1: AWS Access Key" in done.stdout
     assert "FAILED  secret scan" in done.stdout and stamp.read(gated) == {}
+
+
+@pytest.mark.slow
+def test_a_test_module_left_out_of_collection_stamps_nothing(gated):
+    (gated / "tests/test_other.py").write_text(OTHER_TEST)
+    (gated / "tests/conftest.py").write_text('collect_ignore = ["test_other.py"]\n')
+    commit_all(gated, "a test module nobody runs")
+
+    done = sh(gated, "./run_tests.sh", "--fast")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert stamp.read(gated) == {} and "tests/test_other.py" in done.stdout
