@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The gate: flake8, black --check and pytest, in the pinned MWAA environment (.venv, built on first use).
+# The gate: flake8, black --check, the secret scan and pytest, in the pinned MWAA environment (.venv, built on
+# first use).
 #
 #   ./run_tests.sh                     everything (what CI runs)
 #   ./run_tests.sh --fast              the pre-push path: skips suites marked slow (PostgreSQL, end to end)
 #   ./run_tests.sh --update-inventory  rewrite gate/inventory.json from the DAGs that load, then exit
-#   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags)
+#   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags); never stamped
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 2
@@ -32,11 +33,13 @@ ensure_venv || exit 1
 export PATH="$VENV/bin:$PATH"
 LOGS="$ROOT/build/test-logs"
 mkdir -p "$LOGS"
+mode=$([ "$fast" = 1 ] && echo fast || echo full)
 # The tree under test (deploy/stamp.py): a green run of the whole selection stamps it for ./sync_dags.sh.
-tested_tree=""
-if [ "${#pytest_args[@]}" -eq 0 ]; then
-    tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
-fi
+# Whether pytest ran the whole selection is pytest's to say (deploy/selection.py, loaded below): test
+# arguments, PYTEST_ADDOPTS or the ini file's addopts narrowing the run all leave the tree unstamped.
+tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
+export LAKEHOUSE_GATE_MODE="$mode" LAKEHOUSE_GATE_SELECTION="$LOGS/selection"
+rm -f "$LAKEHOUSE_GATE_SELECTION"
 
 failed=()
 step() {
@@ -54,6 +57,8 @@ summary=()
 
 step "flake8" flake8 .
 step "black --check" black --check .
+# Every file of the tree under test, committed with --no-verify or not (the pre-commit hook's scanner).
+step "secret scan" python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
 if [ "$fast" = 1 ]; then
     marker=(-m "not slow")
     # A DAG file that does not import: only the DAG gate runs (tests/conftest.py), so the answer comes first.
@@ -64,7 +69,7 @@ else
     marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
 fi
 step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" bash -c 'set -o pipefail; python -m pytest -q -rfE --continue-on-collection-errors "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
-    ${marker[@]+"${marker[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
+    -p deploy.selection ${marker[@]+"${marker[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
 
 echo
 echo "== gate summary =="
@@ -84,6 +89,6 @@ if [ "${#failed[@]}" -gt 0 ]; then
     exit 1
 fi
 if [ -n "$tested_tree" ]; then
-    python -m deploy.stamp write "$tested_tree" "$([ "$fast" = 1 ] && echo fast || echo full)"
+    python -m deploy.stamp write "$tested_tree" "$mode" "$LAKEHOUSE_GATE_SELECTION"
 fi
 echo "all green"

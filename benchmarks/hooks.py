@@ -25,7 +25,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-HOOK_FILES = ("hooks", "scripts/venv.sh", "pyproject.toml", ".flake8")
+HOOK_FILES = (
+    "hooks",
+    "gate/__init__.py",
+    "gate/secret_scan.py",
+    "scripts/venv.sh",
+    "pyproject.toml",
+    ".flake8",
+)
 TARGET_SECONDS = 2.0
 
 

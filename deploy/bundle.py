@@ -7,8 +7,12 @@
     dags/constraints.txt requirements/constraints.txt (requirements.txt's --constraint, a path on MWAA)
     startup.sh           the MWAA startup script, when the repository has one
 
-Files come from git's view of the working tree (tracked, plus untracked files git does not ignore), so caches
-and local configuration listed in .gitignore never ship; EXCLUDED drops what must not ship even when tracked.
+The files are the blobs of one git tree object (by default the working tree's, as deploy.stamp.tree_hash
+records it; the sync passes the tree the tests passed on), read with `git ls-tree` and `git cat-file`, never
+from the disk: a symbolic link is a path, not the file it points at, and nothing changes between the gate
+and the upload. Caches and local configuration listed in .gitignore are not in the tree; EXCLUDED drops what
+must not ship even when tracked. Refused, each path named: symbolic links and submodules in the shipped
+folders, key material, and files over MAX_FILE_BYTES (unless allowed one by one).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import io
-import os
+import re
 import subprocess
 import zipfile
 from dataclasses import dataclass
@@ -35,6 +39,8 @@ REQUIREMENTS_SOURCE = "requirements/requirements.txt"
 CONSTRAINTS_SOURCE = "requirements/constraints.txt"
 CONSTRAINTS_KEY = DAGS_PREFIX + "constraints.txt"
 STARTUP_SOURCE = "startup.sh"
+SOURCE_FOLDERS = ("dags", "sql", "plugins")
+SOURCE_FILES = (REQUIREMENTS_SOURCE, CONSTRAINTS_SOURCE, STARTUP_SOURCE)
 
 # Path-component and file-name patterns that never ship, whatever git tracks.
 EXCLUDED_PARTS = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ipynb_checkpoints", "tests")
@@ -44,8 +50,6 @@ EXCLUDED_NAMES = (
     "test_*.py",
     "*_test.py",
     "conftest.py",
-    ".env",
-    ".env.*",
     "airflow.cfg",
     "airflow.db",
     "webserver_config.py",
@@ -53,6 +57,38 @@ EXCLUDED_NAMES = (
     ".DS_Store",
 )
 KEPT_HIDDEN = (".airflowignore",)
+# Keys, certificates with their keys, credential and environment files: refused anywhere in the shipped
+# folders (every reader of the bucket and every worker would get them).
+KEY_MATERIAL_NAMES = (
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.ppk",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    "credentials",
+    ".netrc",
+    ".pgpass",
+    ".env",
+    ".env.*",
+    "*.env",
+)
+# Per file. MWAA copies dags/ to every container and sets no explicit limit on plugins.zip, but recommends
+# keeping it well under 1 GB ("Custom plugins directory and size limits", MWAA User Guide): the larger it is,
+# the longer every start. A data file belongs in a data bucket; --allow-large-file admits one by name.
+MAX_FILE_BYTES = 5 << 20
+
+# fnmatch.fnmatch per pattern and file costs more than the git reads for a 500-file bundle: one expression.
+_EXCLUDED_NAME = re.compile("|".join(fnmatch.translate(pattern) for pattern in EXCLUDED_NAMES))
+_KEY_MATERIAL_NAME = re.compile("|".join(fnmatch.translate(pattern) for pattern in KEY_MATERIAL_NAMES))
+
+SYMLINK_MODE = "120000"
+SUBMODULE_MODE = "160000"
 
 # A fixed timestamp and mode for every plugins.zip entry: the bytes depend on content only.
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -81,6 +117,14 @@ class BundleFile:
         return hashlib.md5(self.data, usedforsecurity=False).hexdigest()
 
 
+@dataclass(frozen=True)
+class TreeEntry:
+    path: str  # repository-relative, '/'-separated
+    mode: str  # 100644, 100755, 120000 (symbolic link), 160000 (submodule)
+    sha: str
+    size: int  # 0 for a submodule
+
+
 def is_shipped(relative: str) -> bool:
     """Whether a file (path relative to its source folder) belongs in the bundle."""
     path = PurePosixPath(relative)
@@ -90,81 +134,193 @@ def is_shipped(relative: str) -> bool:
         return False
     if path.name.startswith(".") and path.name not in KEPT_HIDDEN:
         return False
-    return not any(fnmatch.fnmatch(path.name, pattern) for pattern in EXCLUDED_NAMES)
+    return not _EXCLUDED_NAME.match(path.name)
 
 
-def _git_files(repo: Path, folder: str) -> list[str] | None:
-    """Tracked and untracked-but-not-ignored files under `folder`, or None outside a git checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", folder],
-            cwd=repo,
-            capture_output=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
+def is_key_material(path: str) -> str | None:
+    """The KEY_MATERIAL_NAMES pattern the file name matches, or None."""
+    name = PurePosixPath(path).name
+    if not _KEY_MATERIAL_NAME.match(name):
         return None
-    # --cached lists files deleted from the working tree too: only what exists now ships
-    return sorted({name for name in out.decode().split("\0") if name and (repo / name).is_file()})
+    return next(pattern for pattern in KEY_MATERIAL_NAMES if fnmatch.fnmatchcase(name, pattern))
 
 
-def source_files(repo: Path, folder: str) -> list[str]:
-    """The shippable files under `folder` (repository-relative, '/'-separated, sorted)."""
-    names = _git_files(repo, folder)
-    if names is None:
-        root = repo / folder
-        names = sorted(
-            str(PurePosixPath(*(Path(dirpath, f).relative_to(repo).parts)))
-            for dirpath, _dirs, files in os.walk(root)
-            for f in files
+def _in_shipped_area(path: str) -> bool:
+    """A path in a source folder, a source file, or a folder on the way to one (a link there redirects it)."""
+    if any(path == folder or path.startswith(folder + "/") for folder in SOURCE_FOLDERS):
+        return True
+    return any(source == path or source.startswith(path + "/") for source in SOURCE_FILES)
+
+
+def _git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    try:
+        done = subprocess.run(["git", *args], cwd=repo, input=stdin, capture_output=True)
+    except OSError as error:
+        raise BundleError(f"git cannot run ({error}). Fix: install git; the bundle is a git tree.") from error
+    if done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip()
+        raise BundleError(f"{repo}: git {args[0]} failed: {detail}")
+    return done.stdout
+
+
+def tree_entries(repo: Path, tree: str) -> list[TreeEntry]:
+    """Every entry of the tree object, recursively (`git ls-tree -r -l`)."""
+    entries = []
+    for record in _git(repo, "ls-tree", "-r", "-l", "-z", "--full-tree", tree).split(b"\0"):
+        if not record:
+            continue
+        header, path = record.split(b"\t", 1)
+        mode, _type, sha, size = header.decode().split()
+        entries.append(
+            TreeEntry(path.decode(errors="surrogateescape"), mode, sha, 0 if size == "-" else int(size))
         )
-    return [name for name in names if is_shipped(str(PurePosixPath(name).relative_to(folder)))]
+    return entries
 
 
-def plugins_zip(repo: Path, folder: str = "plugins") -> bytes:
-    """plugins/ as a zip whose bytes depend only on the file names and contents.
+def read_blobs(repo: Path, shas: list[str]) -> dict[str, bytes]:
+    """Blob contents by SHA, read by one `git cat-file --batch`."""
+    wanted = list(dict.fromkeys(shas))
+    if not wanted:
+        return {}
+    out = _git(repo, "cat-file", "--batch", stdin="".join(f"{sha}\n" for sha in wanted).encode())
+    blobs, position = {}, 0
+    for sha in wanted:
+        header_end = out.index(b"\n", position)
+        size = int(out[position:header_end].split(b" ")[2])
+        blobs[sha] = out[header_end + 1 : header_end + 1 + size]
+        position = header_end + 1 + size + 1
+    return blobs
+
+
+def _refusals(repo: Path, entries: list[TreeEntry], allow_large: set[str]) -> list[str]:
+    """One paragraph per kind of problem, naming every path and the fix."""
+    paragraphs = []
+    links = [entry for entry in entries if entry.mode == SYMLINK_MODE]
+    if links:
+        targets = read_blobs(repo, [entry.sha for entry in links])
+        named = "\n".join(
+            f"  {entry.path} is a symbolic link to {targets[entry.sha].decode(errors='replace')}"
+            for entry in links
+        )
+        paragraphs.append(
+            f"{named}\n  The bundle ships files, never what a link points at (on the machine that syncs, "
+            "that could be anything, its credentials included).\n"
+            "  Fix: commit the file itself in place of the link (git rm the link, copy the file there, "
+            "git add), or remove the link."
+        )
+    submodules = [entry for entry in entries if entry.mode == SUBMODULE_MODE]
+    if submodules:
+        named = "\n".join(f"  {entry.path} is a git submodule" for entry in submodules)
+        paragraphs.append(
+            f"{named}\n  Its files are not in this repository's tree, so they were never tested here.\n"
+            "  Fix: vendor the files into the repository, or install the package through requirements.txt."
+        )
+    keys = [
+        (entry.path, is_key_material(entry.path))
+        for entry in entries
+        if entry.mode not in (SYMLINK_MODE, SUBMODULE_MODE)
+    ]
+    keys = [(path, pattern) for path, pattern in keys if pattern]
+    if keys:
+        named = "\n".join(f"  {path}: key material ({pattern}), never shipped" for path, pattern in keys)
+        paragraphs.append(
+            f"{named}\n  Fix: git rm --cached <file> and list it in .gitignore; credentials belong in "
+            "Airflow connections or AWS Secrets Manager (rotate a key that was ever pushed)."
+        )
+    large = [
+        entry
+        for entry in entries
+        if entry.mode not in (SYMLINK_MODE, SUBMODULE_MODE)
+        and entry.size > MAX_FILE_BYTES
+        and entry.path not in allow_large
+        and _ships(entry.path)
+    ]
+    if large:
+        named = "\n".join(
+            f"  {entry.path}: {entry.size:,} bytes, over the {MAX_FILE_BYTES >> 20} MiB limit per file"
+            for entry in large
+        )
+        allow = " ".join(f"--allow-large-file {entry.path}" for entry in large)
+        paragraphs.append(
+            f"{named}\n  Every MWAA container copies the DAG folder and plugins.zip at start.\n"
+            f"  Fix: keep data in a data bucket; or ship it anyway: ./sync_dags.sh {allow}"
+        )
+    return paragraphs
+
+
+def _ships(path: str) -> bool:
+    if path in SOURCE_FILES:
+        return True
+    folder, _, relative = path.partition("/")
+    return folder in SOURCE_FOLDERS and bool(relative) and is_shipped(relative)
+
+
+def plugins_zip(files: dict[str, bytes]) -> bytes:
+    """plugins/ ({name relative to plugins/: bytes}) as a zip whose bytes depend only on names and contents.
 
     Entries are sorted, timestamps and modes fixed, and stored uncompressed: deflate output can differ
     between zlib builds, and a changed plugins.zip makes MWAA restart every worker.
     """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name in source_files(repo, folder):
-            info = zipfile.ZipInfo(str(PurePosixPath(name).relative_to(folder)), date_time=ZIP_DATE_TIME)
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
             info.external_attr = ZIP_FILE_MODE << 16
             info.create_system = 3  # unix, whatever the building machine: part of the bytes
-            archive.writestr(info, (repo / name).read_bytes())
+            archive.writestr(info, files[name])
     return buffer.getvalue()
 
 
-def build(repo: Path) -> dict[str, BundleFile]:
-    """The bundle of the repository at `repo`: {bucket key: file}."""
+def build(repo: Path, tree: str | None = None, allow_large: tuple[str, ...] = ()) -> dict[str, BundleFile]:
+    """The bundle of git tree `tree` (default: the working tree of `repo`): {bucket key: file}."""
+    from deploy import stamp
+
     repo = Path(repo).resolve()
-    if not (repo / "dags").is_dir():
-        raise BundleError(f"{repo}: no dags/ folder. Fix: run from the repository root (or pass --repo).")
-    files: dict[str, BundleFile] = {}
-    for name in source_files(repo, "dags"):
-        key = name  # already starts with dags/
-        if key.startswith(SQL_KEY_PREFIX):
+    if tree is None:
+        try:
+            tree = stamp.tree_hash(repo)
+        except stamp.GitError as error:
             raise BundleError(
-                f"{repo / name}: dags/sql/ is where the bundle puts the repository's sql/. "
-                "Fix: move the file to sql/ at the repository root."
-            )
-        files[key] = BundleFile(key, (repo / name).read_bytes())
-    if (repo / "sql").is_dir():
-        for name in source_files(repo, "sql"):
-            key = DAGS_PREFIX + name
-            files[key] = BundleFile(key, (repo / name).read_bytes())
-    if (repo / "plugins").is_dir():
-        files[PLUGINS_KEY] = BundleFile(PLUGINS_KEY, plugins_zip(repo))
-    requirements = repo / REQUIREMENTS_SOURCE
-    if not requirements.is_file():
-        raise BundleError(f"{requirements}: missing. Fix: restore requirements/requirements.txt (MWAA's).")
-    files[REQUIREMENTS_KEY] = BundleFile(REQUIREMENTS_KEY, requirements.read_bytes())
-    if (repo / CONSTRAINTS_SOURCE).is_file():
-        files[CONSTRAINTS_KEY] = BundleFile(CONSTRAINTS_KEY, (repo / CONSTRAINTS_SOURCE).read_bytes())
-    if (repo / STARTUP_SOURCE).is_file():
-        files[STARTUP_KEY] = BundleFile(STARTUP_KEY, (repo / STARTUP_SOURCE).read_bytes())
+                f"{repo}: not a git checkout ({error}); the bundle is the git tree the tests passed on. "
+                "Fix: sync from a clone of the repository."
+            ) from error
+    entries = [entry for entry in tree_entries(repo, tree) if _in_shipped_area(entry.path)]
+    refusals = _refusals(repo, entries, set(allow_large))
+    if refusals:
+        raise BundleError(f"tree {tree[:12]} cannot ship as it is:\n" + "\n".join(refusals))
+    shipped = {entry.path: entry for entry in entries if _ships(entry.path)}
+    if not any(path.startswith(DAGS_PREFIX) for path in shipped):
+        raise BundleError(f"{repo}: no dags/ folder in tree {tree[:12]}. Fix: run from the repository root.")
+    collisions = [path for path in shipped if path.startswith(SQL_KEY_PREFIX)]
+    if collisions:
+        raise BundleError(
+            f"{collisions[0]}: dags/sql/ is where the bundle puts the repository's sql/. "
+            "Fix: move the file to sql/ at the repository root."
+        )
+    if REQUIREMENTS_SOURCE not in shipped:
+        raise BundleError(
+            f"{REQUIREMENTS_SOURCE}: missing. Fix: restore requirements/requirements.txt (MWAA's)."
+        )
+    blobs = read_blobs(repo, [entry.sha for entry in shipped.values()])
+    data = {path: blobs[entry.sha] for path, entry in shipped.items()}
+    files: dict[str, BundleFile] = {}
+    for path, content in data.items():
+        if path.startswith(DAGS_PREFIX):
+            files[path] = BundleFile(path, content)
+        elif path.startswith("sql/"):
+            files[DAGS_PREFIX + path] = BundleFile(DAGS_PREFIX + path, content)
+    plugins = {
+        path.removeprefix("plugins/"): content
+        for path, content in data.items()
+        if path.startswith("plugins/")
+    }
+    if plugins or any(entry.path == "plugins" or entry.path.startswith("plugins/") for entry in entries):
+        files[PLUGINS_KEY] = BundleFile(PLUGINS_KEY, plugins_zip(plugins))
+    files[REQUIREMENTS_KEY] = BundleFile(REQUIREMENTS_KEY, data[REQUIREMENTS_SOURCE])
+    if CONSTRAINTS_SOURCE in data:
+        files[CONSTRAINTS_KEY] = BundleFile(CONSTRAINTS_KEY, data[CONSTRAINTS_SOURCE])
+    if STARTUP_SOURCE in data:
+        files[STARTUP_KEY] = BundleFile(STARTUP_KEY, data[STARTUP_SOURCE])
     return dict(sorted(files.items()))
 
 

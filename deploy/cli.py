@@ -72,6 +72,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="never run the tests here: refuse unless a green ./run_tests.sh already stamped this tree",
     )
+    parser.add_argument(
+        "--allow-large-file",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help=f"ship this repository file although over {bundling.MAX_FILE_BYTES >> 20} MiB (repeatable)",
+    )
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -138,17 +145,16 @@ def sync(
     tested_tree: str | None = None,
     environment: mwaa.Environment | None = None,
     allow_mass_delete: bool = False,
+    allow_large: tuple[str, ...] = (),
 ) -> tuple[Plan, Result | None]:
     """Bundle -> plan -> apply; the gate is check_gate's job, the lock main's. Returns the plan and what was
     done (None: a dry run, or nothing to do).
 
-    With `tested_tree`, refuses when the working tree changed between the gate and the bundle build. With
-    `environment`, brings it to the bucket's environment files between the first phase and the DAG files.
+    The bundle is the git tree `tested_tree` (default: the working tree's), whatever changes after the gate.
+    With `environment`, brings it to the bucket's environment files between the first phase and the DAG files.
     """
     out = out or sys.stdout
-    bundle = bundling.build(repo)
-    if tested_tree and stamp.tree_hash(repo) != tested_tree:
-        raise Refused("files changed after the gate ran, so the bundle would not be the tested tree. Rerun.")
+    bundle = bundling.build(repo, tree=tested_tree, allow_large=allow_large)
     plan = compare(bundle, target.managed_objects({key: item.md5 for key, item in bundle.items()}))
     print(render(plan, str(target)), file=out, flush=True)
     too_much = plan.mass_delete()
@@ -232,6 +238,7 @@ def main(
             )
             return USAGE
         tree = check_gate(repo, options.allow_dirty, not options.skip_gate_run, out)
+        allow_large = tuple(options.allow_large_file)
         environment = None
         if options.environment:
             if mwaa_client is None:
@@ -247,14 +254,24 @@ def main(
                 out,
             )
         if options.dry_run:
-            sync(repo, target, True, out, tested_tree=tree, allow_mass_delete=options.allow_mass_delete)
+            sync(
+                repo,
+                target,
+                True,
+                out,
+                tested_tree=tree,
+                allow_mass_delete=options.allow_mass_delete,
+                allow_large=allow_large,
+            )
             print("dry run: nothing was changed", file=out)
             return OK
         holder = Holder.here(head_commit(repo), (options.wait_minutes + LOCK_MARGIN_MINUTES) * 60)
         with target.lock(holder) as taken_over:
             if taken_over is not None:
                 print(f"took over an expired lock ({taken_over.describe()})", file=out)
-            plan, result = sync(repo, target, False, out, None, tree, environment, options.allow_mass_delete)
+            plan, result = sync(
+                repo, target, False, out, None, tree, environment, options.allow_mass_delete, allow_large
+            )
         if result is None:
             print(f"nothing to do: {target} already holds tree {tree[:12]}", file=out)
             return OK

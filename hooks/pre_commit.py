@@ -6,8 +6,10 @@ They read the staged blobs, i.e. exactly what the commit will contain, never the
    follows only when the file has no unstaged changes, so a partially staged file keeps its unstaged part
    and nothing unstaged is swept into the commit.
 2. flake8 lints the staged (formatted) Python files.
-3. A secret scan (detect-secrets' pattern detectors) reads the lines this commit adds, in every staged file,
-   while black and flake8 run. A finding refuses the commit before anything is reformatted.
+3. A secret scan (gate/secret_scan.py, the scanner ./run_tests.sh runs over every file) reads the lines this
+   commit adds, in every staged regular file (new, modified, or a symbolic link turned into a file; binary
+   and large files too), while black and flake8 run. A finding refuses the commit before anything is
+   reformatted.
 
 black and flake8 run once each, as `black .` and `flake8 .` in a scratch folder holding the staged files and
 copies of the lint configuration, so their settings and exclusions apply exactly as in ./run_tests.sh.
@@ -15,7 +17,6 @@ copies of the lint configuration, so their settings and exclusions apply exactly
 
 from __future__ import annotations
 
-import difflib
 import os
 import shutil
 import subprocess
@@ -25,14 +26,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: the shared scanner
+from gate import secret_scan  # noqa: E402
+
 PYTHON_SUFFIXES = (".py", ".pyi")
 REGULAR_FILE_MODES = ("100644", "100755")  # symlinks and submodules are neither formatted nor scanned
 LINT_CONFIG_FILES = ("pyproject.toml", ".flake8", "setup.cfg", "tox.ini", ".gitignore")
-# Entropy and keyword detectors fire on this repository's SHA pins, hashes and moto's fake "testing" keys;
-# the pattern detectors (AWS keys, passwords in connection URIs, private keys, tokens) do not.
-SKIPPED_DETECTORS = {"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "IPPublicDetector"}
 NULL_BLOB_PREFIX = "0000000"
-SECRET_SCAN_MAX_BYTES = 5 << 20  # data files, not code: scanning them would take longer than the commit
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ def commit_base() -> str:
 
 
 def staged_files(base: str) -> list[StagedFile]:
-    """Files the commit adds or modifies (raw diff of the index against HEAD)."""
-    fields = git("diff-index", "--cached", "-z", "--no-renames", "--diff-filter=AM", base).split(b"\0")
+    """Regular files the commit adds, modifies or turns into a file (raw diff of the index against HEAD)."""
+    fields = git("diff-index", "--cached", "-z", "--no-renames", "--diff-filter=AMT", base).split(b"\0")
     files = []
     for header, path in zip(fields[0::2], fields[1::2]):
         _, mode, old_blob, blob, _ = header.decode().lstrip(":").split(" ")
@@ -171,52 +171,32 @@ def lint(files: list[StagedFile], scratch: Path) -> str:
 
 
 def added_lines(old: bytes, new: bytes) -> set[int]:
-    """1-based numbers of the lines of `new` that are not carried over from `old`."""
-    old_lines, new_lines = old.splitlines(), new.splitlines()
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
-    added = set()
-    for tag, _, _, j1, j2 in matcher.get_opcodes():
-        if tag in ("replace", "insert"):
-            added.update(range(j1 + 1, j2 + 1))
-    return added
+    """Numbers of the lines of `new` whose text is not a line of `old` (linear, also for large files)."""
+    carried_over = set(secret_scan.readable(old)[0])
+    texts, numbers = secret_scan.readable(new)
+    return {
+        index + 1 if numbers is None else numbers[index]
+        for index, text in enumerate(texts)
+        if text not in carried_over
+    }
 
 
-def scan_secrets(files: list[StagedFile], blobs: dict[str, bytes], folder: Path) -> list[str]:
-    """detect-secrets over the staged files (copied into `folder`), reporting findings on added lines only."""
-    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-    from detect_secrets.core.scan import scan_file
-    from detect_secrets.settings import transient_settings
-
-    plugins = [
-        {"name": cls.__name__}
-        for cls in get_mapping_from_secret_type_to_class().values()
-        if cls.__name__ not in SKIPPED_DETECTORS
-    ]
-    findings = []
-    with transient_settings({"plugins_used": plugins}):
-        for staged in files:
-            content = (folder / staged.path).read_bytes()
-            if b"\0" in content[:8192]:
-                continue  # binary
-            if len(content) > SECRET_SCAN_MAX_BYTES:
-                print(
-                    f"pre-commit: {staged.path} ({len(content) >> 20} MiB) is too large for the secret scan"
-                )
-                continue
-            new_lines = added_lines(blobs.get(staged.old_blob, b""), content)
-            for secret in scan_file(str(folder / staged.path)):
-                if secret.line_number in new_lines:
-                    findings.append(f"{staged.path}:{secret.line_number}: {secret.type}")
-    return findings
+def scan_secrets(files: list[StagedFile], blobs: dict[str, bytes]) -> list[str]:
+    """The shared scanner over the staged blobs, reporting findings on added lines only."""
+    findings = secret_scan.scan(
+        (staged.path, blobs[staged.blob], added_lines(blobs.get(staged.old_blob, b""), blobs[staged.blob]))
+        for staged in files
+    )
+    return [str(finding) for finding in findings]
 
 
-def materialize(files: list[StagedFile], blobs: dict[str, bytes], folder: Path, lint_config: bool) -> None:
+def materialize(files: list[StagedFile], blobs: dict[str, bytes], folder: Path) -> None:
+    """The staged Python files and the lint configuration, in a scratch folder for black and flake8."""
     folder.mkdir()
-    if lint_config:
-        root = Path(git("rev-parse", "--show-toplevel").decode().strip())
-        for name in LINT_CONFIG_FILES:
-            if (root / name).is_file():
-                shutil.copyfile(root / name, folder / name)
+    root = Path(git("rev-parse", "--show-toplevel").decode().strip())
+    for name in LINT_CONFIG_FILES:
+        if (root / name).is_file():
+            shutil.copyfile(root / name, folder / name)
     for staged in files:
         target = folder / staged.path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -255,17 +235,12 @@ def main() -> int:
     blobs = read_blobs([f.blob for f in files] + [f.old_blob for f in files])
     python = [f for f in files if f.is_python]
     with tempfile.TemporaryDirectory(prefix="pre-commit-") as tmp:
-        scratch, as_staged, cache = (
-            Path(tmp) / "formatted",
-            Path(tmp) / "as-staged",
-            Path(tmp) / "black-cache",
-        )
-        materialize(python, blobs, scratch, lint_config=True)
-        materialize(files, blobs, as_staged, lint_config=False)
-        # black and flake8 are subprocesses: the secret scan runs meanwhile, on the files as staged.
+        scratch, cache = Path(tmp) / "formatted", Path(tmp) / "black-cache"
+        materialize(python, blobs, scratch)
+        # black and flake8 are subprocesses: the secret scan runs meanwhile, on the blobs as staged.
         with ThreadPoolExecutor(max_workers=1) as pool:
             checks = pool.submit(format_and_lint, python, scratch, cache)
-            secrets = scan_secrets(files, blobs, as_staged)
+            secrets = scan_secrets(files, blobs)
             changed, black_errors, lint_errors = checks.result()
 
         if secrets:
@@ -275,7 +250,7 @@ def main() -> int:
                 "\n".join(f"  {finding}" for finding in secrets),
                 "remove them (`git restore --staged <file>` unstages, then edit); credentials belong\n"
                 "in Airflow connections or AWS Secrets Manager. A false positive: end the line with the\n"
-                "comment `pragma: allowlist secret` and stage it again.",
+                f"comment `{secret_scan.ALLOWLIST_COMMENT}` and stage it again.",
             )
         else:
             if changed:

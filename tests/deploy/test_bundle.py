@@ -45,7 +45,6 @@ def test_tests_caches_and_local_config_never_ship(project):
         "dags/tests/test_first.py",
         "dags/conftest.py",
         "dags/test_helpers.py",
-        "dags/.env",
         "dags/airflow.cfg",
         "plugins/lakehouse/tests/test_paths.py",
     ]
@@ -69,9 +68,7 @@ def test_tests_caches_and_local_config_never_ship(project):
         zipped = archive.namelist()
 
     assert "dags/redshift__03_draft.py" in built
-    assert not [
-        key for key in built if "test" in key or "cache" in key or key.endswith((".env", ".cfg", ".json"))
-    ]
+    assert not [key for key in built if "test" in key or "cache" in key or key.endswith((".cfg", ".json"))]
     assert zipped == ["lakehouse/__init__.py", "lakehouse/paths.py"]
 
 
@@ -81,15 +78,6 @@ def test_a_dags_sql_folder_would_collide_with_the_shipped_sql(project):
 
     with pytest.raises(bundling.BundleError, match="dags/sql/extra.sql.*move the file to sql/"):
         bundling.build(project)
-
-
-def test_outside_git_the_same_files_ship(project, tmp_path):
-    copy = tmp_path / "export"
-    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".git"))
-
-    assert {k: v.data for k, v in bundling.build(copy).items()} == {
-        k: v.data for k, v in bundling.build(project).items()
-    }
 
 
 def test_plugins_zip_is_byte_identical_across_checkouts(project, tmp_path):
@@ -102,11 +90,11 @@ def test_plugins_zip_is_byte_identical_across_checkouts(project, tmp_path):
         os.chmod(clone / "plugins/lakehouse/paths.py", 0o600 if n else 0o755)
         clones.append(clone)
 
-    first, second = (bundling.plugins_zip(clone) for clone in clones)
+    first, second = (bundling.build(clone)["plugins.zip"].data for clone in clones)
 
     assert first == second
     (clones[1] / "plugins/lakehouse/paths.py").write_text("SQL = 'sql/'\n")
-    assert bundling.plugins_zip(clones[1]) != first  # content, and only content, changes the bytes
+    assert bundling.build(clones[1])["plugins.zip"].data != first  # content, and only content, changes it
 
 
 LOAD_BUNDLE = textwrap.dedent(
@@ -177,3 +165,153 @@ def test_the_built_bundle_loads_as_on_mwaa(repo_root, loaded, tmp_path):
         assert all(path == sql_folder for path in dag["searchpath"]), dag_id
         assert dag["unresolved"] == [], dag_id
     assert sum(dag["from_sql_files"] for dag in report["dags"].values()) > 0  # templates read from dags/sql
+
+
+OUTSIDE_SECRET = "a file outside the repository\n"
+
+
+@pytest.mark.parametrize(
+    "link, target",
+    [
+        ("dags/x.txt", "/proc/self/environ"),
+        ("dags/passwd.txt", "/etc/passwd"),
+        ("dags/hudi/outside.txt", "OUTSIDE"),
+        ("plugins/lakehouse/outside.py", "OUTSIDE"),
+        ("sql/redshift/passwd.sql", "/etc/passwd"),
+        ("requirements/requirements.txt", "/etc/passwd"),
+        ("startup.sh", "/etc/passwd"),
+        ("dags/hudi", "/etc"),  # a whole folder
+    ],
+)
+def test_a_committed_symlink_is_refused_naming_path_and_target(project, tmp_path, monkeypatch, link, target):
+    outside = tmp_path / "outside.txt"
+    outside.write_text(OUTSIDE_SECRET)
+    target = str(outside) if target == "OUTSIDE" else target
+    path = project / link
+    if path.is_dir():
+        shutil.rmtree(path)
+    path.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(target)
+    commit_all(project, "a link")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-of-the-sync-process")
+
+    with pytest.raises(bundling.BundleError) as refused:
+        bundling.build(project)
+
+    assert f"{link} is a symbolic link to {target}" in str(refused.value)
+    assert "Fix: commit the file itself" in str(refused.value)
+
+
+def test_every_symlink_is_named_in_one_refusal(project):
+    (project / "dags/x.txt").symlink_to("/proc/self/environ")
+    (project / "plugins/lakehouse/passwd").symlink_to("/etc/passwd")
+    commit_all(project, "links")
+
+    with pytest.raises(bundling.BundleError) as refused:
+        bundling.build(project)
+
+    assert "dags/x.txt is a symbolic link to /proc/self/environ" in str(refused.value)
+    assert "plugins/lakehouse/passwd is a symbolic link to /etc/passwd" in str(refused.value)
+
+
+def test_a_symlink_outside_the_shipped_folders_is_no_concern(project):
+    (project / "docs").mkdir()
+    (project / "docs/passwd").symlink_to("/etc/passwd")
+    commit_all(project, "a link beside the bundle")
+
+    assert "plugins.zip" in bundling.build(project)
+
+
+def test_a_submodule_in_a_shipped_folder_is_refused(project):
+    head = git(project, "rev-parse", "HEAD").strip()
+    git(project, "update-index", "--add", "--cacheinfo", f"160000,{head},dags/vendored")
+    git(project, "commit", "-q", "-m", "a submodule")
+
+    with pytest.raises(bundling.BundleError, match=r"dags/vendored is a git submodule"):
+        bundling.build(project, tree=git(project, "rev-parse", "HEAD^{tree}").strip())
+
+
+KEY_MATERIAL = [
+    "dags/deploy.pem",
+    "dags/tls/server.key",
+    "plugins/lakehouse/id_rsa",
+    "plugins/lakehouse/id_ed25519.pub",
+    "dags/credentials",
+    "dags/.env",
+    "dags/prod.env",
+    "dags/.env.production",
+    "sql/keystore.p12",
+    "dags/client.pfx",
+    "dags/tests/fixture.pem",  # excluded from the bundle, and still key material in a shipped folder
+]
+
+
+def test_key_material_is_refused_naming_each_file(project):
+    for name in KEY_MATERIAL:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("-----BEGIN " + "PRIVATE KEY-----\n")  # no key-shaped literal here
+    commit_all(project, "keys")
+
+    with pytest.raises(bundling.BundleError) as refused:
+        bundling.build(project)
+
+    message = str(refused.value)
+    assert [name for name in KEY_MATERIAL if f"  {name}:" not in message] == []
+    assert "key material" in message and "Fix: git rm --cached" in message
+
+
+def test_a_file_over_the_size_limit_is_refused_unless_allowed(project):
+    limit = bundling.MAX_FILE_BYTES
+    (project / "dags/at_limit.bin").write_bytes(b"\0" * limit)
+    (project / "dags/one_past.bin").write_bytes(b"\0" * (limit + 1))
+    (project / "plugins/lakehouse/big.bin").write_bytes(b"\0" * (limit + 1))
+    commit_all(project, "large files")
+
+    with pytest.raises(bundling.BundleError) as refused:
+        bundling.build(project)
+    message = str(refused.value)
+    assert "dags/one_past.bin" in message and "plugins/lakehouse/big.bin" in message
+    assert "dags/at_limit.bin" not in message
+    assert "--allow-large-file dags/one_past.bin" in message
+
+    built = bundling.build(project, allow_large=("dags/one_past.bin", "plugins/lakehouse/big.bin"))
+    assert built["dags/one_past.bin"].size == limit + 1 and built["dags/at_limit.bin"].size == limit
+
+
+def test_the_bundle_is_the_given_tree_whatever_the_working_tree_holds(project):
+    tree = git(project, "rev-parse", "HEAD^{tree}").strip()
+    (project / "dags/redshift__01_first.py").write_text("BROKEN = (\n")
+    (project / "plugins/lakehouse/paths.py").unlink()
+    (project / "dags/redshift__03_new.py").write_text("NEW = 3\n")
+
+    built = bundling.build(project, tree=tree)
+
+    assert built["dags/redshift__01_first.py"].data == b"FIRST = 1\n"
+    assert "dags/redshift__03_new.py" not in built
+    with zipfile.ZipFile(io.BytesIO(built["plugins.zip"].data)) as archive:
+        assert archive.read("lakehouse/paths.py") == b"SQL = 'sql'\n"
+
+
+def test_outside_a_git_checkout_nothing_is_bundled(project, tmp_path):
+    copy = tmp_path / "export"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".git"))
+
+    with pytest.raises(bundling.BundleError, match="not a git checkout"):
+        bundling.build(copy)
+
+
+def test_the_sync_refuses_a_large_file_until_it_is_allowed_by_name(project, tmp_path, capsys):
+    from deploy import stamp
+    from deploy.cli import FAILED, OK, main
+
+    (project / "dags/model.bin").write_bytes(b"\1" * (bundling.MAX_FILE_BYTES + 1))
+    commit_all(project, "a large file")
+    assert stamp.write(project, stamp.tree_hash(project), "full")
+    sync = ["--skip-gate-run", "--target", str(tmp_path / "bucket"), "--repo", str(project)]
+
+    assert main(sync) == FAILED
+    assert "dags/model.bin: 5,242,881 bytes, over the 5 MiB limit" in capsys.readouterr().err
+    assert not (tmp_path / "bucket").exists()
+    assert main([*sync, "--allow-large-file", "dags/model.bin"]) == OK
+    assert (tmp_path / "bucket/dags/model.bin").stat().st_size == bundling.MAX_FILE_BYTES + 1

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from deploy import bundle as bundling
 from deploy import stamp
-from deploy.cli import REFUSED
+from deploy.cli import REFUSED, main
 from tests.deploy.support import commit_all, git, make_repo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,14 @@ def gated(tmp_path) -> Path:
             "tests/test_release.py": RELEASE_TEST,
         },
     )
-    for name in ("run_tests.sh", "sync_dags.sh", "scripts/venv.sh", ".flake8"):
+    for name in (
+        "run_tests.sh",
+        "sync_dags.sh",
+        "scripts/venv.sh",
+        ".flake8",
+        "gate/__init__.py",
+        "gate/secret_scan.py",
+    ):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, repo / name)
     for folder in ("requirements", "deploy"):
@@ -46,8 +54,8 @@ def gated(tmp_path) -> Path:
     return repo
 
 
-def sh(repo: Path, *command: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LAKEHOUSE_VENV": str(REPO_ROOT / ".venv")}
+def sh(repo: Path, *command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LAKEHOUSE_VENV": str(REPO_ROOT / ".venv"), **(env or {})}
     return subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -115,9 +123,50 @@ def test_skip_gate_run_needs_a_green_run_of_exactly_this_tree(gated, tmp_path):
     assert (tmp_path / "bucket/dags/redshift__01_first.py").read_text() == "FIRST = 1\n"
 
 
+OTHER_TEST = "def test_xcom_payload():\n    assert True\n"
+
+
 @pytest.mark.slow
-def test_a_partial_test_run_stamps_nothing(gated):
-    done = sh(gated, "./run_tests.sh", "-k", "release")
+@pytest.mark.parametrize(
+    "mode, addopts",
+    [
+        ("--fast", "-k x"),
+        ("--fast", "--deselect tests/test_other.py::test_xcom_payload"),
+        ("--fast", "tests/test_release.py"),
+        ("--fast", "--ignore=tests/test_other.py"),
+        ("--fast", "--collect-only"),
+        ("--full", "-m 'not other'"),
+    ],
+)
+def test_a_run_narrowed_through_pytest_addopts_stamps_nothing(gated, mode, addopts):
+    (gated / "tests/test_other.py").write_text(OTHER_TEST)
+    commit_all(gated, "a second test")
+
+    done = sh(gated, "./run_tests.sh", *([mode] if mode == "--fast" else []), env={"PYTEST_ADDOPTS": addopts})
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert stamp.read(gated) == {}
+    assert "gate stamp: not recorded" in done.stdout and "narrowed" in done.stdout
+
+
+@pytest.mark.slow
+def test_narrowing_committed_in_the_pytest_configuration_stamps_nothing(gated):
+    (gated / "tests/test_other.py").write_text(OTHER_TEST)
+    (gated / "pyproject.toml").write_text(
+        '[tool.black]\nline-length = 110\n\n[tool.pytest.ini_options]\naddopts = "-k release"\n'
+    )
+    commit_all(gated, "a narrowed default")
+
+    done = sh(gated, "./run_tests.sh", "--fast")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert stamp.read(gated) == {} and "-k 'release'" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arguments", [("-k", "release"), ("tests/test_release.py",)])
+def test_a_run_narrowed_by_arguments_stamps_nothing(gated, arguments):
+    done = sh(gated, "./run_tests.sh", "--fast", *arguments)
 
     assert done.returncode == 0, done.stdout
     assert stamp.read(gated) == {}
@@ -163,3 +212,83 @@ def test_a_failing_run_lists_the_dag_gate_first_and_a_broken_module_stops_nothin
         "test_release_is_good" in (gated / "build/test-logs/pytest.log").read_text()
         or "passed" in done.stdout
     )
+
+
+@pytest.mark.parametrize("flag", ["--assume-unchanged", "--skip-worktree"])
+def test_index_flags_do_not_hide_an_edit_from_the_stamp(project, tmp_path, flag):
+    tested = stamp.tree_hash(project)
+    assert stamp.write(project, tested, "full")
+    git(project, "update-index", flag, "dags/redshift__01_first.py")
+    (project / "dags/redshift__01_first.py").write_text("BROKEN = (\n")
+    assert git(project, "status", "--porcelain") == ""  # git itself no longer reports the edit
+
+    edited = stamp.tree_hash(project)
+    refused = main(["--skip-gate-run", "--target", str(tmp_path / "bucket"), "--repo", str(project)])
+
+    assert edited != tested
+    assert bundling.build(project, tree=edited)["dags/redshift__01_first.py"].data == b"BROKEN = (\n"
+    assert refused == REFUSED and not (tmp_path / "bucket").exists()
+
+
+def test_an_edit_with_size_and_mtime_restored_still_changes_the_hash(project):
+    # A stat cache trusted without ctime and inode (core.checkStat=minimal) cannot see a same-size edit
+    # whose mtime is put back; the scratch index has no stat data to trust.
+    git(project, "config", "core.trustctime", "false")
+    git(project, "config", "core.checkStat", "minimal")
+    path = project / "dags/redshift__01_first.py"
+    os.utime(path, (1_600_000_000, 1_600_000_000))  # older than the index: not "racily clean"
+    git(project, "update-index", "--refresh")
+    tested = stamp.tree_hash(project)
+    before = path.stat()
+    path.write_text("FIRST = 7\n")  # same size as "FIRST = 1\n"
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert git(project, "status", "--porcelain") == ""  # git's own view is fooled
+
+    assert stamp.tree_hash(project) != tested
+
+
+def test_tree_hash_keeps_tracked_files_that_gitignore_matches(project):
+    (project / "dags/hudi/schemas/extra.avsc").write_text("{}\n")
+    git(project, "add", "-f", "dags/hudi/schemas/extra.avsc")
+    git(project, "commit", "-q", "-m", "a tracked file .gitignore will match")
+    (project / ".gitignore").write_text("build/\n__pycache__/\n*.pyc\n*.avsc\n")
+    commit_all(project, "ignore avsc")
+
+    assert stamp.tree_hash(project) == git(project, "rev-parse", "HEAD^{tree}").strip()
+
+
+def test_the_repository_gitignore_ignores_a_symlinked_venv(project):
+    shutil.copyfile(REPO_ROOT / ".gitignore", project / ".gitignore")
+    commit_all(project, "the repository's .gitignore")
+    (project / ".venv").symlink_to(project / "elsewhere")
+
+    assert git(project, "status", "--porcelain") == ""
+    assert stamp.tree_hash(project) == git(project, "rev-parse", "HEAD^{tree}").strip()
+
+
+FAKE_ACCESS_KEY_ID = "AKIA" + "QWERTYUIOPASDFGH"  # built at run time: this file holds no key-shaped literal
+
+
+@pytest.mark.slow
+def test_a_key_committed_without_the_hook_fails_the_gate(gated):
+    (gated / "dags/settings.py").write_text(f'ACCESS_KEY_ID = "{FAKE_ACCESS_KEY_ID}"\n')
+    git(gated, "add", "-A")
+    git(gated, "commit", "-q", "--no-verify", "-m", "a key")
+
+    done = sh(gated, "./run_tests.sh", "--fast")
+
+    assert done.returncode == 1, done.stdout
+    assert "  dags/settings.py:1: AWS Access Key" in done.stdout
+    assert "FAILED  secret scan" in done.stdout and stamp.read(gated) == {}
+
+
+@pytest.mark.slow
+def test_a_test_module_left_out_of_collection_stamps_nothing(gated):
+    (gated / "tests/test_other.py").write_text(OTHER_TEST)
+    (gated / "tests/conftest.py").write_text('collect_ignore = ["test_other.py"]\n')
+    commit_all(gated, "a test module nobody runs")
+
+    done = sh(gated, "./run_tests.sh", "--fast")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert stamp.read(gated) == {} and "tests/test_other.py" in done.stdout

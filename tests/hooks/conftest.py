@@ -10,8 +10,16 @@ from pathlib import Path
 
 import pytest
 
-# What a repository needs for the hooks to run: the hooks, the venv locator and the lint configuration.
-HOOK_FILES = ("hooks", "scripts/venv.sh", "pyproject.toml", ".flake8")
+# What a repository needs for the hooks to run: the hooks, the shared secret scanner, the venv locator and the
+# lint configuration.
+HOOK_FILES = (
+    "hooks",
+    "gate/__init__.py",
+    "gate/secret_scan.py",
+    "scripts/venv.sh",
+    "pyproject.toml",
+    ".flake8",
+)
 # Variables of the test session that must not reach the hooks: git's (they would point at this repository)
 # and the throwaway Airflow home / DAG folder the session configured.
 LEAKING_PREFIXES = ("GIT_", "AIRFLOW", "GATE_", "PYTEST")

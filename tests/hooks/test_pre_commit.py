@@ -189,3 +189,42 @@ def test_refusal_for_a_secret_reformats_nothing(hooked_repo):
     assert "dags/settings.py:6: AWS Access Key" in result.stderr
     assert hooked_repo.staged("dags/settings.py") == source
     assert (hooked_repo.path / "dags/settings.py").read_text() == source
+
+
+def test_a_symlink_replaced_by_a_file_with_a_key_is_refused(hooked_repo):
+    (hooked_repo.path / "dags").mkdir()
+    (hooked_repo.path / "dags/settings.txt").symlink_to("/etc/hostname")
+    hooked_repo.git("add", "dags/settings.txt")
+    hooked_repo.git("commit", "-q", "-m", "a link")
+    (hooked_repo.path / "dags/settings.txt").unlink()
+    hooked_repo.write("dags/settings.txt", f"key = {FAKE_ACCESS_KEY_ID}\n")
+    hooked_repo.git("add", "dags/settings.txt")
+    assert hooked_repo.git("diff", "--cached", "--name-status").stdout.startswith("T")
+
+    result = hooked_repo.git("commit", "-m", "the link becomes a file", check=False)
+
+    assert result.returncode != 0
+    assert "dags/settings.txt:1: AWS Access Key" in result.stderr
+
+
+def test_a_key_in_a_binary_file_is_refused(hooked_repo):
+    hooked_repo.write("dags/model.bin", "")
+    (hooked_repo.path / "dags/model.bin").write_bytes(b"\0\1\2 header\n" + f"{FAKE_ACCESS_KEY_ID}\n".encode())
+    hooked_repo.git("add", "dags/model.bin")
+
+    result = hooked_repo.git("commit", "-m", "binary", check=False)
+
+    assert result.returncode != 0
+    assert "dags/model.bin:2: AWS Access Key" in result.stderr
+
+
+def test_a_key_in_a_large_file_is_refused(hooked_repo):
+    filler = b"".join(b"row %d,ok\n" % n for n in range(700_000))  # over 5 MiB
+    hooked_repo.write("sample.csv", "")
+    (hooked_repo.path / "sample.csv").write_bytes(filler + f"last,{FAKE_ACCESS_KEY_ID}\n".encode())
+    hooked_repo.git("add", "sample.csv")
+
+    result = hooked_repo.git("commit", "-m", "large", check=False)
+
+    assert result.returncode != 0
+    assert "sample.csv:700001: AWS Access Key" in result.stderr

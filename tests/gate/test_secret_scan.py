@@ -1,0 +1,186 @@
+"""gate/secret_scan.py: the scanner of the pre-commit hook and of ./run_tests.sh, on real git trees.
+
+Every credential-shaped value is assembled at run time, so this file passes its own scan.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from gate import secret_scan
+
+ACCESS_KEY_ID = "AKIA" + "QWERTYUIOPASDFGH"
+GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+SLACK_WEBHOOK = "https://hooks.slack.com/services/" + "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+PRIVATE_KEY = "-----BEGIN RSA " + "PRIVATE KEY-----"
+PASSWORD_URI = "postgresql://etl:" + "s3cretPassw0rd" + "@db:5432/dw"
+ALLOW = "  # " + secret_scan.ALLOWLIST_COMMENT
+
+CORPUS = "\n".join(
+    [
+        '"""Settings."""',
+        f'KEY_ID = "{ACCESS_KEY_ID}"',
+        "retries = 3",
+        f'TOKEN = "{GITHUB_TOKEN}"',
+        f'WEBHOOK = "{SLACK_WEBHOOK}"',
+        f'EXAMPLE = "{ACCESS_KEY_ID}"{ALLOW}',
+        PRIVATE_KEY,
+        f'URI = "{PASSWORD_URI}"   ',
+        "sha = 'f4632777824e7365cc580c530425cb9bfdfb0d9b'",
+        "",
+    ]
+)
+
+
+def detect_secrets_findings(path, tmp_path) -> list[tuple[int, str]]:
+    """detect-secrets' own scan of a file, with the scanner's detectors."""
+    from detect_secrets.core.scan import scan_file
+
+    with secret_scan._detectors():
+        return sorted({(secret.line_number, secret.type) for secret in scan_file(str(path))})
+
+
+def test_the_scan_finds_exactly_what_detect_secrets_finds(tmp_path):
+    path = tmp_path / "settings.py"
+    path.write_text(CORPUS)
+
+    found = [
+        (finding.line, finding.kind)
+        for finding in secret_scan.scan([("settings.py", path.read_bytes(), None)])
+    ]
+
+    assert found == detect_secrets_findings(path, tmp_path)
+    assert [line for line, _ in found] == [2, 4, 5, 7, 8]  # line 6 is allow-listed
+
+
+def test_only_the_wanted_lines_are_reported():
+    data = CORPUS.encode()
+
+    assert [f.line for f in secret_scan.scan([("settings.py", data, {4, 6, 9})])] == [4]
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r"])
+def test_line_numbers_follow_universal_newlines(line_break):
+    data = line_break.join(["a = 1", "b = 2", f"key = {ACCESS_KEY_ID}", ""]).encode()
+
+    assert [str(f) for f in secret_scan.scan([("x.cfg", data, None)])] == ["x.cfg:3: AWS Access Key"]
+
+
+def test_a_key_inside_a_binary_file_is_found(tmp_path):
+    data = b"\x89PNG\0\0\x01\xff\xfe binary\n" + f"key={ACCESS_KEY_ID}\n".encode() + b"\0\0\x02"
+    (tmp_path / "image.png").write_bytes(data)
+
+    assert [str(f) for f in secret_scan.scan([("image.png", data, None)])] == ["image.png:2: AWS Access Key"]
+    assert detect_secrets_findings(tmp_path / "image.png", tmp_path) == []  # what scan_file would miss
+
+
+def git(repo, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path):
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "dev@example.com")
+    git(path, "config", "user.name", "Dev")
+    (path / "dags").mkdir()
+    (path / "dags/clean.py").write_text("VALUE = 1\n")
+    (path / ".gitignore").write_text("build/\n")
+    return path
+
+
+def commit(repo) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", "change")
+    return git(repo, "rev-parse", "HEAD^{tree}").strip()
+
+
+def test_every_file_of_the_tree_is_scanned_and_named_with_its_line(repo, monkeypatch, capsys):
+    (repo / "dags/settings.py").write_text(f'"""Settings."""\nKEY_ID = "{ACCESS_KEY_ID}"\n')
+    (repo / "sample.bin").write_bytes(b"\0" * 100 + f"\n{PRIVATE_KEY}\n".encode())
+    commit(repo)
+    monkeypatch.chdir(repo)
+
+    assert secret_scan.main([]) == 1
+
+    out = capsys.readouterr().out
+    assert "  dags/settings.py:2: AWS Access Key\n  sample.bin:2: Private Key\n" in out
+    assert "Fix: remove the credential" in out and secret_scan.ALLOWLIST_COMMENT in out
+    assert ACCESS_KEY_ID not in out  # the report does not repeat the secret
+
+
+def test_the_scan_reads_the_given_tree_not_the_working_tree(repo, monkeypatch, capsys):
+    clean = commit(repo)
+    (repo / "dags/clean.py").write_text(f"VALUE = '{ACCESS_KEY_ID}'\n")
+    monkeypatch.chdir(repo)
+
+    assert secret_scan.main([clean]) == 0
+    assert secret_scan.main([]) == 1  # the working tree's own tree (uncommitted edit included)
+    assert "dags/clean.py:1: AWS Access Key" in capsys.readouterr().out
+
+
+def test_a_symlink_is_not_followed(repo, tmp_path, monkeypatch):
+    outside = tmp_path / "outside.txt"
+    outside.write_text(f"{ACCESS_KEY_ID}\n")
+    (repo / "dags/link.txt").symlink_to(outside)
+    tree = commit(repo)
+    monkeypatch.chdir(repo)
+
+    assert secret_scan.main([tree]) == 0
+
+
+def test_the_cache_keeps_findings_and_reads_only_changed_files(repo, monkeypatch, capsys):
+    (repo / "dags/settings.py").write_text(f'KEY_ID = "{ACCESS_KEY_ID}"\n')
+    first = commit(repo)
+    monkeypatch.chdir(repo)
+    assert secret_scan.main([first]) == 1
+
+    scanned, real_scan = [], secret_scan.scan
+
+    def recording_scan(files):
+        files = list(files)
+        scanned.extend(path for path, _data, _lines in files)
+        return real_scan(files)
+
+    monkeypatch.setattr(secret_scan, "scan", recording_scan)
+    (repo / "dags/clean.py").write_text(f"VALUE = '{GITHUB_TOKEN}'\n")
+    second = commit(repo)
+
+    assert secret_scan.main([second]) == 1
+    out = capsys.readouterr().out
+    assert scanned == ["dags/clean.py"]  # settings.py's verdict came from the cache
+    assert "  dags/clean.py:1: GitHub Token\n  dags/settings.py:1: AWS Access Key\n" in out
+
+
+def test_in_random_binary_data_the_key_is_found_on_its_line():
+    noise = os.urandom(1 << 20).replace(b"\r", b"\x01")
+    data = noise + f" key={ACCESS_KEY_ID} ".encode() + noise
+
+    line = noise.count(b"\n") + 1
+    assert [str(f) for f in secret_scan.scan([("blob.bin", data, None)])] == [
+        f"blob.bin:{line}: AWS Access Key"
+    ]
+
+
+@pytest.mark.parametrize(
+    "pattern, required",
+    [
+        ("AKIA[0-9A-Z]{16}", {"AKIA"}),
+        ("a(?:bc|de)f", {"bc", "de"}),  # the most selective element of the sequence
+        ("(?:ab|)cd", {"cd"}),  # an empty alternative makes the group optional
+        ("x?yz", {"yz"}),
+        ("(?:key){2,}[0-9]", {"key"}),
+        ("(?i:abc)def", {"def"}),  # a scoped flag changes case: not usable as an exact literal
+        ("[a-z]+@[a-z]+", {"@"}),
+        ("[a-z]+[0-9]?", None),
+    ],
+)
+def test_required_literals_are_in_every_match(pattern, required):
+    from re import _parser
+
+    assert secret_scan._required_literals(_parser.parse(pattern)) == required
