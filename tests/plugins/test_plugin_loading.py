@@ -43,7 +43,7 @@ print(json.dumps({
 def unpacked_plugins(tmp_path_factory, repo_root):
     """plugins.zip of the bundle, unpacked as MWAA unpacks it into its plugins folder."""
     folder = tmp_path_factory.mktemp("plugins")
-    zipfile.ZipFile(io.BytesIO(bundle.plugins_zip(repo_root))).extractall(folder)
+    zipfile.ZipFile(io.BytesIO(bundle.build(repo_root)[bundle.PLUGINS_KEY].data)).extractall(folder)
     return folder
 
 
