@@ -289,6 +289,8 @@ def build(repo: Path, tree: str | None = None, allow_large: tuple[str, ...] = ()
     if refusals:
         raise BundleError(f"tree {tree[:12]} cannot ship as it is:\n" + "\n".join(refusals))
     shipped = {entry.path: entry for entry in entries if _ships(entry.path)}
+    for path in shipped:
+        path.encode("utf-8")  # S3 keys are UTF-8: a name git stores in another encoding raises UnicodeError
     if not any(path.startswith(DAGS_PREFIX) for path in shipped):
         raise BundleError(f"{repo}: no dags/ folder in tree {tree[:12]}. Fix: run from the repository root.")
     collisions = [path for path in shipped if path.startswith(SQL_KEY_PREFIX)]
