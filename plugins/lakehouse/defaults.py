@@ -25,12 +25,19 @@ DEFAULT_ARGS = {
 
 
 def failure_alert() -> SnsNotifier:
-    """Publishes a failed DAG run to the alert topic (the topic ARN is read at run time)."""
+    """Publishes a failed DAG run to the alert topic (the topic ARN is read at run time).
+
+    The message renders in every run: asset-triggered runs and manual runs without a logical date have
+    no `ds` (Airflow 3), so it says "none" there; run_id and run_after exist in every run.
+    """
     return SnsNotifier(
         aws_conn_id=AWS_CONN_ID,
         target_arn="{{ var.value.sns_alert_topic_arn }}",
         subject="MWAA: {{ dag.dag_id }} failed",
-        message="DAG {{ dag.dag_id }} run {{ run_id }} failed. Logical date: {{ ds }}.",
+        message=(
+            "DAG {{ dag.dag_id }} run {{ run_id }} failed. Logical date: {{ ds | default('none') }}. "
+            "Run after: {{ dag_run.run_after }}."
+        ),
     )
 
 
