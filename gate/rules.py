@@ -241,7 +241,7 @@ RULES: tuple[Rule, ...] = (
         "render only what every run of the schedule has: an asset-triggered run, or a manual one without a "
         "logical date, has no ds, ts, logical_date or data_interval_*; use run_id or dag_run.run_after, "
         "guard with {{ ds | default('none') }}, or let a task that needs an interval refuse such a run at "
-        "once (lakehouse.redshift.require_data_interval)",
+        "once ({{ require_data_interval() }} of lakehouse.defaults)",
         _templates_render,
     ),
 )

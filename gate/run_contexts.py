@@ -38,6 +38,7 @@ class RunContext:
     """One DagRun as Airflow creates it: its type, logical date, data interval and run_after."""
 
     run_type: str  # ASSET_TRIGGERED, SCHEDULED or MANUAL
+    run_id: str
     run_after: datetime
     logical_date: datetime | None = None
     data_interval: tuple[datetime, datetime] | None = None
@@ -54,21 +55,15 @@ class RunContext:
             return f"scheduled run: {interval}"
         return f"manual run with logical date {self.logical_date:%Y-%m-%d %H:%M}: {interval}"
 
-    def run_id(self, dag) -> str:
-        from airflow.models.dagrun import DagRun
-        from airflow.utils.types import DagRunType
 
-        if self.run_type == SCHEDULED:
-            from airflow.timetables.base import DataInterval
+def _run_id(run_type: str, run_after: datetime, logical_date: datetime | None) -> str:
+    """As DagRun.generate_run_id (a run without a logical date gets a random suffix, as on MWAA)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.types import DagRunType
 
-            return dag.timetable.generate_run_id(
-                run_type=DagRunType.SCHEDULED,
-                run_after=self.run_after,
-                data_interval=DataInterval(*self.data_interval),
-            )
-        return DagRun.generate_run_id(
-            run_type=DagRunType(self.run_type), logical_date=self.logical_date, run_after=self.run_after
-        )
+    return DagRun.generate_run_id(
+        run_type=DagRunType(run_type), logical_date=logical_date, run_after=run_after
+    )
 
 
 def _utc(moment: datetime):
@@ -85,28 +80,37 @@ def is_asset_scheduled(dag) -> bool:
 
 
 def asset_triggered_run(run_after: datetime) -> RunContext:
-    return RunContext(ASSET_TRIGGERED, _utc(run_after))
+    run_after = _utc(run_after)
+    return RunContext(ASSET_TRIGGERED, _run_id(ASSET_TRIGGERED, run_after, None), run_after)
 
 
 def scheduled_run(dag, earliest: datetime) -> RunContext | None:
-    """The timetable's first scheduled run whose interval starts at or after `earliest` (None: it has none)."""
+    """The timetable's first scheduled run whose interval starts at or after `earliest` (None: none)."""
     from airflow.timetables.base import TimeRestriction
 
     restriction = TimeRestriction(earliest=_utc(earliest), latest=None, catchup=True)
     info = dag.timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
     if info is None:
         return None
+    from airflow.utils.types import DagRunType
+
+    # The scheduler names the run after its logical date (SchedulerJobRunner._create_dag_runs).
+    run_id = dag.timetable.generate_run_id(
+        run_type=DagRunType.SCHEDULED, run_after=info.logical_date, data_interval=info.data_interval
+    )
     interval = (info.data_interval.start, info.data_interval.end)
-    return RunContext(SCHEDULED, info.run_after, info.logical_date, interval)
+    return RunContext(SCHEDULED, run_id, info.run_after, info.logical_date, interval)
 
 
 def manual_run(dag, logical_date: datetime | None = None, run_after: datetime | None = None) -> RunContext:
     """A run triggered by hand, as the REST API creates it (run_after = the interval's end with a date)."""
     if logical_date is None:
-        return RunContext(MANUAL, _utc(run_after or REFERENCE_TIME))
+        run_after = _utc(run_after or REFERENCE_TIME)
+        return RunContext(MANUAL, _run_id(MANUAL, run_after, None), run_after)
     logical_date = _utc(logical_date)
     interval = dag.timetable.infer_manual_data_interval(run_after=logical_date)
-    return RunContext(MANUAL, interval.end, logical_date, (interval.start, interval.end))
+    run_id = _run_id(MANUAL, interval.end, logical_date)
+    return RunContext(MANUAL, run_id, interval.end, logical_date, (interval.start, interval.end))
 
 
 def normal_run(dag, day: datetime | None = None, run_after: datetime | None = None) -> RunContext:
@@ -124,7 +128,8 @@ def possible_runs(dag, day: datetime | None = None) -> list[RunContext]:
     day = _utc(day or dag.start_date or REFERENCE_TIME)
     runs = [normal_run(dag, day)]
     runs += [manual_run(dag, day), manual_run(dag, None)]
-    return list(dict.fromkeys(runs))
+    unique = {(run.run_type, run.logical_date, run.data_interval): run for run in reversed(runs)}
+    return [run for run in runs if unique[(run.run_type, run.logical_date, run.data_interval)] is run]
 
 
 # The context a task sees (RuntimeTaskInstance.get_template_context), without a metadata database.
@@ -190,7 +195,7 @@ def template_context(dag, task, run: RunContext, variables: dict[str, str]) -> d
     """The names a template of `task` can use in `run`, as Airflow 3.0.6's task runner provides them."""
     from airflow.sdk.execution_time.context import MacrosAccessor
 
-    run_id = run.run_id(dag)
+    run_id = run.run_id
     start, end = run.data_interval or (None, None)
     dag_run = SimpleNamespace(
         dag_id=dag.dag_id,

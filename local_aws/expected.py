@@ -21,6 +21,7 @@ def render(dag, task, template: str, run: RunContext, variables: dict[str, str])
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(dag.template_searchpath or []), undefined=jinja2.StrictUndefined
     )
+    env.globals.update(dag.user_defined_macros or {})
     compiled = env.get_template(template) if template.endswith(".sql") else env.from_string(template)
     try:
         return compiled.render(template_context(dag, task, run, variables))

@@ -96,5 +96,6 @@ def run_all(aws, dags: dict, on_run=None) -> list[LakeRun]:
             )
     raise RuntimeError(
         f"assets still trigger DAGs after {MAX_WAVES} waves: a cycle of assets "
-        f"({', '.join(sorted(due_dags(dags)))}). Fix: no DAG may be scheduled, directly or not, on its own asset."
+        f"({', '.join(sorted(due_dags(dags)))}). Fix: no DAG may be scheduled, directly or not, on its own "
+        "asset."
     )

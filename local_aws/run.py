@@ -352,7 +352,7 @@ def runs_created_as(run: RunContext):
     original = scheduler_dag_module._get_or_create_dagrun
 
     def create(*, dag, conf, session, **_ignored):
-        run_id = run.run_id(dag)
+        run_id = run.run_id
         same = DagRun.run_id == run_id
         if run.logical_date is not None:
             same = same | (DagRun.logical_date == run.logical_date)

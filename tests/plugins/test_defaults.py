@@ -1,4 +1,4 @@
-"""lakehouse.defaults: the SNS failure alert renders in every run Airflow creates, as the callback renders it."""
+"""lakehouse.defaults: the SNS failure alert renders in every run Airflow creates, as its callback does."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def _rendered_alert(dag, run):
 
 
 @pytest.mark.parametrize(
-    "dag_id", ["redshift__04_unload_sales_by_category", "datalake__02_tickit_gold", "redshift__02_initial_load"]
+    "dag_id",
+    ["redshift__04_unload_sales_by_category", "datalake__02_tickit_gold", "redshift__02_initial_load"],
 )
 def test_the_alert_of_an_asset_triggered_run_says_it_has_no_logical_date(loaded, dag_id):
     dag = loaded.dags[dag_id]
