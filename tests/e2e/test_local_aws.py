@@ -68,3 +68,43 @@ def test_work_that_never_finishes_fails_the_task_at_its_execution_timeout(aws):
     (statement,) = redshiftdata_backends["123456789012"]["us-east-1"].statements.values()
     assert statements.describe_statement(Id=statement.id)["Status"] == "STARTED"
     assert [alert.subject for alert in aws.alerts()] == ["MWAA: redshift__01_create_tables failed"]
+
+
+def _statement_errors() -> list[str]:
+    from moto.redshiftdata.models import redshiftdata_backends
+
+    backend = redshiftdata_backends["123456789012"]["us-east-1"]
+    return [statement.error for statement in backend.statements.values() if statement.status == "FAILED"]
+
+
+@pytest.mark.slow
+def test_copy_from_a_prefix_without_objects_fails_with_redshifts_error(aws):
+    """Redshift's COPY ends in an error when no object has the prefix (COPY terminates if no files are
+    found: https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html); the
+    local AWS must not report success where AWS refuses."""
+    from gate.run_contexts import manual_run
+
+    dag = aws.load("redshift__03_incremental_load")
+    # Logical date 2024-05-01: the interval [04-30, 05-01), whose day has no extract in the sample.
+    result = aws.run_dag(dag, manual_run(dag, datetime(2024, 5, 1, tzinfo=timezone.utc)))
+
+    assert result.state == "failed", result.summary()
+    assert result.task_states["sales.copy_to_staging"] == "failed"
+    assert result.task_states["listing.copy_to_staging"] == "failed"
+    assert sorted(_statement_errors()) == [
+        f"ERROR: The specified S3 prefix 'raw/tickit_incremental/{table}/ds=2024-04-30/' does not exist"
+        for table in ("listing", "sales")
+    ]
+
+
+@pytest.mark.slow
+def test_copy_from_a_prefix_with_objects_succeeds(aws):
+    """The boundary: the sample's first incremental day has its files, so the same COPY passes."""
+    from gate.run_contexts import manual_run
+
+    dag = aws.load("redshift__03_incremental_load")
+    day_after = aws.sample_day + timedelta(days=1)
+    result = aws.run_dag(dag, manual_run(dag, day_after))
+
+    assert result.succeeded, result.summary()
+    assert _statement_errors() == []
