@@ -91,18 +91,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_all(aws, dags) -> int:
-    from local_aws.lake import HEADER, run_all
+    from local_aws.lake import run_all, table
 
-    lines = []
     start = time.perf_counter()
-    runs = run_all(aws, dags, on_run=lambda lake_run: lines.append(lake_run.line()))
+    runs = run_all(aws, dags)
     print(f"\n== every DAG as the scheduler runs it ({len(runs)} runs, {time.perf_counter() - start:.1f} s)")
-    print(HEADER)
-    print("\n".join(lines))
-    failed = [lake_run.result.dag_id for lake_run in runs if not lake_run.result.succeeded]
+    print(table(runs))
     for alert in aws.alerts():
         print(f"  SNS alert: {alert.subject}")
-    return 1 if failed else 0
+    return 0 if all(lake_run.result.succeeded for lake_run in runs) else 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ First one run of every DAG that is not scheduled on assets: a DAG without a sche
 without a logical date, a timetable DAG as its scheduled run of the sample's interval. Their outlets record
 asset events, and Airflow's AssetManager queues the DAGs scheduled on those assets (AssetDagRunQueue). Then,
 as SchedulerJobRunner does on each loop, every queued DAG whose asset condition the queued assets satisfy
-(the DAG's own `timetable.asset_condition.evaluate`) gets an asset-triggered run with the events that
+(the DAG's `timetable.asset_condition`, evaluated by Airflow's own AssetEvaluator as in
+DagModel.dags_needing_dagruns) gets an asset-triggered run with the events that
 triggered it, until nothing more is due.
 """
 
@@ -25,18 +26,28 @@ class LakeRun:
     why: str  # what triggered the run
     result: RunResult
 
-    def line(self) -> str:
+    def cells(self) -> tuple[str, ...]:
         result = self.result
         logical = f"{result.logical_date:%Y-%m-%d %H:%M}" if result.logical_date else "none"
-        return f"{result.dag_id:<40} {self.why:<62} {logical:<16} {result.state:<8} {result.seconds:5.1f} s"
+        return (result.dag_id, self.why, logical, result.state, f"{result.seconds:.1f} s")
 
 
-HEADER = f"{'DAG':<40} {'triggered by':<62} {'logical date':<16} {'state':<8} duration"
+HEADER = ("DAG", "triggered by", "logical date", "state", "duration")
+
+
+def table(runs: list[LakeRun]) -> str:
+    """One line per run, in the order they ran, columns aligned."""
+    rows = [HEADER, *(run.cells() for run in runs)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(HEADER))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+    )
 
 
 def due_dags(dags: dict) -> dict[str, datetime]:
     """{dag_id: triggered date} of the DAGs whose asset condition the queued assets satisfy; their queue is
     emptied, as the scheduler does when it creates their runs (DagModel.dags_needing_dagruns)."""
+    from airflow.assets.evaluation import AssetEvaluator
     from airflow.models.asset import AssetDagRunQueue
     from airflow.sdk.definitions.asset import AssetUniqueKey
     from airflow.utils.session import create_session
@@ -44,12 +55,13 @@ def due_dags(dags: dict) -> dict[str, datetime]:
 
     due = {}
     with create_session() as session:
+        evaluator = AssetEvaluator(session)
         queued = defaultdict(list)
         for item in session.scalars(select(AssetDagRunQueue)):
             queued[item.target_dag_id].append(item)
         for dag_id, items in sorted(queued.items()):
             statuses = {AssetUniqueKey.from_asset(item.asset): True for item in items}
-            if dag_id in dags and dags[dag_id].timetable.asset_condition.evaluate(statuses):
+            if dag_id in dags and evaluator.run(dags[dag_id].timetable.asset_condition, statuses):
                 due[dag_id] = max(item.created_at for item in items)
                 session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
     return due
@@ -60,8 +72,8 @@ def _why_asset_triggered(dag, triggered: datetime) -> str:
 
     with create_session() as session:
         events = triggering_events(session, dag, triggered)
-        sources = sorted({f"{event.asset.name} ({event.source_dag_id or 'external'})" for event in events})
-    return "assets: " + ", ".join(sources)
+        sources = sorted({f"{event.asset.name} from {event.source_dag_id or 'outside'}" for event in events})
+    return "asset " + ", ".join(sources)
 
 
 def _why_first(run) -> str:
