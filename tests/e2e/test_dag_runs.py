@@ -257,3 +257,25 @@ def test_an_empty_athena_answer_fails_the_check(dag_id, aws):
     failed = sorted(task for task, state in result.task_states.items() if state == "failed")
     assert failed and all("check" in task for task in failed), result.summary()
     assert [alert.subject for alert in aws.alerts()] == [f"MWAA: {dag_id} failed"]
+
+
+@pytest.mark.slow
+def test_an_incremental_run_without_a_logical_date_fails_at_once_and_alerts(aws):
+    """Triggered by hand without a logical date (the REST API and CLI allow it): no data interval, so the
+    copy tasks refuse it before rendering their SQL, nothing reaches Redshift, and the alert still goes."""
+    from gate.run_contexts import manual_run
+
+    dag = aws.load("redshift__03_incremental_load")
+    run = manual_run(dag, None, aws.sample_day)
+
+    result = aws.run_dag(dag, run)
+
+    assert result.state == "failed", result.summary()
+    assert {task: state for task, state in result.task_states.items() if state == "failed"} == {
+        "listing.copy_to_staging": "failed",
+        "sales.copy_to_staging": "failed",
+    }
+    assert aws.redshift_statements() == []
+    (alert,) = aws.alerts()
+    assert alert.message.startswith(f"DAG redshift__03_incremental_load run {result.run_id} failed.")
+    assert "Logical date: none." in alert.message
