@@ -13,6 +13,8 @@
   https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html; the message is
   Redshift's own: "The specified S3 prefix '<prefix>' does not exist"); moto accepts any SQL.
   `copy_source_error` checks the statement against the local S3, and PendingWork fails it the same way.
+- Redshift Data DescribeStatement's `Error` of a failed statement, which moto never returns (the operator
+  puts it in its exception, so a failed task says why).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import re
 import sqlglot
 from moto.athena.models import AthenaBackend, QueryResults
 from moto.glue.responses import GlueResponse
+from moto.redshiftdata.models import Statement
 from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
 from local_aws.patches import Patches
@@ -38,6 +41,14 @@ class MotoGaps:
     def __enter__(self) -> MotoGaps:
         self._patches.set(RedshiftDataAPIServiceResponse, "batch_execute_statement", _batch_execute_statement)
         self._patches.set(RedshiftDataAPIServiceResponse, "get_statement_result", _get_statement_result)
+        described = Statement.__iter__
+
+        def with_error(statement):
+            yield from described(statement)
+            if getattr(statement, "error", None):
+                yield "Error", statement.error
+
+        self._patches.set(Statement, "__iter__", with_error)
         self._patches.set(GlueResponse, "get_crawler_metrics", _get_crawler_metrics)
         start_job_run = GlueResponse.start_job_run
 
