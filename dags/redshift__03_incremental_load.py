@@ -1,15 +1,17 @@
 """
 ### Daily incremental load of TICKIT listings and sales into Redshift
 
-Each run loads its data interval: the day's extract under
-`raw/tickit_incremental/<table>/ds={{ ds }}/` (new listings and sales of that day plus changed earlier
+Each run loads its data interval: the extract of the day the interval starts, under
+`raw/tickit_incremental/<table>/ds=<day>/` (new listings and sales of that day plus changed earlier
 rows), through the same COPY -> staging -> merge -> check task group as the initial load. The merge
 replaces rows by key, so a changed row carries its new values and a rerun of a day changes nothing. The
 check also fails when the extract holds rows dated after the interval (a wrong or misplaced file).
 
 **Schedule.** Daily data intervals (`CronDataIntervalTimetable`, UTC midnight to midnight): the run for a
-day starts once that day is over, and `{{ ds }}` is that day. (A plain `"@daily"` would, in Airflow 3,
-give zero-length intervals dated at the start of the run's own day, whose extract does not exist yet.)
+day starts once that day is over. (A plain `"@daily"` would, in Airflow 3, give zero-length intervals
+dated at the start of the run's own day, whose extract does not exist yet.) A manual run needs a
+logical date L: its interval is then [L - 1 day, L), and it loads what the scheduled run of that
+interval loads. A run without one (no data interval) fails at once, saying so.
 
 **Ordering.** No catchup; on success it updates the asset
 `redshift_tickit_loaded`, which schedules the UNLOAD (`redshift__04_unload_sales_by_category`), exactly as
@@ -24,7 +26,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from lakehouse import layout
 from lakehouse.defaults import dag_settings
-from lakehouse.redshift import TICKIT_LOADED, copy_merge_check_group, redshift_check
+from lakehouse.redshift import INTERVAL_DAY, TICKIT_LOADED, copy_merge_check_group, redshift_check
 from lakehouse.tickit import EVENT_TIME_COLUMNS, INCREMENTAL_TABLES, SCHEMA
 
 with DAG(
@@ -38,7 +40,7 @@ with DAG(
 ):
     tables = [
         copy_merge_check_group(
-            table, layout.incremental_prefix(table, "{ds}"), event_time=EVENT_TIME_COLUMNS[table]
+            table, layout.incremental_prefix(table, INTERVAL_DAY), event_time=EVENT_TIME_COLUMNS[table]
         )
         for table in INCREMENTAL_TABLES
     ]

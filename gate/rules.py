@@ -190,6 +190,15 @@ def _airflow_3_imports(dag, loaded, policy):
         return "the file imports Airflow 2 paths: " + "; ".join(found)
 
 
+def _templates_render(dag, loaded, policy):
+    from gate.run_contexts import render_problems
+
+    problems = render_problems(dag)
+    if problems:
+        more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:4])})" if len(problems) > 1 else ""
+        return f"{problems[0]}{more}"
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "dag-id-matches-file",
@@ -226,6 +235,14 @@ RULES: tuple[Rule, ...] = (
         "airflow-3-imports",
         "import from airflow.sdk and the providers, as the message says (gate/policy.toml lists the paths)",
         _airflow_3_imports,
+    ),
+    Rule(
+        "templates-render",
+        "render only what every run of the schedule has: an asset-triggered run, or a manual one without a "
+        "logical date, has no ds, ts, logical_date or data_interval_*; use run_id or dag_run.run_after, "
+        "guard with {{ ds | default('none') }}, or let a task that needs an interval refuse such a run at "
+        "once ({{ require_data_interval() }} of lakehouse.defaults)",
+        _templates_render,
     ),
 )
 RULES_BY_NAME = {rule.name: rule for rule in RULES}

@@ -8,7 +8,6 @@ A check query not listed here gets moto's empty answer, so its task fails and sa
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from local_aws import expected
@@ -33,7 +32,7 @@ COUNTS = {
 }
 
 
-def answers(dag, logical_date: datetime, variables: dict[str, str], sample) -> dict[str, list[list[str]]]:
+def answers(dag, run, variables: dict[str, str], sample) -> dict[str, list[list[str]]]:
     """{rendered query: rows (column names first)} for every check query of `dag` that COUNTS knows."""
     from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 
@@ -53,7 +52,7 @@ def answers(dag, logical_date: datetime, variables: dict[str, str], sample) -> d
         )
         if count is None:
             continue
-        query = expected.render(dag, task, task.query, logical_date, variables)
+        query = expected.render(dag, task, task.query, run, variables)
         columns = output_columns(query, dialect="trino") or ["count"]
         found[query] = [columns[:1], [str(count(sample))]]
     return found

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from moto.athena.models import athena_backends
 from moto.emr.models import emr_backends
 from moto.redshiftdata.models import redshiftdata_backends
 
+from gate.run_contexts import RunContext, asset_triggered_run, is_asset_scheduled, normal_run
 from local_aws import athena_answers, run
 from local_aws.moto_gaps import MotoGaps
 from local_aws.pending_work import PendingWork
@@ -32,7 +33,7 @@ class LocalAws:
     """An AWS account in this process for running DAGs end to end.
 
         with LocalAws() as aws:
-            result = aws.run("redshift__01_create_tables", datetime(2024, 5, 1, tzinfo=timezone.utc))
+            result = aws.run("redshift__01_create_tables")  # as its schedule runs it: by hand, no date
             aws.redshift_statements()   # what reached the Redshift Data API, per call
 
     `reset()` empties the account and seeds it again (each test starts from the same state);
@@ -107,18 +108,34 @@ class LocalAws:
         run.make_local(dag)
         return dag
 
-    def run(self, dag_id: str, logical_date: datetime) -> run.RunResult:
-        return self.run_dag(self.load(dag_id), logical_date)
+    def run(self, dag_id: str, run_context: RunContext | None = None) -> run.RunResult:
+        dag = self.load(dag_id)
+        return self.run_dag(dag, run_context or self.normal_run(dag))
 
-    def run_dag(self, dag, logical_date: datetime) -> run.RunResult:
-        """Run `dag` (from `load`) once; seed again with `reset()` before the next run.
+    def normal_run(self, dag, day: datetime | None = None) -> RunContext:
+        """The run the DAG's schedule makes: asset-triggered (after an event for each asset it is scheduled
+        on, recorded now), the scheduled run of the interval starting on `day` (default: the sample's first
+        incremental day), or, for a DAG without a schedule, a manual run without a logical date."""
+        if is_asset_scheduled(dag):
+            run.register(dag)
+            return asset_triggered_run(run.emit_schedule_events(dag))
+        return normal_run(dag, day or self.sample_day)
+
+    @property
+    def sample_day(self) -> datetime:
+        """The sample's first incremental day: the interval a scheduled run loads on the sample."""
+        end = self.sample.end
+        return datetime(end.year, end.month, end.day, tzinfo=timezone.utc)
+
+    def run_dag(self, dag, run_context: RunContext) -> run.RunResult:
+        """Run `dag` (from `load`) once as `run_context` says; seed again with `reset()` before the next run.
 
         Athena answers the DAG's check queries from the sample (local_aws.athena_answers), unless an
         answer for the query was set before.
         """
-        for query, rows in athena_answers.answers(dag, logical_date, self.variables, self.sample).items():
+        for query, rows in athena_answers.answers(dag, run_context, self.variables, self.sample).items():
             self.gaps.athena_answers.setdefault(query, rows)
-        return run.run_dag(dag, logical_date)
+        return run.run_dag(dag, run_context)
 
     # What the DAGs did, read back from the account.
 

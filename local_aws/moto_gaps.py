@@ -8,15 +8,24 @@
   Athena returns for it (tests set them, e.g. the row count a gold table has).
 - Glue GetCrawlerMetrics (read by GlueCrawlerOperator after every crawl), and the Arguments of
   StartJobRun, which moto drops (so a job run shows what the DAG passed, as on AWS).
+- Redshift COPY from an S3 prefix that no object has: Redshift ends the statement in an error ("COPY will
+  terminate if no files are found",
+  https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html; the message is
+  Redshift's own: "The specified S3 prefix '<prefix>' does not exist"); moto accepts any SQL.
+  `copy_source_error` checks the statement against the local S3, and PendingWork fails it the same way.
+- Redshift Data DescribeStatement's `Error` of a failed statement, which moto never returns (the operator
+  puts it in its exception, so a failed task says why).
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import sqlglot
 from moto.athena.models import AthenaBackend, QueryResults
 from moto.glue.responses import GlueResponse
+from moto.redshiftdata.models import Statement
 from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
 from local_aws.patches import Patches
@@ -32,6 +41,14 @@ class MotoGaps:
     def __enter__(self) -> MotoGaps:
         self._patches.set(RedshiftDataAPIServiceResponse, "batch_execute_statement", _batch_execute_statement)
         self._patches.set(RedshiftDataAPIServiceResponse, "get_statement_result", _get_statement_result)
+        described = Statement.__iter__
+
+        def with_error(statement):
+            yield from described(statement)
+            if getattr(statement, "error", None):
+                yield "Error", statement.error
+
+        self._patches.set(Statement, "__iter__", with_error)
         self._patches.set(GlueResponse, "get_crawler_metrics", _get_crawler_metrics)
         start_job_run = GlueResponse.start_job_run
 
@@ -90,6 +107,26 @@ def _batch_execute_statement(self):
         "DbUser": statement.db_user,
     }
     return 200, {}, json.dumps(body)
+
+
+COPY_FROM_S3 = re.compile(r"^\s*COPY\b[^']*?\bFROM\s+'s3://([^/']+)/([^']*)'", re.IGNORECASE | re.MULTILINE)
+
+
+def copy_source_error(sql: str, account_id: str) -> str | None:
+    """Redshift's error for a COPY whose S3 prefix no object in the local S3 has (None: it has objects,
+    or `sql` is no COPY from S3 by prefix)."""
+    from moto.s3.models import s3_backends
+
+    match = COPY_FROM_S3.search(sql)
+    if match is None or re.search(r"\bMANIFEST\b", sql, re.IGNORECASE):
+        return None
+    bucket_name, prefix = match.groups()
+    bucket = s3_backends[account_id]["global"].buckets.get(bucket_name)
+    if bucket is None:
+        return "ERROR: S3ServiceException:The specified bucket does not exist,Status 404,Error NoSuchBucket"
+    if not any(key.startswith(prefix) for key in bucket.keys.keys()):
+        return f"ERROR: The specified S3 prefix '{prefix}' does not exist"
+    return None
 
 
 def output_columns(sql: str, dialect: str = "redshift") -> list[str]:

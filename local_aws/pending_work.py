@@ -22,6 +22,7 @@ from moto.glue.models import GlueBackend
 from moto.moto_api import state_manager
 from moto.redshiftdata.models import RedshiftDataAPIServiceBackend
 
+from local_aws.moto_gaps import copy_source_error
 from local_aws.patches import Patches
 
 _POLLS = "_local_aws_polls"  # how often a piece of work has been asked for its status
@@ -72,6 +73,20 @@ class PendingWork:
             statement.error = f"statement {statement.id} {FAILURE_MESSAGE}"
         for sub in statement.sub_statements:
             sub["Status"] = statement.status
+        if not self.failing:
+            self._fail_what_redshift_refuses(backend, statement)
+
+    def _fail_what_redshift_refuses(self, backend, statement) -> None:
+        """A batch runs as one transaction: the first refused statement fails it, the rest are aborted."""
+        sqls = getattr(statement, "sqls", None) or [statement.query_string]
+        for number, sql in enumerate(sqls):
+            error = copy_source_error(sql, backend.account_id)
+            if error is None:
+                continue
+            statement.status, statement.error = "FAILED", error
+            for later, sub in enumerate(statement.sub_statements):
+                sub["Status"] = "FINISHED" if later < number else "FAILED" if later == number else "ABORTED"
+            return
 
     def _finish_step(self, backend, step) -> None:
         if not self.completing or step is None or step.state not in EMR_RUNNING:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from gate.run_contexts import ASSET_TRIGGERED, TRIGGERED_BY, RunContext
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = REPO_ROOT / "dags"
 
@@ -27,10 +29,14 @@ BUNDLE_NAME = "dags-folder"  # Airflow's default bundle: the DAG folder
 class RunResult:
     dag_id: str
     run_id: str
-    logical_date: datetime
+    run: RunContext
     state: str
     task_states: dict[str, str]
     seconds: float
+
+    @property
+    def logical_date(self) -> datetime | None:
+        return self.run.logical_date
 
     @property
     def succeeded(self) -> bool:
@@ -40,7 +46,7 @@ class RunResult:
         tasks = "\n".join(
             f"  {state or 'none':<16} {task}" for task, state in sorted(self.task_states.items())
         )
-        return f"{self.dag_id} {self.logical_date:%Y-%m-%d}: {self.state} in {self.seconds:.1f} s\n{tasks}"
+        return f"{self.dag_id} ({self.run.describe()}): {self.state} in {self.seconds:.1f} s\n{tasks}"
 
 
 def ensure_metadata_db() -> None:
@@ -75,6 +81,19 @@ def load_dag(dag_id: str, dags_folder: Path = DAGS_FOLDER):
     )
 
 
+def load_dags(dags_folder: Path = DAGS_FOLDER) -> dict:
+    """Every DAG of `dags_folder`; a file that does not load raises with the reason."""
+    from airflow.models.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(dags_folder), include_examples=False, safe_mode=True)
+    if bag.import_errors:
+        errors = "".join(
+            f"\n  {path}: {error.strip().splitlines()[-1]}" for path, error in bag.import_errors.items()
+        )
+        raise KeyError(f"DAG files in {dags_folder} do not load:{errors}\nFix: the import errors above.")
+    return dict(bag.dags)
+
+
 def make_local(dag, task_timeout: timedelta = TASK_TIMEOUT) -> None:
     """Shorten every wait of `dag` for the local AWS: no retries, quick polls, a short execution_timeout.
 
@@ -98,22 +117,30 @@ def make_local(dag, task_timeout: timedelta = TASK_TIMEOUT) -> None:
     dag.dagrun_timeout = task_timeout * max(len(dag.tasks), 1)
 
 
-def register(dag) -> None:
-    """Write `dag` to the metadata DB as the DAG processor would, with its assets marked active.
+def register(*dags, unpaused: bool = False) -> None:
+    """Write `dags` to the metadata DB as the DAG processor would, with their assets marked active.
 
     `dag.test()` skips the DAG processor; without this a task with asset inlets or outlets fails with
-    AirflowInactiveAssetInInletOrOutletException.
+    AirflowInactiveAssetInInletOrOutletException. `unpaused`: the scheduler queues asset-triggered runs
+    only for DAGs that are not paused (AssetManager.register_asset_change), as on a running environment.
     """
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.models.dag import DAG as SchedulerDAG
+    from airflow.models.dag import DAG as SchedulerDAG, DagModel
     from airflow.serialization.serialized_objects import SerializedDAG
     from airflow.utils.session import create_session
+    from sqlalchemy import update
 
     DagBundlesManager().sync_bundles_to_db()
     with create_session() as session:
         SchedulerDAG.bulk_write_to_db(
-            BUNDLE_NAME, None, [SerializedDAG.from_dict(SerializedDAG.to_dict(dag))], session=session
+            BUNDLE_NAME,
+            None,
+            [SerializedDAG.from_dict(SerializedDAG.to_dict(dag)) for dag in dags],
+            session=session,
         )
+        if unpaused:
+            ids = [dag.dag_id for dag in dags]
+            session.execute(update(DagModel).where(DagModel.dag_id.in_(ids)).values(is_paused=False))
 
 
 _EXECUTION_API: dict = {}
@@ -255,11 +282,112 @@ def plain_task_logs():
         structlog.configure(**saved)
 
 
-def run_dag(dag, logical_date: datetime) -> RunResult:
-    """One DagRun of `dag` for `logical_date` through `dag.test()`: real operators, sensors and callbacks."""
-    if dag.start_date and logical_date < dag.start_date:
+def triggering_events(session, dag, run_after: datetime) -> list:
+    """The asset events an asset-triggered run of `dag` at `run_after` consumes: the scheduler's query
+    (SchedulerJobRunner._create_dag_runs_asset_triggered), events of the DAG's assets after its previous
+    asset-triggered run, up to `run_after`."""
+    from datetime import date
+
+    from airflow.models.asset import AssetEvent, DagScheduleAssetReference
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.types import DagRunType
+    from sqlalchemy import func, select
+
+    previous = (
+        select(func.max(DagRun.run_after).label("previous_run_after"))
+        .where(
+            DagRun.dag_id == dag.dag_id,
+            DagRun.run_type == DagRunType.ASSET_TRIGGERED,
+            DagRun.run_after < run_after,
+        )
+        .cte()
+    )
+    return session.scalars(
+        select(AssetEvent)
+        .join(DagScheduleAssetReference, AssetEvent.asset_id == DagScheduleAssetReference.asset_id)
+        .where(
+            DagScheduleAssetReference.dag_id == dag.dag_id,
+            AssetEvent.timestamp <= run_after,
+            AssetEvent.timestamp > func.coalesce(previous.c.previous_run_after, date.min),
+        )
+        .order_by(AssetEvent.timestamp.asc(), AssetEvent.id.asc())
+    ).all()
+
+
+def emit_schedule_events(dag, source: str = "run_local") -> datetime:
+    """Record one event for every asset `dag` is scheduled on (as the REST API's "create asset event"
+    does), so a run of it alone is triggered as the scheduler would trigger it; returns their time."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils import timezone
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    now = timezone.utcnow()
+    with create_session() as session:
+        for _, asset in dag.timetable.asset_condition.iter_assets():
+            model = session.scalar(
+                select(AssetModel).where(AssetModel.name == asset.name, AssetModel.uri == asset.uri)
+            )
+            session.add(AssetEvent(asset_id=model.id, timestamp=now, extra={"from": source}))
+    return now
+
+
+@contextmanager
+def runs_created_as(run: RunContext):
+    """Let dag.test() create its DagRun as the scheduler (or the REST API) creates `run`.
+
+    Airflow 3.0.6's dag.test() always makes a manual run with the data interval inferred for its logical
+    date (airflow.models.dag._get_or_create_dagrun). Here the run gets `run`'s type, logical date (or
+    none), data interval (or none) and run_after, and an asset-triggered run the asset events that
+    triggered it, exactly as SchedulerJobRunner creates them.
+    """
+    from airflow.models import dag as scheduler_dag_module
+    from airflow.models.dagrun import DagRun
+    from airflow.timetables.base import DataInterval
+    from airflow.utils import timezone
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+    from sqlalchemy import delete
+
+    original = scheduler_dag_module._get_or_create_dagrun
+
+    def create(*, dag, conf, session, **_ignored):
+        run_id = run.run_id
+        same = DagRun.run_id == run_id
+        if run.logical_date is not None:
+            same = same | (DagRun.logical_date == run.logical_date)
+        session.execute(delete(DagRun).where(DagRun.dag_id == dag.dag_id, same))
+        session.commit()
+        dag_run = dag.create_dagrun(
+            run_id=run_id,
+            logical_date=run.logical_date,
+            data_interval=DataInterval(*run.data_interval) if run.data_interval else None,
+            run_after=run.run_after,
+            conf=conf,
+            run_type=DagRunType(run.run_type),
+            state=DagRunState.RUNNING,
+            triggered_by=DagRunTriggeredByType(TRIGGERED_BY[run.run_type]),
+            start_date=timezone.utcnow(),
+            session=session,
+        )
+        if run.run_type == ASSET_TRIGGERED:
+            dag_run.consumed_asset_events.extend(triggering_events(session, dag, run.run_after))
+            session.commit()
+        return dag_run
+
+    scheduler_dag_module._get_or_create_dagrun = create
+    try:
+        yield
+    finally:
+        scheduler_dag_module._get_or_create_dagrun = original
+
+
+def run_dag(dag, run: RunContext) -> RunResult:
+    """One DagRun of `dag`, created as `run` says, through `dag.test()`: real operators, sensors and
+    callbacks."""
+    if dag.start_date and run.logical_date is not None and run.logical_date < dag.start_date:
         raise ValueError(
-            f"{dag.dag_id}: logical date {logical_date:%Y-%m-%d} is before the DAG's start_date "
+            f"{dag.dag_id}: logical date {run.logical_date:%Y-%m-%d} is before the DAG's start_date "
             f"{dag.start_date:%Y-%m-%d}, so no task would run. Fix: pass a later --date."
         )
     register(dag)
@@ -270,11 +398,12 @@ def run_dag(dag, logical_date: datetime) -> RunResult:
         shared_service_models(),
         quick_scheduling_loop(),
         plain_task_logs(),
+        runs_created_as(run),
     ):
-        dag_run = dag.test(logical_date=logical_date)
+        dag_run = dag.test(logical_date=run.logical_date, run_after=run.run_after)
     seconds = time.perf_counter() - start
     task_states = {
         ti.task_id: getattr(ti.state, "value", str(ti.state)) for ti in dag_run.get_task_instances()
     }
     state = getattr(dag_run.state, "value", dag_run.state)
-    return RunResult(dag.dag_id, dag_run.run_id, logical_date, str(state), task_states, seconds)
+    return RunResult(dag.dag_id, dag_run.run_id, run, str(state), task_states, seconds)

@@ -1,7 +1,7 @@
 """Redshift building blocks: Data API tasks that run SQL files, a check task, and the copy -> merge -> check
 task group every TICKIT load is made of. Also the assets that order the Redshift DAGs.
 
-    copy_merge_check_group(table="sales", source_prefix=layout.incremental_prefix("sales", "{ds}"),
+    copy_merge_check_group(table="sales", source_prefix=layout.incremental_prefix("sales", INTERVAL_DAY),
                            event_time="saletime")
 
 Every statement goes through the Redshift Data API with the cluster, database and user of the Variables
@@ -11,6 +11,7 @@ one BatchExecuteStatement, which Redshift runs as one transaction.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from airflow.exceptions import AirflowException
@@ -27,6 +28,9 @@ SALES_BY_CATEGORY_UNLOADED = Asset(name="s3_tickit_sales_by_category")  # Parque
 
 POLL_SECONDS = 5
 CHECK_COLUMNS = ("check_name", "failures")
+# In a source prefix: the day the run's data interval starts (YYYY-MM-DD), filled in by staging/copy.sql.
+INTERVAL_DAY = "{interval_day}"
+MAX_IDENTIFIER_BYTES = 127  # Redshift: names of tables are at most 127 bytes long
 
 
 # Where every statement runs; templates, rendered at run time from the Variables.
@@ -84,6 +88,22 @@ def failed_checks(result: dict, source: str) -> list[tuple[str, int]]:
     ]
 
 
+def staging_table(dag_id: str, table: str) -> str:
+    """`stage_<table>__<dag_id>`: one staging table per DAG and table.
+
+    Runs of different DAGs (the initial and the incremental load) may overlap and each drops and recreates
+    its staging tables; runs of one DAG do not (max_active_runs=1, lakehouse.defaults). Lowercase letters,
+    digits and underscores (Redshift folds names to lowercase), at most 127 bytes.
+    """
+    name = re.sub(r"[^a-z0-9_]", "_", f"stage_{table}__{dag_id}".lower())
+    if len(name.encode()) > MAX_IDENTIFIER_BYTES:
+        raise ValueError(
+            f"staging table {name!r} for DAG {dag_id!r} is longer than {MAX_IDENTIFIER_BYTES} bytes, "
+            "Redshift's limit for a table name. Fix: shorten the dag_id."
+        )
+    return name
+
+
 def copy_merge_check_group(
     table: str,
     source_prefix: str,
@@ -95,23 +115,29 @@ def copy_merge_check_group(
     table (one transaction), check the result, and drop the staging table (a teardown: it also runs
     after a failure, and does not hide one).
 
-    `source_prefix` is a key prefix in the lakehouse bucket (lakehouse.layout); "{ds}" in it becomes the
-    run's day. With `event_time` (the row's timestamp column) the check also asserts that no staged row is
-    dated after the run's data interval.
+    `source_prefix` is a key prefix in the lakehouse bucket (lakehouse.layout); INTERVAL_DAY in it becomes
+    the day the run's data interval starts. With `event_time` (the row's timestamp column) the check also
+    asserts that no staged row is dated after the run's data interval. Tasks that read the interval refuse a
+    run without one at once (lakehouse.defaults.require_data_interval, called by the SQL); the staging
+    table is the DAG's own (staging_table).
     """
     if table not in PRIMARY_KEYS:
         raise ValueError(
             f"copy_merge_check_group(table={table!r}): unknown table. Fix: use one of {sorted(PRIMARY_KEYS)} "
             "or add the table and its key to lakehouse/tickit.py."
         )
-    params = {
-        "schema": schema,
-        "table": table,
-        "key": PRIMARY_KEYS[table],
-        "source_prefix": source_prefix,
-        "event_time": event_time,
-    }
     with TaskGroup(group_id=table, tooltip=f"COPY -> merge -> check {schema}.{table}") as group:
+        if group.dag is None:
+            raise ValueError(f"copy_merge_check_group(table={table!r}): call it inside a DAG's `with` block.")
+        params = {
+            "schema": schema,
+            "table": table,
+            "key": PRIMARY_KEYS[table],
+            "source_prefix": source_prefix,
+            "interval_day": INTERVAL_DAY,
+            "event_time": event_time,
+            "staging_table": staging_table(group.dag.dag_id, table),
+        }
         stage = redshift_sql(
             "copy_to_staging",
             ["redshift/staging/drop.sql", "redshift/staging/create.sql", "redshift/staging/copy.sql"],

@@ -1,7 +1,9 @@
 """Every DAG of the inventory runs end to end against the local AWS, and does what it should there.
 
-One scenario per DAG: its logical date and the side effects to check. A DAG in gate/inventory.json without
-a scenario fails here: add one when you add a DAG. (The local Athena runs no SQL: it answers the check
+One scenario per DAG: the side effects to check. Each DAG runs as its schedule makes its runs
+(gate.run_contexts): an asset-triggered run with no logical date and the events that triggered it, the
+scheduled run of the sample's interval, or a manual run without a logical date. A DAG in gate/inventory.json
+without a scenario fails here: add one when you add a DAG. (The local Athena runs no SQL: it answers the check
 queries with counts over the sample, local_aws.athena_answers.) Checks every run gets: the statements that
 reached the Redshift Data API and Athena are the DAG's SQL files rendered for the run, every s3:// location a
 statement reads holds objects, and a successful run publishes no alert.
@@ -29,20 +31,11 @@ UNLOAD_URI = re.compile(r"\bTO\s+'(s3://[^']+)'", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Scenario:
-    logical_date: datetime
     checks: tuple[Callable, ...] = ()  # check(aws, dag, result)
 
 
 def utc(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-
-
-def first_incremental_day() -> date:
-    """The first day of the sample's incremental slice (the harness generates it from the start_date)."""
-    from lakehouse.defaults import START_DATE
-    from sample_data.tickit import generate
-
-    return generate(start=START_DATE.date()).end
 
 
 # Side effects.
@@ -64,10 +57,12 @@ def _initial_prefixes(result):
 
 
 def _incremental_prefixes(result):
+    """The day of the run's data interval: the scheduled run of [D, D+1) loads D."""
     from lakehouse import layout
     from lakehouse.tickit import INCREMENTAL_TABLES
 
-    return [layout.incremental_prefix(t, f"{result.logical_date:%Y-%m-%d}") for t in INCREMENTAL_TABLES]
+    day = f"{result.run.data_interval[0]:%Y-%m-%d}"
+    return [layout.incremental_prefix(t, day) for t in INCREMENTAL_TABLES]
 
 
 def unload_writes_under_the_unload_prefix(aws, dag, result) -> None:
@@ -156,35 +151,23 @@ def _unload_prefix():
 
 
 SCENARIOS: dict[str, Scenario] = {
-    "redshift__01_create_tables": Scenario(utc(date(2024, 5, 1))),
-    "redshift__02_initial_load": Scenario(
-        utc(date(2024, 5, 1)), (copies_every_table_from(_initial_prefixes),)
-    ),
-    "redshift__03_incremental_load": Scenario(
-        utc(first_incremental_day()), (copies_every_table_from(_incremental_prefixes),)
-    ),
-    "redshift__04_unload_sales_by_category": Scenario(
-        utc(date(2024, 5, 1)), (unload_writes_under_the_unload_prefix,)
-    ),
+    "redshift__01_create_tables": Scenario(),
+    "redshift__02_initial_load": Scenario((copies_every_table_from(_initial_prefixes),)),
+    "redshift__03_incremental_load": Scenario((copies_every_table_from(_incremental_prefixes),)),
+    "redshift__04_unload_sales_by_category": Scenario((unload_writes_under_the_unload_prefix,)),
     "redshift__05_catalog_sales_by_category": Scenario(
-        utc(date(2024, 5, 1)),
         (crawler_reads("tickit_sales_by_category", _unload_prefix, must_hold_objects=False),),
     ),
     "datalake__01_tickit_refine": Scenario(
-        utc(date(2024, 5, 1)),
         (
             crawler_reads("tickit_raw", _full_prefixes, must_hold_objects=True),
             refine_jobs_ran_the_bundled_script,
             crawler_reads("tickit_refined", _refined_prefixes, must_hold_objects=False),
         ),
     ),
-    "datalake__02_tickit_gold": Scenario(utc(date(2024, 5, 1))),
-    "hudi__01_initial_load": Scenario(
-        utc(date(2024, 5, 1)), (hudi_steps_match_the_spec("BULK_INSERT"), hudi_schemas_uploaded)
-    ),
-    "hudi__02_incremental_upsert": Scenario(
-        utc(date(2024, 5, 2)), (hudi_steps_match_the_spec("UPSERT"), hudi_schemas_uploaded)
-    ),
+    "datalake__02_tickit_gold": Scenario(),
+    "hudi__01_initial_load": Scenario((hudi_steps_match_the_spec("BULK_INSERT"), hudi_schemas_uploaded)),
+    "hudi__02_incremental_upsert": Scenario((hudi_steps_match_the_spec("UPSERT"), hudi_schemas_uploaded)),
 }
 
 DAG_IDS = sorted(read_inventory())
@@ -200,8 +183,16 @@ def scenario_for(dag_id: str) -> Scenario:
 
 
 def prepare(aws, dag_id: str):
+    """The scenario, the DAG, and the run its schedule makes (asset DAGs: after their events)."""
     scenario = scenario_for(dag_id)
-    return scenario, aws.load(dag_id)
+    dag = aws.load(dag_id)
+    return scenario, dag, aws.normal_run(dag)
+
+
+def assert_sent_what_the_files_say(aws, dag, run) -> None:
+    variables = aws.variables
+    assert sorted(aws.redshift_statements()) == sorted(expected.redshift_calls(dag, run, variables))
+    assert sorted(aws.athena_queries()) == sorted(expected.athena_queries(dag, run, variables))
 
 
 def test_scenarios_and_inventory_name_the_same_dags():
@@ -215,16 +206,14 @@ def test_scenarios_and_inventory_name_the_same_dags():
 @pytest.mark.slow
 @pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_dag_run_succeeds_and_sends_what_its_files_say(dag_id, aws):
-    scenario, dag = prepare(aws, dag_id)
+    scenario, dag, run = prepare(aws, dag_id)
 
-    result = aws.run_dag(dag, scenario.logical_date)
+    result = aws.run_dag(dag, run)
 
     assert result.succeeded, result.summary()
     assert set(result.task_states.values()) == {"success"}, result.summary()
-    date, variables = scenario.logical_date, aws.variables
-    assert sorted(aws.redshift_statements()) == sorted(expected.redshift_calls(dag, date, variables))
-    assert sorted(aws.athena_queries()) == sorted(expected.athena_queries(dag, date, variables))
-    bucket = variables["lakehouse_bucket"]
+    assert_sent_what_the_files_say(aws, dag, run)
+    bucket = aws.variables["lakehouse_bucket"]
     for uri in (uri for call in aws.redshift_statements() for sql in call for uri in READ_URI.findall(sql)):
         assert uri.startswith(f"s3://{bucket}/"), uri
         assert aws.object_keys(
@@ -238,10 +227,10 @@ def test_dag_run_succeeds_and_sends_what_its_files_say(dag_id, aws):
 @pytest.mark.slow
 @pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_failed_aws_work_fails_the_run_and_publishes_the_sns_alert(dag_id, aws):
-    scenario, dag = prepare(aws, dag_id)
+    scenario, dag, run = prepare(aws, dag_id)
     aws.pending.failing = True
 
-    result = aws.run_dag(dag, scenario.logical_date)
+    result = aws.run_dag(dag, run)
 
     assert result.state == "failed", result.summary()
     assert "failed" in result.task_states.values(), result.summary()
@@ -249,21 +238,44 @@ def test_failed_aws_work_fails_the_run_and_publishes_the_sns_alert(dag_id, aws):
     assert [alert.subject for alert in alerts] == [f"MWAA: {dag_id} failed"]
     assert alerts[0].topic_arn == aws.variables["sns_alert_topic_arn"]
     assert f"DAG {dag_id} run {result.run_id} failed" in alerts[0].message
-    assert f"Logical date: {scenario.logical_date:%Y-%m-%d}" in alerts[0].message
+    logical_date = f"{run.logical_date:%Y-%m-%d}" if run.logical_date else "none"
+    assert f"Logical date: {logical_date}." in alerts[0].message
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dag_id", ["datalake__02_tickit_gold", "redshift__05_catalog_sales_by_category"])
 def test_an_empty_athena_answer_fails_the_check(dag_id, aws):
-    scenario, dag = prepare(aws, dag_id)
-    answers = athena_answers.answers(dag, scenario.logical_date, aws.variables, aws.sample)
+    scenario, dag, run = prepare(aws, dag_id)
+    answers = athena_answers.answers(dag, run, aws.variables, aws.sample)
     assert answers, f"{dag_id} has no Athena check the local Athena answers"
     for query, rows in answers.items():
         aws.gaps.athena_answers[query] = [rows[0], ["0"]]
 
-    result = aws.run_dag(dag, scenario.logical_date)
+    result = aws.run_dag(dag, run)
 
     assert result.state == "failed", result.summary()
     failed = sorted(task for task, state in result.task_states.items() if state == "failed")
     assert failed and all("check" in task for task in failed), result.summary()
     assert [alert.subject for alert in aws.alerts()] == [f"MWAA: {dag_id} failed"]
+
+
+@pytest.mark.slow
+def test_an_incremental_run_without_a_logical_date_fails_at_once_and_alerts(aws):
+    """Triggered by hand without a logical date (the REST API and CLI allow it): no data interval, so the
+    copy tasks refuse it before rendering their SQL, nothing reaches Redshift, and the alert still goes."""
+    from gate.run_contexts import manual_run
+
+    dag = aws.load("redshift__03_incremental_load")
+    run = manual_run(dag, None, aws.sample_day)
+
+    result = aws.run_dag(dag, run)
+
+    assert result.state == "failed", result.summary()
+    assert {task: state for task, state in result.task_states.items() if state == "failed"} == {
+        "listing.copy_to_staging": "failed",
+        "sales.copy_to_staging": "failed",
+    }
+    assert aws.redshift_statements() == []
+    (alert,) = aws.alerts()
+    assert alert.message.startswith(f"DAG redshift__03_incremental_load run {result.run_id} failed.")
+    assert "Logical date: none." in alert.message

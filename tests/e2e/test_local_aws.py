@@ -43,9 +43,11 @@ def test_an_unknown_dag_id_names_the_dags_there_are(local_aws_account):
 
 @pytest.mark.slow
 def test_a_date_before_the_start_date_is_refused(aws):
+    from gate.run_contexts import manual_run
+
     dag = aws.load("redshift__01_create_tables")
     with pytest.raises(ValueError, match="before the DAG's start_date"):
-        aws.run_dag(dag, datetime(2000, 1, 1, tzinfo=timezone.utc))
+        aws.run_dag(dag, manual_run(dag, datetime(2000, 1, 1, tzinfo=timezone.utc)))
 
 
 @pytest.mark.slow
@@ -56,7 +58,7 @@ def test_work_that_never_finishes_fails_the_task_at_its_execution_timeout(aws):
     dag = aws.load("redshift__01_create_tables")
     make_local(dag, task_timeout=timedelta(seconds=2))
 
-    result = aws.run_dag(dag, datetime(2024, 5, 1, tzinfo=timezone.utc))
+    result = aws.run_dag(dag, aws.normal_run(dag))
 
     assert result.state == "failed", result.summary()
     assert result.task_states == {"create_schema_and_tables": "failed"}
@@ -68,3 +70,50 @@ def test_work_that_never_finishes_fails_the_task_at_its_execution_timeout(aws):
     (statement,) = redshiftdata_backends["123456789012"]["us-east-1"].statements.values()
     assert statements.describe_statement(Id=statement.id)["Status"] == "STARTED"
     assert [alert.subject for alert in aws.alerts()] == ["MWAA: redshift__01_create_tables failed"]
+
+
+def _copy(aws, prefix: str) -> str:
+    bucket, role = aws.variables["lakehouse_bucket"], aws.variables["redshift_iam_role_arn"]
+    return f"COPY tickit.stage_sales\nFROM 's3://{bucket}/{prefix}'\nIAM_ROLE '{role}'\nDELIMITER '|'\nGZIP"
+
+
+def _run_batch(aws, sqls: list[str]) -> dict:
+    """A batch through the local Redshift Data API, polled as the operator polls it until it ends."""
+    client = aws.client("redshift-data")
+    statement_id = client.batch_execute_statement(
+        ClusterIdentifier=aws.variables["redshift_cluster_id"],
+        Database=aws.variables["redshift_database"],
+        DbUser=aws.variables["redshift_db_user"],
+        Sqls=sqls,
+    )["Id"]
+    for _ in range(5):
+        described = client.describe_statement(Id=statement_id)
+        if described["Status"] in ("FINISHED", "FAILED", "ABORTED"):
+            return described
+    raise AssertionError(f"statement {statement_id} still {described['Status']}")
+
+
+@pytest.mark.slow
+def test_copy_from_a_prefix_without_objects_fails_with_redshifts_error(aws):
+    """Redshift's COPY ends in an error when no object has the prefix (COPY terminates if no files are
+    found: https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html); the
+    local AWS must not report success where AWS refuses. A batch is one transaction: the statements after
+    the failed one are aborted."""
+    empty = "raw/tickit_incremental/sales/ds=2024-04-30/"
+    sqls = ["DROP TABLE IF EXISTS tickit.stage_sales", _copy(aws, empty), "SELECT 1"]
+
+    described = _run_batch(aws, sqls)
+
+    assert described["Status"] == "FAILED"
+    assert described["Error"] == f"ERROR: The specified S3 prefix '{empty}' does not exist"
+    assert [sub["Status"] for sub in described["SubStatements"]] == ["FINISHED", "FAILED", "ABORTED"]
+
+
+@pytest.mark.slow
+def test_copy_from_a_prefix_with_objects_succeeds(aws):
+    """The boundary: the sample's first incremental day has its files; a prefix that only starts a key
+    matches it too, as COPY reads every key that starts with the prefix."""
+    day = f"{aws.sample_day:%Y-%m-%d}"
+    for prefix in (f"raw/tickit_incremental/sales/ds={day}/", f"raw/tickit_incremental/sales/ds={day[:-1]}"):
+        described = _run_batch(aws, [_copy(aws, prefix)])
+        assert (described["Status"], described.get("Error", "")) == ("FINISHED", ""), prefix

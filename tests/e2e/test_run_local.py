@@ -31,10 +31,13 @@ def run_local(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_a_run_that_succeeds_exits_0_and_summarises_what_reached_aws():
-    done = run_local("redshift__01_create_tables", "--date", "2024-05-01")
+    done = run_local("redshift__01_create_tables", "--manual", "--date", "2024-05-01")
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "== redshift__01_create_tables 2024-05-01: success" in done.stdout
+    assert (
+        "== redshift__01_create_tables (manual run with logical date 2024-05-01 00:00: data interval "
+        "2024-05-01 00:00 to 2024-05-01 00:00): success in "
+    ) in done.stdout
     assert "  success          create_schema_and_tables" in done.stdout
     assert "Redshift Data API call 1: 8 statement(s)" in done.stdout
     assert "SNS alert" not in done.stdout
@@ -44,8 +47,9 @@ def test_a_run_that_succeeds_exits_0_and_summarises_what_reached_aws():
 def test_failing_aws_work_exits_1_and_shows_the_alert(capsys):
     from local_aws.__main__ import main
 
-    assert main(["redshift__01_create_tables", "--date", "2024-05-01", "--fail"]) == 1
+    assert main(["redshift__01_create_tables", "--fail"]) == 1  # its normal trigger: by hand, no date
     output = capsys.readouterr().out
+    assert "== redshift__01_create_tables (manual run without a logical date: " in output
     assert "  failed           create_schema_and_tables" in output
     assert "SNS alert: MWAA: redshift__01_create_tables failed" in output
 
@@ -54,7 +58,8 @@ def test_without_a_dag_id_it_exits_2_with_the_usage_and_the_dags():
     done = run_local()
 
     assert done.returncode == 2
-    assert "./run_local.sh DAG_ID [--date YYYY-MM-DD] [--fail]" in done.stdout
+    assert "./run_local.sh DAG_ID [--date YYYY-MM-DD] [--manual] [--fail]" in done.stdout
+    assert "./run_local.sh --all [--fail]" in done.stdout
     assert "redshift__01_create_tables" in done.stdout
 
 
@@ -67,3 +72,61 @@ def test_an_unknown_dag_id_exits_2_naming_the_fix(capsys):
     error = capsys.readouterr().err
     assert "error: no DAG 'redshift__99_missing'" in error
     assert "Fix: pass a dag_id listed in gate/inventory.json." in error
+
+
+@pytest.mark.slow
+def test_all_runs_every_dag_as_the_scheduler_does_and_chains_the_assets(capsys):
+    """In process (the wrapper's part is tested above): one seeded local AWS for the whole lake."""
+    from local_aws.__main__ import main
+
+    assert main(["--all"]) == 0, capsys.readouterr().out[-5000:]
+    output = capsys.readouterr().out
+    table = output[output.index("== every DAG as the scheduler runs it (11 runs, ") :].splitlines()[1:]
+    assert table[0].split() == ["DAG", "triggered", "by", "logical", "date", "state", "duration"]
+    rows = [line.split("  ") for line in table[1:12]]
+    cells = [[cell.strip() for cell in row if cell.strip()] for row in rows]
+    day, hour = (
+        "schedule: 2024-03-01 00:00 to 2024-03-02 00:00",
+        "schedule: 2024-03-01 00:00 to 2024-03-01 01:00",
+    )
+    by_hand, start = "manual trigger, no logical date", "2024-03-01 00:00"
+    unloaded = "asset s3_tickit_sales_by_category from redshift__04_unload_sales_by_category"
+    assert [row[:4] for row in cells] == [
+        # Wave 1: every DAG not scheduled on assets; timetable DAGs on the sample's first incremental day.
+        ["datalake__01_tickit_refine", day, start, "success"],
+        ["hudi__01_initial_load", by_hand, "none", "success"],
+        ["hudi__02_incremental_upsert", hour, start, "success"],
+        ["redshift__01_create_tables", by_hand, "none", "success"],
+        ["redshift__03_incremental_load", day, start, "success"],
+        # Wave 2: what their asset events trigger, with no logical date.
+        [
+            "datalake__02_tickit_gold",
+            "asset tickit_refined_tables from datalake__01_tickit_refine",
+            "none",
+            "success",
+        ],
+        [
+            "redshift__02_initial_load",
+            "asset redshift_tickit_tables from redshift__01_create_tables",
+            "none",
+            "success",
+        ],
+        [
+            "redshift__04_unload_sales_by_category",
+            "asset redshift_tickit_loaded from redshift__03_incremental_load",
+            "none",
+            "success",
+        ],
+        # Wave 3: the initial load's event triggers the UNLOAD again; the first UNLOAD's, the catalog.
+        [
+            "redshift__04_unload_sales_by_category",
+            "asset redshift_tickit_loaded from redshift__02_initial_load",
+            "none",
+            "success",
+        ],
+        ["redshift__05_catalog_sales_by_category", unloaded, "none", "success"],
+        # Wave 4: the second UNLOAD's event; then nothing is due.
+        ["redshift__05_catalog_sales_by_category", unloaded, "none", "success"],
+    ]
+    assert len(table) == 12 or not table[12].strip().startswith(("redshift__", "datalake__", "hudi__"))
+    assert "SNS alert" not in output

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime, timezone
 
 import pytest
 from airflow.exceptions import AirflowException
@@ -127,3 +129,45 @@ def test_check_fails_naming_the_failed_checks(redshift_data, repo_root):
     _, task = _check_task(repo_root)
     with pytest.raises(AirflowException, match=r"task 'check'.*duplicate_keys: 2"):
         task.execute({})
+
+
+def _staging_tables(dag) -> dict[str, set[str]]:
+    """{table: the staging tables its copy, merge, check and drop tasks name} for the DAG's groups."""
+    from gate.run_contexts import manual_run
+    from tests.dags.rendering import render_task
+
+    run = manual_run(dag, datetime(2024, 3, 2, tzinfo=timezone.utc))
+    found: dict[str, set[str]] = {}
+    for task in dag.tasks:
+        if "." not in task.task_id:
+            continue
+        sql = render_task(task, run).sql
+        text = "\n".join(sql) if isinstance(sql, (list, tuple)) else sql
+        found.setdefault(task.task_id.split(".")[0], set()).update(re.findall(r"tickit\.(stage_\w+)", text))
+    return found
+
+
+def test_the_initial_and_the_incremental_load_never_share_a_staging_table(loaded):
+    """Runs of redshift__02 and redshift__03 can overlap: each drops and recreates its staging tables."""
+    initial = _staging_tables(loaded.dags["redshift__02_initial_load"])
+    incremental = _staging_tables(loaded.dags["redshift__03_incremental_load"])
+    assert set(incremental) == {"listing", "sales"}
+    for table, names in incremental.items():
+        assert len(names) == 1 and len(initial[table]) == 1, (table, names, initial[table])
+        assert names != initial[table], f"both DAGs stage {table} in {names}"
+    for dag_id in ("redshift__02_initial_load", "redshift__03_incremental_load"):
+        assert loaded.dags[dag_id].max_active_runs == 1, "runs of one DAG must not overlap either"
+
+
+def test_a_staging_table_name_is_a_redshift_identifier():
+    from lakehouse.redshift import MAX_IDENTIFIER_BYTES, staging_table
+
+    assert (
+        staging_table("redshift__03_incremental_load", "sales")
+        == "stage_sales__redshift__03_incremental_load"
+    )
+    assert staging_table("redshift.x-Y", "sales") == "stage_sales__redshift_x_y"
+    longest = "d" * (MAX_IDENTIFIER_BYTES - len("stage_sales__"))
+    assert len(staging_table(longest, "sales")) == MAX_IDENTIFIER_BYTES
+    with pytest.raises(ValueError, match=r"longer than 127 bytes.*Fix: shorten the dag_id"):
+        staging_table(longest + "d", "sales")

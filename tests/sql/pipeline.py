@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from lakehouse.tickit import INCREMENTAL_TABLES, PRIMARY_KEYS, TABLES
 from sample_data.tickit import COLUMNS, TickitSample, read_rows
-from tests.dags.rendering import rendered_sql, variable_values
+from tests.dags.rendering import normal_run, rendered_sql, variable_values
 from tests.sql.engines import Engine, unload_parts
 
 CREATE_DAG = "redshift__01_create_tables"
@@ -38,10 +38,13 @@ class RedshiftPipeline:
         self.first_day = datetime.combine(sample.start, datetime.min.time(), tzinfo=timezone.utc)
 
     def sql(self, dag_id: str, task_id: str, logical_date: datetime | None = None) -> list[str]:
+        """The task's statements in the run its DAG's schedule makes on `logical_date`'s day (for the
+        incremental load: the scheduled run of the interval starting that day)."""
         task, logical_date = self.dags[dag_id].task_dict[task_id], logical_date or self.first_day
         cached = _RENDERED.get((id(task), logical_date))
         if cached is None or cached[0] is not task:
-            cached = _RENDERED[id(task), logical_date] = (task, tuple(rendered_sql(task, logical_date)))
+            run = normal_run(task.dag, logical_date)
+            cached = _RENDERED[id(task), logical_date] = (task, tuple(rendered_sql(task, run)))
         return list(cached[1])
 
     def create_tables(self) -> None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from lakehouse.redshift import staging_table
 from lakehouse.tickit import INCREMENTAL_TABLES, PRIMARY_KEYS, TABLES
 from sample_data.tickit import COLUMNS
 from tests.sql.pipeline import (
@@ -121,7 +122,8 @@ def test_merge_check_reports_rows_after_the_interval_and_duplicate_keys(pipeline
         pipeline.check(INCREMENTAL_DAG, "sales.check", logical_date)
     assert "staged_rows_after_interval" in str(no_day_yet.value)
     assert "duplicate_keys" not in str(no_day_yet.value)
-    pipeline.engine.run("INSERT INTO tickit.sales SELECT * FROM tickit.stage_sales")
+    staged = staging_table(INCREMENTAL_DAG, "sales")
+    pipeline.engine.run(f"INSERT INTO tickit.sales SELECT * FROM tickit.{staged}")
     with pytest.raises(CheckFailed, match="duplicate_keys"):
         pipeline.check(INCREMENTAL_DAG, "sales.check", logical_date)
 

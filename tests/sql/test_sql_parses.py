@@ -19,7 +19,8 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from lakehouse import layout
-from tests.dags.rendering import render_task, rendered_sql, variable_values
+from lakehouse.redshift import staging_table
+from tests.dags.rendering import normal_run, render_task, rendered_sql, variable_values
 from tests.sql.engines import unload_parts
 
 LOGICAL_DATE = datetime(2008, 3, 1, tzinfo=timezone.utc)
@@ -40,6 +41,11 @@ def parse_one_statement(sql: str, where: str, dialect: str = "redshift") -> exp.
     return trees[0]
 
 
+def run_of(task):
+    """The run the task's DAG makes on LOGICAL_DATE's day (asset-triggered, scheduled or manual)."""
+    return normal_run(task.dag, LOGICAL_DATE)
+
+
 def test_every_redshift_dag_sends_sql():
     assert len(REDSHIFT_DAGS) >= 5, REDSHIFT_DAGS
 
@@ -48,7 +54,7 @@ def test_every_redshift_dag_sends_sql():
 def test_redshift_statements_parse(loaded, dag_id):
     parsed = 0
     for task in tasks_of(loaded, dag_id, RedshiftDataOperator):
-        for number, sql in enumerate(rendered_sql(task, LOGICAL_DATE)):
+        for number, sql in enumerate(rendered_sql(task, run_of(task))):
             where = f"{dag_id}.{task.task_id} statement {number + 1}"
             if re.match(r"\s*(--[^\n]*\n\s*)*UNLOAD\b", sql, re.IGNORECASE):
                 query, _ = unload_parts(sql)
@@ -59,14 +65,14 @@ def test_redshift_statements_parse(loaded, dag_id):
     athena = tasks_of(loaded, dag_id, AthenaOperator)
     for task in athena:
         parse_one_statement(
-            render_task(task, LOGICAL_DATE).query, f"{dag_id}.{task.task_id}", dialect="athena"
+            render_task(task, run_of(task)).query, f"{dag_id}.{task.task_id}", dialect="athena"
         )
     assert parsed + len(athena) > 0, f"{dag_id} runs no SQL"
 
 
 def test_unload_writes_partitioned_parquet_to_the_lake(loaded):
     (task,) = tasks_of(loaded, "redshift__04_unload_sales_by_category", RedshiftDataOperator)
-    (sql,) = rendered_sql(task, LOGICAL_DATE)
+    (sql,) = rendered_sql(task, run_of(task))
     _, options = unload_parts(sql)
     options = " ".join(options.split())
     target = layout.s3_uri(VARIABLES["lakehouse_bucket"], layout.UNLOAD_PREFIX)
@@ -77,7 +83,7 @@ def test_unload_writes_partitioned_parquet_to_the_lake(loaded):
 
 def test_unload_partition_columns_are_query_columns(loaded):
     (task,) = tasks_of(loaded, "redshift__04_unload_sales_by_category", RedshiftDataOperator)
-    query, options = unload_parts(rendered_sql(task, LOGICAL_DATE)[0])
+    query, options = unload_parts(rendered_sql(task, run_of(task))[0])
     selected = {column.alias_or_name for column in parse_one_statement(query, "UNLOAD query").expressions}
     partitions = re.search(r"PARTITION BY \(([^)]*)\)", options).group(1)
     assert {c.strip() for c in partitions.split(",")} <= selected
@@ -93,9 +99,9 @@ def test_copy_reads_gzip_pipe_files_from_the_layout_with_the_role(loaded, dag_id
     assert copies
     for task in copies:
         table = task.task_id.split(".")[0]
-        copy = parse_one_statement(rendered_sql(task, LOGICAL_DATE)[-1], task.task_id)
+        copy = parse_one_statement(rendered_sql(task, run_of(task))[-1], task.task_id)
         assert isinstance(copy, exp.Copy)
-        assert copy.this.sql() == f"tickit.stage_{table}"
+        assert copy.this.sql() == f"tickit.{staging_table(dag_id, table)}"
         prefix = (
             layout.full_prefix(table)
             if "initial" in dag_id

@@ -4,5 +4,5 @@
 -- and on PostgreSQL 15 in the tests, so the SQL we ship is the SQL we prove. Redshift's MERGE would also
 -- fail outright on a staged key that appears twice, where this pair lets the duplicate-key check name it.
 DELETE FROM {{ params.schema }}.{{ params.table }}
-USING {{ params.schema }}.stage_{{ params.table }} AS staged
+USING {{ params.schema }}.{{ params.staging_table }} AS staged
 WHERE {{ params.schema }}.{{ params.table }}.{{ params.key }} = staged.{{ params.key }}

@@ -1,1 +1,1 @@
-DROP TABLE IF EXISTS {{ params.schema }}.stage_{{ params.table }}
+DROP TABLE IF EXISTS {{ params.schema }}.{{ params.staging_table }}

@@ -1,0 +1,172 @@
+"""gate.run_contexts and the rule templates-render: the runs a schedule produces, the context their tasks
+see (compared with Airflow's own task runner), and the rule's message on the corpus DAG that breaks it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from gate.loader import load_once
+from gate.rules import RULES_BY_NAME, check
+from gate.run_contexts import (
+    ASSET_TRIGGERED,
+    MANUAL,
+    SCHEDULED,
+    asset_triggered_run,
+    manual_run,
+    normal_run,
+    possible_runs,
+    render_problems,
+    scheduled_run,
+    template_context,
+    variable_values,
+)
+from tests.gate.test_bad_dag_corpus import CORPUS
+
+DAY = datetime(2024, 3, 1, tzinfo=timezone.utc)
+BAD_DAG = "redshift__ds_in_asset_triggered_run"
+
+
+def test_an_asset_scheduled_dag_runs_without_logical_date_or_interval(loaded):
+    dag = loaded.dags["redshift__02_initial_load"]
+    runs = possible_runs(dag, DAY)
+    assert [(run.run_type, run.logical_date, run.data_interval) for run in runs] == [
+        (ASSET_TRIGGERED, None, None),
+        (MANUAL, DAY, (DAY, DAY)),  # an asset timetable infers the zero-length interval at the date
+        (MANUAL, None, None),
+    ]
+    assert runs[0].describe() == "asset-triggered run: no logical date, no data interval"
+    assert runs[0].run_id.startswith("asset_triggered__")
+
+
+def test_a_daily_interval_dag_is_scheduled_on_its_interval_and_manual_runs_get_the_one_before(loaded):
+    dag = loaded.dags["redshift__03_incremental_load"]
+    day_after = DAY + timedelta(days=1)
+    scheduled = normal_run(dag, DAY)
+    assert (scheduled.run_type, scheduled.logical_date, scheduled.data_interval) == (
+        SCHEDULED,
+        DAY,
+        (DAY, day_after),
+    )
+    assert scheduled.run_after == day_after  # it runs once the day is over
+    assert scheduled.run_id == "scheduled__2024-03-01T00:00:00+00:00"
+    assert scheduled_run(dag, DAY + timedelta(hours=1)).data_interval[0] == day_after  # one past: the next
+    manual = manual_run(dag, day_after)
+    assert (manual.run_type, manual.data_interval, manual.run_after) == (MANUAL, (DAY, day_after), day_after)
+    assert manual.describe() == (
+        "manual run with logical date 2024-03-02 00:00: data interval 2024-03-01 00:00 to 2024-03-02 00:00"
+    )
+
+
+def test_a_dag_without_schedule_runs_by_hand_without_a_logical_date(loaded):
+    dag = loaded.dags["redshift__01_create_tables"]
+    run = normal_run(dag, DAY)
+    assert (run.run_type, run.logical_date, run.data_interval) == (MANUAL, None, None)
+    assert [r.logical_date for r in possible_runs(dag, DAY)] == [None, DAY]  # the same run is listed once
+
+
+def _airflow_context(dag, task, run):
+    """What Airflow 3.0.6's task runner gives the task (RuntimeTaskInstance.get_template_context)."""
+    from uuid import uuid4
+
+    from airflow.api_fastapi.execution_api.datamodels.taskinstance import DagRun, TIRunContext
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    start, end = run.data_interval or (None, None)
+    dag_run = DagRun(
+        dag_id=dag.dag_id,
+        run_id=run.run_id,
+        logical_date=run.logical_date,
+        data_interval_start=start,
+        data_interval_end=end,
+        run_after=run.run_after,
+        start_date=run.run_after,
+        end_date=None,
+        run_type=run.run_type,
+        state="running",
+        conf={},
+        consumed_asset_events=[],
+    )
+    ti = RuntimeTaskInstance.model_construct(
+        id=uuid4(),
+        task_id=task.task_id,
+        dag_id=dag.dag_id,
+        run_id=dag_run.run_id,
+        try_number=1,
+        map_index=-1,
+        task=task,
+        _ti_context_from_server=TIRunContext(
+            dag_run=dag_run, max_tries=0, variables=[], connections=[], xcom_keys_to_clear=[]
+        ),
+        max_tries=0,
+    )
+    return ti.get_template_context()
+
+
+@pytest.mark.parametrize("kind", ["asset-triggered", "manual without date", "manual with date"])
+def test_the_context_has_the_names_airflow_gives_the_task(loaded, kind):
+    dag = loaded.dags["redshift__02_initial_load"]
+    task = dag.task_dict["sales.copy_to_staging"]
+    run = {
+        "asset-triggered": asset_triggered_run(DAY),
+        "manual without date": manual_run(dag, None, DAY),
+        "manual with date": manual_run(dag, DAY),
+    }[kind]
+
+    ours = template_context(dag, task, run, variable_values())
+    airflows = _airflow_context(dag, task, run)
+
+    assert set(ours) - {"var"} <= set(airflows), "names Airflow does not give the task"
+    assert {"ds", "logical_date", "data_interval_start"} & set(airflows) == (
+        {"ds", "logical_date", "data_interval_start"} if run.logical_date else set()
+    )
+    for name in ("ds", "ts", "ds_nodash", "data_interval_start", "data_interval_end", "run_id"):
+        assert (name in ours) == (name in airflows), name
+        if name in ours:
+            assert str(ours[name]) == str(airflows[name]), name
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_once(CORPUS)
+
+
+def test_the_rule_names_the_dag_task_field_run_and_fix(corpus, policy):
+    dag = corpus.dags[BAD_DAG]
+
+    message = check(dag, RULES_BY_NAME["templates-render"], corpus, policy)
+
+    assert message.startswith(f"templates-render: DAG '{BAD_DAG}' ({dag.fileloc}): task 'report_day', ")
+    assert "field 'bash_command', asset-triggered run: no logical date, no data interval: " in message
+    assert "UndefinedError: 'ds' is undefined" in message
+    assert message.rstrip(".").endswith("({{ require_data_interval() }} of lakehouse.defaults)")
+    assert "Fix: render only what every run of the schedule has" in message
+
+
+def test_the_rule_checks_each_run_of_the_schedule(corpus):
+    """The same DAG: its manual run with a date renders, the other two do not."""
+    problems = render_problems(corpus.dags[BAD_DAG])
+    assert len(problems) == 2, problems
+    assert "asset-triggered run" in problems[0] and "manual run without a logical date" in problems[1]
+
+
+def test_a_task_that_refuses_a_run_on_purpose_passes(loaded):
+    """The incremental load's copy tasks refuse a run without an interval (AirflowFailException)."""
+    assert render_problems(loaded.dags["redshift__03_incremental_load"]) == []
+
+
+def test_the_failure_callback_is_rendered_too(corpus):
+    dag = corpus.dags["redshift__no_doc_md"]
+    alert = dag.on_failure_callback
+    alert.message = "failed on {{ ds }}"
+    try:
+        problems = render_problems(dag)
+    finally:
+        from lakehouse.defaults import failure_alert
+
+        alert.message = failure_alert().message
+    assert problems == [
+        "on_failure_callback SnsNotifier, field 'message', manual run without a logical date: no logical "
+        "date, no data interval: UndefinedError: 'ds' is undefined"
+    ]
