@@ -203,25 +203,137 @@ def test_scenarios_and_inventory_name_the_same_dags():
     assert sorted(set(SCENARIOS) - set(DAG_IDS)) == [], "scenarios of DAGs that are not in the inventory"
 
 
+class RunView:
+    """The account as one run of the lake left it: what reached AWS during that run only."""
+
+    def __init__(self, aws, redshift: list, athena: list, emr: list) -> None:
+        self._aws, self._redshift, self._athena, self._emr = aws, redshift, athena, emr
+
+    def __getattr__(self, name):
+        return getattr(self._aws, name)
+
+    def redshift_statements(self) -> list[list[str]]:
+        return self._redshift
+
+    def athena_queries(self) -> list[str]:
+        return self._athena
+
+    def emr_steps(self) -> list[dict]:
+        return self._emr
+
+
+def problems_of_a_successful_run(view, dag, result) -> list[str]:
+    """What is wrong with a run that should have succeeded and sent exactly what its files say."""
+    try:
+        assert result.succeeded, result.summary()
+        assert set(result.task_states.values()) == {"success"}, result.summary()
+        assert_sent_what_the_files_say(view, dag, result.run)
+        bucket = view.variables["lakehouse_bucket"]
+        for uri in (
+            uri for call in view.redshift_statements() for sql in call for uri in READ_URI.findall(sql)
+        ):
+            assert uri.startswith(f"s3://{bucket}/"), uri
+            assert view.object_keys(bucket, uri.removeprefix(f"s3://{bucket}/")), f"{dag.dag_id} reads {uri}"
+        for check in scenario_for(dag.dag_id).checks:
+            check(view, dag, result)
+    except AssertionError as error:
+        return [f"{dag.dag_id}: {error}"]
+    return []
+
+
+@pytest.fixture(scope="module")
+def lake(local_aws_account):
+    """The whole lake run once, as `./run_local.sh --all` runs it (local_aws.lake), on a fresh account.
+
+    Each DAG's first run is checked the moment it ends (what reached AWS during it, the account as it left
+    it), so the per-DAG tests below only read the verdicts: every DAG runs in the context its schedule
+    produces, once, instead of once more per test.
+    """
+    from local_aws.lake import run_all
+
+    aws = local_aws_account
+    aws.reset()
+    dags = {dag_id: aws.load(dag_id) for dag_id in DAG_IDS}
+    seen: dict[str, int] = {"redshift": 0, "athena": 0, "emr": 0}
+    verdicts: dict[str, list[str]] = {}
+
+    def on_run(lake_run) -> None:
+        redshift, athena, emr = aws.redshift_statements(), aws.athena_queries(), aws.emr_steps()
+        view = RunView(aws, redshift[seen["redshift"] :], athena[seen["athena"] :], emr[seen["emr"] :])
+        seen.update(redshift=len(redshift), athena=len(athena), emr=len(emr))
+        dag_id = lake_run.result.dag_id
+        if dag_id not in verdicts:
+            verdicts[dag_id] = problems_of_a_successful_run(view, dags[dag_id], lake_run.result)
+
+    runs = run_all(aws, dags, on_run=on_run)
+    return runs, verdicts, aws.alerts()
+
+
 @pytest.mark.slow
+@pytest.mark.xdist_group("lake")
 @pytest.mark.parametrize("dag_id", DAG_IDS)
-def test_dag_run_succeeds_and_sends_what_its_files_say(dag_id, aws):
-    scenario, dag, run = prepare(aws, dag_id)
+def test_dag_run_succeeds_and_sends_what_its_files_say(dag_id, lake):
+    runs, verdicts, alerts = lake
+    assert dag_id in verdicts, f"{dag_id} never ran in the lake: {[run.result.dag_id for run in runs]}"
+    assert verdicts[dag_id] == []
+    assert alerts == [], "a successful run published a failure alert"
 
-    result = aws.run_dag(dag, run)
 
-    assert result.succeeded, result.summary()
-    assert set(result.task_states.values()) == {"success"}, result.summary()
-    assert_sent_what_the_files_say(aws, dag, run)
-    bucket = aws.variables["lakehouse_bucket"]
-    for uri in (uri for call in aws.redshift_statements() for sql in call for uri in READ_URI.findall(sql)):
-        assert uri.startswith(f"s3://{bucket}/"), uri
-        assert aws.object_keys(
-            bucket, uri.removeprefix(f"s3://{bucket}/")
-        ), f"{dag_id} reads {uri}: no object"
-    for check in scenario.checks:
-        check(aws, dag, result)
-    assert aws.alerts() == [], "a successful run published a failure alert"
+@pytest.mark.slow
+@pytest.mark.xdist_group("lake")
+def test_the_lake_runs_every_dag_as_the_scheduler_does_and_chains_the_assets(lake):
+    """What `./run_local.sh --all` prints: one line per run, in the order the scheduler would make them."""
+    from local_aws.lake import HEADER, table
+
+    runs, _, _ = lake
+    lines = table(runs).splitlines()
+    assert lines[0].split() == " ".join(HEADER).split()
+    assert len(lines) == 1 + len(runs)
+    day, hour = (
+        "schedule: 2024-03-01 00:00 to 2024-03-02 00:00",
+        "schedule: 2024-03-01 00:00 to 2024-03-01 01:00",
+    )
+    by_hand, start = "manual trigger, no logical date", "2024-03-01 00:00"
+    unloaded = "asset s3_tickit_sales_by_category from redshift__04_unload_sales_by_category"
+    assert [run.cells()[:4] for run in runs] == [
+        # Wave 1: every DAG not scheduled on assets; timetable DAGs on the sample's first incremental day.
+        ("datalake__01_tickit_refine", day, start, "success"),
+        ("hudi__01_initial_load", by_hand, "none", "success"),
+        ("hudi__02_incremental_upsert", hour, start, "success"),
+        ("redshift__01_create_tables", by_hand, "none", "success"),
+        ("redshift__03_incremental_load", day, start, "success"),
+        # Wave 2: what their asset events trigger, with no logical date.
+        (
+            "datalake__02_tickit_gold",
+            "asset tickit_refined_tables from datalake__01_tickit_refine",
+            "none",
+            "success",
+        ),
+        (
+            "redshift__02_initial_load",
+            "asset redshift_tickit_tables from redshift__01_create_tables",
+            "none",
+            "success",
+        ),
+        (
+            "redshift__04_unload_sales_by_category",
+            "asset redshift_tickit_loaded from redshift__03_incremental_load",
+            "none",
+            "success",
+        ),
+        # Wave 3: the initial load's event triggers the UNLOAD again; the first UNLOAD's, the catalog.
+        (
+            "redshift__04_unload_sales_by_category",
+            "asset redshift_tickit_loaded from redshift__02_initial_load",
+            "none",
+            "success",
+        ),
+        ("redshift__05_catalog_sales_by_category", unloaded, "none", "success"),
+        # Wave 4: the second UNLOAD's event; then nothing is due.
+        ("redshift__05_catalog_sales_by_category", unloaded, "none", "success"),
+    ]
+    consumed = [run.result for run in runs if run.result.run.run_type == "asset_triggered"]
+    assert all(result.logical_date is None and result.run.data_interval is None for result in consumed)
 
 
 @pytest.mark.slow
