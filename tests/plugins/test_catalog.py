@@ -134,6 +134,7 @@ print(json.dumps({"deferrable": operator.deferrable, "outcome": outcome}))
 """
 
 
+@pytest.mark.slow  # a fresh interpreter importing Airflow and the amazon provider: about 7 s
 def test_check_runs_and_fails_on_an_empty_answer_under_default_deferrable(account, repo_root):
     import os
     import subprocess

@@ -60,6 +60,7 @@ def test_the_plugin_scan_finds_no_lakehouse_file_in_either_ignore_syntax(unpacke
     assert [path for path in scanned if path.endswith(".py")] == []
 
 
+@pytest.mark.slow  # a fresh interpreter loading Airflow's plugin manager: about 5 s
 def test_airflow_imports_no_lakehouse_module_as_a_top_level_module(unpacked_plugins, repo_root):
     env = {**os.environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(unpacked_plugins)}
     env.pop("PYTHONPATH", None)  # lakehouse must come from the plugins folder, as on MWAA
