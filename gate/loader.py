@@ -27,6 +27,7 @@ class LoadedBag:
     shared_import_seconds: float
     dag_kwargs: dict[str, frozenset[str]]
     loaded_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    _render_problems: dict[int, tuple[object, list[str]]] = field(default_factory=dict, repr=False)
 
     @property
     def dags(self) -> dict:
@@ -34,6 +35,17 @@ class LoadedBag:
 
     def import_errors(self) -> dict[Path, str]:
         return {Path(path): text for path, text in self.bag.import_errors.items()}
+
+    def render_problems(self, dag) -> list[str]:
+        """gate.run_contexts.render_problems(dag) with config/variables.json, once per DAG of this bag: the
+        rule templates-render and the tests that check it share the verdict (rendering is the slowest check).
+        """
+        known = self._render_problems.get(id(dag))
+        if known is None or known[0] is not dag:
+            from gate.run_contexts import render_problems
+
+            known = self._render_problems[id(dag)] = (dag, render_problems(dag))
+        return list(known[1])
 
 
 def dag_files(folder: Path) -> list[Path]:

@@ -191,9 +191,7 @@ def _airflow_3_imports(dag, loaded, policy):
 
 
 def _templates_render(dag, loaded, policy):
-    from gate.run_contexts import render_problems
-
-    problems = render_problems(dag)
+    problems = loaded.render_problems(dag)
     if problems:
         more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:4])})" if len(problems) > 1 else ""
         return f"{problems[0]}{more}"

@@ -135,6 +135,10 @@ def possible_runs(dag, day: datetime | None = None) -> list[RunContext]:
 # The context a task sees (RuntimeTaskInstance.get_template_context), without a metadata database.
 
 
+def dumped_params(task) -> dict:
+    return task.params.dump() if hasattr(task.params, "dump") else dict(task.params)
+
+
 def variable_values(path: Path = VARIABLES_FILE) -> dict[str, str]:
     return {name: str(entry["value"]) for name, entry in json.loads(path.read_text()).items()}
 
@@ -191,8 +195,13 @@ class TaskInstanceStandIn:
         return XComValue(",".join(names) + ("" if key == "return_value" else f":{key}"))
 
 
-def template_context(dag, task, run: RunContext, variables: dict[str, str]) -> dict:
-    """The names a template of `task` can use in `run`, as Airflow 3.0.6's task runner provides them."""
+def template_context(
+    dag, task, run: RunContext, variables: dict[str, str], params: dict | None = None
+) -> dict:
+    """The names a template of `task` can use in `run`, as Airflow 3.0.6's task runner provides them.
+
+    `params`: the task's dumped params when the caller has them (dumping validates every param's schema,
+    the larger part of building a context, and gives the same values in every run)."""
     from airflow.sdk.execution_time.context import MacrosAccessor
 
     run_id = run.run_id
@@ -209,7 +218,7 @@ def template_context(dag, task, run: RunContext, variables: dict[str, str]) -> d
         consumed_asset_events=[],
     )
     ti = TaskInstanceStandIn(dag, task, run_id)
-    params = task.params.dump() if hasattr(task.params, "dump") else dict(task.params)
+    params = dict(params) if params is not None else dumped_params(task)
     context = {
         "dag": dag,
         "task": task,
@@ -309,9 +318,10 @@ def render_problems(dag, variables: dict[str, str] | None = None) -> list[str]:
     variables = variables if variables is not None else variable_values()
     jinja_env = dag.get_template_env()
     problems = []
+    params = {task.task_id: dumped_params(task) for task in dag.tasks}
     for run in possible_runs(dag):
         for task in dag.tasks:
-            context = template_context(dag, task, run, variables)
+            context = template_context(dag, task, run, variables, params[task.task_id])
             try:
                 copy.copy(task).render_template_fields(dict(context), jinja_env=jinja_env)
             except AirflowFailException:

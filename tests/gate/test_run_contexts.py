@@ -151,6 +151,22 @@ def test_the_rule_checks_each_run_of_the_schedule(corpus):
     assert "asset-triggered run" in problems[0] and "manual run without a logical date" in problems[1]
 
 
+def test_the_bag_keeps_each_dags_verdict_for_the_rule(corpus, policy):
+    """The rule, the render tests and the corpus check share one rendering per DAG of a bag; a caller
+    changing the list it got changes nothing, and another DAG object gets its own verdict."""
+    dag, clean = corpus.dags[BAD_DAG], corpus.dags["redshift__no_doc_md"]
+    verdict = corpus.render_problems(dag)
+    assert verdict == render_problems(dag) and len(verdict) == 2
+    verdict.clear()
+    assert corpus.render_problems(dag) == render_problems(dag)
+    message = check(dag, RULES_BY_NAME["templates-render"], corpus, policy)
+    assert f"({dag.fileloc}): {render_problems(dag)[0]} (and 1 more: {render_problems(dag)[1]})" in message
+    assert (
+        corpus.render_problems(clean) == []
+        and check(clean, RULES_BY_NAME["templates-render"], corpus, policy) is None
+    )
+
+
 def test_a_task_that_refuses_a_run_on_purpose_passes(loaded):
     """The incremental load's copy tasks refuse a run without an interval (AirflowFailException)."""
     assert render_problems(loaded.dags["redshift__03_incremental_load"]) == []
