@@ -26,10 +26,12 @@ TOOLING_SUITES = {"hooks", "deploy"}
 # --dist loadgroup --no-loadscope-reorder: tests are handed out in this order as workers free up).
 SLOWEST_FIRST = (
     "hooks/test_pre_push.py",
-    "e2e/test_run_local.py",
-    "e2e/test_dag_runs.py",
     "deploy/test_gate.py",
+    "e2e/test_dag_runs.py",
+    "e2e/test_run_local.py",
+    "hooks/test_pre_commit.py",
     "gate/test_gate_run.py",
+    "deploy/test_mwaa_update.py",
     "e2e/test_local_aws.py",
 )
 
