@@ -15,9 +15,10 @@ athena_results_s3_uri.
 
 from airflow.sdk import DAG
 
+from lakehouse import layout
+from lakehouse.assets import REFINED_TABLES
 from lakehouse.catalog import athena_ctas_group, athena_query
 from lakehouse.defaults import dag_settings
-from lakehouse.glue import REFINED_TABLES, gold_prefix
 
 GOLD_DATABASE = "{{ var.value.glue_database_gold }}"
 GOLD_TABLES = ("sales_by_category", "sales_by_date")
@@ -35,5 +36,5 @@ with DAG(
     )
     for table in GOLD_TABLES:
         create_database >> athena_ctas_group(
-            table, f"athena/gold/{table}.sql", GOLD_DATABASE, gold_prefix(table)
+            table, f"athena/gold/{table}.sql", GOLD_DATABASE, layout.gold_prefix(table)
         )

@@ -16,9 +16,9 @@ Variables: `lakehouse_bucket`, `glue_database_unload`, `glue_crawler_role_arn`, 
 from airflow.sdk import DAG
 
 from lakehouse import layout
+from lakehouse.assets import SALES_BY_CATEGORY_UNLOADED
 from lakehouse.catalog import athena_check_not_empty, crawl, crawler_config
 from lakehouse.defaults import dag_settings
-from lakehouse.redshift import SALES_BY_CATEGORY_UNLOADED
 
 DATABASE = "{{ var.value.glue_database_unload }}"
 

@@ -21,7 +21,7 @@ from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
 from airflow.providers.amazon.aws.transfers.local_to_s3 import LocalFilesystemToS3Operator
 from airflow.sdk import TaskGroup
 
-from lakehouse.catalog import LAKEHOUSE_BUCKET
+from lakehouse import layout
 from lakehouse.defaults import AWS_CONN_ID
 
 EMR_CLUSTER_ID = "{{ var.value.emr_cluster_id }}"
@@ -102,7 +102,7 @@ class HudiTable:
     @property
     def schema_key(self) -> str:
         """Where the DAG uploads the Avro schema in the lakehouse bucket, for the streamer to read."""
-        return f"artifacts/hudi/schemas/{Path(self.schema).name}"
+        return layout.hudi_schema_key(Path(self.schema).name)
 
 
 def _fail(spec_file: Path, table: str, field: str, problem: str, fix: str) -> TableSpecError:
@@ -275,7 +275,7 @@ def load_spec(spec_file: Path | str) -> tuple[HudiTable, ...]:
     return tables
 
 
-def hoodie_conf(table: HudiTable, bucket: str = LAKEHOUSE_BUCKET) -> dict[str, str]:
+def hoodie_conf(table: HudiTable, bucket: str = layout.BUCKET_TEMPLATE) -> dict[str, str]:
     """The Hudi properties of a table: keys, index, source, schema, Glue sync, MERGE_ON_READ compaction."""
     conf = {
         "hoodie.datasource.write.recordkey.field": table.record_key,
@@ -294,8 +294,8 @@ def hoodie_conf(table: HudiTable, bucket: str = LAKEHOUSE_BUCKET) -> dict[str, s
         # is a lookup over every partition's keys on each upsert, fine at these tables' size.
         "hoodie.index.type": "GLOBAL_SIMPLE",
         "hoodie.simple.index.update.partition.path": "true",
-        "hoodie.streamer.source.dfs.root": f"s3://{bucket}/{table.source_path}",
-        "hoodie.streamer.schemaprovider.source.schema.file": f"s3://{bucket}/{table.schema_key}",
+        "hoodie.streamer.source.dfs.root": layout.s3_uri(bucket, table.source_path),
+        "hoodie.streamer.schemaprovider.source.schema.file": layout.s3_uri(bucket, table.schema_key),
         "hoodie.datasource.hive_sync.database": table.database,
         "hoodie.datasource.hive_sync.table": table.name,
         "hoodie.datasource.hive_sync.partition_fields": table.partition_field,
@@ -312,7 +312,7 @@ def hoodie_conf(table: HudiTable, bucket: str = LAKEHOUSE_BUCKET) -> dict[str, s
     return conf
 
 
-def streamer_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> list[str]:
+def streamer_args(table: HudiTable, op: str, bucket: str = layout.BUCKET_TEMPLATE) -> list[str]:
     """The HoodieStreamer arguments for one run of `op` on `table`."""
     if op not in OPERATIONS:
         raise TableSpecError(f"table '{table.name}': operation {op!r} is not one of {OPERATIONS}")
@@ -332,7 +332,7 @@ def streamer_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> 
         "--schemaprovider-class",
         "org.apache.hudi.utilities.schema.FilebasedSchemaProvider",
         "--target-base-path",
-        f"s3://{bucket}/{table.target_path}",
+        layout.s3_uri(bucket, table.target_path),
         "--target-table",
         table.name,
         "--enable-sync",
@@ -350,7 +350,7 @@ def streamer_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> 
     return args + list(table.extra_args)
 
 
-def spark_submit_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> list[str]:
+def spark_submit_args(table: HudiTable, op: str, bucket: str = layout.BUCKET_TEMPLATE) -> list[str]:
     """`spark-submit` running HoodieStreamer once (never --continuous) for `table`."""
     return [
         "spark-submit",
@@ -369,7 +369,7 @@ def spark_submit_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET)
     ]
 
 
-def emr_step(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> dict[str, Any]:
+def emr_step(table: HudiTable, op: str, bucket: str = layout.BUCKET_TEMPLATE) -> dict[str, Any]:
     """The EMR AddJobFlowSteps step for one HoodieStreamer run. A failed step leaves the cluster running."""
     return {
         "Name": f"hudi {op.lower()} {table.database}.{table.name}",
@@ -382,7 +382,7 @@ def ingest_group(table: HudiTable, op: str, spec_file: Path) -> TaskGroup:
     """upload_schema -> add_step -> wait_for_step for one table: one HoodieStreamer run on the EMR cluster.
 
     The Avro schema ships with the DAG bundle beside the spec; the worker uploads its copy to the lakehouse
-    bucket (artifacts/hudi/schemas/) so the step reads the schema of the deployed version.
+    bucket (layout.HUDI_SCHEMAS_PREFIX) so the step reads the schema of the deployed version.
     """
     with TaskGroup(
         group_id=table.name, tooltip=f"HoodieStreamer {op} into {table.database}.{table.name}"
@@ -390,7 +390,7 @@ def ingest_group(table: HudiTable, op: str, spec_file: Path) -> TaskGroup:
         upload_schema = LocalFilesystemToS3Operator(
             task_id="upload_schema",
             filename=str(Path(spec_file).parent / table.schema),
-            dest_bucket=LAKEHOUSE_BUCKET,
+            dest_bucket=layout.BUCKET_TEMPLATE,
             dest_key=table.schema_key,
             replace=True,
             aws_conn_id=AWS_CONN_ID,
