@@ -81,7 +81,10 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class TableSpecError(ValueError):
-    """A Hudi table spec that cannot become a HoodieStreamer step."""
+    """A Hudi table spec that cannot become a HoodieStreamer step; the DAG gate reports it as its own rule."""
+
+    gate_rule = "table-spec"
+    gate_fix = "correct the table spec entry the message names"
 
 
 @dataclass(frozen=True)
