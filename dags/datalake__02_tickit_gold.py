@@ -29,7 +29,7 @@ with DAG(
     doc_md=__doc__,
     schedule=[REFINED_TABLES],
     tags=["tickit", "athena", "lakehouse"],
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     create_database = athena_query(
         "create_database", "athena/gold/create_database.sql", "{{ var.value.glue_database_refined }}"

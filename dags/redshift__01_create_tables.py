@@ -23,7 +23,7 @@ with DAG(
     schedule=None,
     tags=["tickit", "redshift", "setup"],
     params={"schema": SCHEMA},
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     redshift_sql(
         task_id="create_schema_and_tables",

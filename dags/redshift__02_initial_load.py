@@ -30,7 +30,7 @@ with DAG(
     schedule=[TICKIT_TABLES],
     tags=["tickit", "redshift", "load"],
     params={"schema": SCHEMA},
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     tables = [copy_merge_check_group(table, layout.full_prefix(table)) for table in TABLES]
     tables >> redshift_check("check_references", "redshift/checks/references.sql", outlets=[TICKIT_LOADED])

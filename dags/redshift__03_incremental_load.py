@@ -37,7 +37,7 @@ with DAG(
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     tags=["tickit", "redshift", "load"],
     params={"schema": SCHEMA},
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     tables = [
         copy_merge_check_group(

@@ -33,7 +33,7 @@ with DAG(
     schedule=[TICKIT_LOADED],
     tags=["tickit", "redshift", "unload", "s3"],
     params={"schema": SCHEMA, "unload_prefix": layout.UNLOAD_PREFIX},
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     clear_unload_prefix = clear_s3_prefix("clear_unload_prefix", layout.UNLOAD_PREFIX)
     unload = redshift_sql(

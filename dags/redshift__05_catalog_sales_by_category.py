@@ -28,7 +28,7 @@ with DAG(
     doc_md=__doc__,
     schedule=[SALES_BY_CATEGORY_UNLOADED],
     tags=["tickit", "glue", "athena", "catalog"],
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     crawl_unload = crawl(
         task_id="crawl_sales_by_category",
