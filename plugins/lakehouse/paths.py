@@ -25,5 +25,6 @@ def sql_folder(dags_folder: Path | None = None) -> Path:
             return candidate
     raise FileNotFoundError(
         f"{dags_folder}: no sql/ folder at {dags_folder / 'sql'} (MWAA bundle) or "
-        f"{dags_folder.parent / 'sql'} (repository). Fix: sync with ./sync_dags.sh, which ships sql/ under the dags prefix."
+        f"{dags_folder.parent / 'sql'} (repository). "
+        "Fix: sync with ./sync_dags.sh, which ships sql/ under the dags prefix."
     )
