@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from airflow.providers.amazon.aws.operators.emr import EmrAddStepsOperator
@@ -124,98 +125,28 @@ def _nullable(avro_type: object) -> bool:
     return avro_type == "null" or (isinstance(avro_type, list) and "null" in avro_type)
 
 
+# A validator's way to fail: (field, problem, fix) -> the error naming the spec file and the table.
+Fail = Callable[[str, str, str], TableSpecError]
+
+
 def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
-    """One validated table from its spec entry (defaults already merged)."""
+    """One validated table from its spec entry (defaults already merged); the first rule it breaks raises."""
     if not isinstance(entry, dict):
         raise _fail(spec_file, f"#{position}", "-", f"entry is {type(entry).__name__}", "write a mapping")
     table = str(entry.get("name") or f"#{position}")
-    for field in REQUIRED_FIELDS:
-        value = entry.get(field)
-        if not isinstance(value, str) or not value.strip():
-            raise _fail(spec_file, table, field, "missing or empty", f"give '{field}' a value")
-    for field in ("name", "database"):
-        if not GLUE_NAME.fullmatch(entry[field]):
-            raise _fail(
-                spec_file,
-                table,
-                field,
-                f"{entry[field]!r} is not a Glue Data Catalog name",
-                "use lower-case letters, digits and '_', starting with a letter",
-            )
-    unknown = sorted(set(entry) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
-    if unknown:
-        raise _fail(
-            spec_file, table, unknown[0], "unknown field", f"use only {REQUIRED_FIELDS + OPTIONAL_FIELDS}"
-        )
-    if entry["table_type"] not in TABLE_TYPES:
-        raise _fail(
-            spec_file,
-            table,
-            "table_type",
-            f"unknown table type {entry['table_type']!r}",
-            f"use one of {TABLE_TYPES}",
-        )
-    for field in ("source_path", "target_path"):
-        if "://" in entry[field] or entry[field].startswith("/") or not entry[field].endswith("/"):
-            raise _fail(
-                spec_file,
-                table,
-                field,
-                f"{entry[field]!r} is not a folder relative to the lakehouse bucket",
-                "write it like 'hudi/moma/artists/' (no scheme, no leading slash, trailing slash)",
-            )
-    if not isinstance(entry.get("delete_marker", ""), str):
-        raise _fail(
-            spec_file,
-            table,
-            "delete_marker",
-            f"{entry['delete_marker']!r} is not a string (YAML reads true unquoted as a boolean)",
-            'quote it: delete_marker: "true"',
-        )
-    extra_args = entry.get("extra_args") or []
-    if not isinstance(extra_args, list) or not all(isinstance(arg, str) for arg in extra_args):
-        raise _fail(spec_file, table, "extra_args", "not a list of strings", "write a YAML list of strings")
-    for arg in extra_args:
-        flag = arg.split("=", 1)[0]
-        if flag in MANAGED_FLAGS:
-            why = (
-                "runs forever, so the EMR step never finishes"
-                if flag == "--continuous"
-                else "set by the builder"
-            )
-            raise _fail(
-                spec_file, table, "extra_args", f"'{flag}' is not allowed ({why})", f"remove '{flag}'"
-            )
-
+    fail = partial(_fail, spec_file, table)
+    for validate in (
+        _require_fields,
+        _require_glue_names,
+        _refuse_unknown_fields,
+        _require_table_type,
+        _require_bucket_folders,
+        _require_string_delete_marker,
+        _refuse_managed_flags,
+    ):
+        validate(entry, fail)
     schema_file = spec_file.parent / entry["schema"]
-    if not schema_file.is_file():
-        raise _fail(
-            spec_file, table, "schema", f"no file {schema_file}", "point it at the table's .avsc file"
-        )
-    try:
-        fields = avro_fields(schema_file)
-    except (ValueError, KeyError, TypeError) as error:
-        raise _fail(spec_file, table, "schema", str(error), "fix the Avro schema") from error
-    delete_field = entry.get("delete_field")
-    for field in ("record_key", "partition_field", "ordering_field", "delete_field"):
-        column = entry.get(field)
-        if column is not None and column not in fields:
-            raise _fail(
-                spec_file,
-                table,
-                field,
-                f"'{column}' is not a field of the Avro schema {schema_file.name}",
-                f"use one of {sorted(fields)}",
-            )
-    for field in ("record_key", "ordering_field"):
-        if _nullable(fields[entry[field]]):
-            raise _fail(
-                spec_file,
-                table,
-                field,
-                f"'{entry[field]}' is nullable in {schema_file.name} (Hudi fails on a null)",
-                "choose a field of a non-null type",
-            )
+    _require_schema_columns(entry, _schema_fields(schema_file, fail), schema_file.name, fail)
     parsed = HudiTable(
         name=table,
         table_type=entry["table_type"],
@@ -226,21 +157,112 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
         source_path=entry["source_path"],
         target_path=entry["target_path"],
         database=entry["database"],
-        delete_field=delete_field,
+        delete_field=entry.get("delete_field"),
         delete_marker=entry.get("delete_marker", "true"),
-        extra_args=tuple(extra_args),
+        extra_args=tuple(entry.get("extra_args") or ()),
     )
-    managed = set(hoodie_conf(parsed)) | set(STREAMER_OWNED_CONF)
-    for key in _hoodie_conf_keys(extra_args):
+    _refuse_managed_conf(parsed, fail)
+    return parsed
+
+
+def _require_fields(entry: dict, fail: Fail) -> None:
+    for field in REQUIRED_FIELDS:
+        value = entry.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise fail(field, "missing or empty", f"give '{field}' a value")
+
+
+def _require_glue_names(entry: dict, fail: Fail) -> None:
+    for field in ("name", "database"):
+        if not GLUE_NAME.fullmatch(entry[field]):
+            raise fail(
+                field,
+                f"{entry[field]!r} is not a Glue Data Catalog name",
+                "use lower-case letters, digits and '_', starting with a letter",
+            )
+
+
+def _refuse_unknown_fields(entry: dict, fail: Fail) -> None:
+    unknown = sorted(set(entry) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
+    if unknown:
+        raise fail(unknown[0], "unknown field", f"use only {REQUIRED_FIELDS + OPTIONAL_FIELDS}")
+
+
+def _require_table_type(entry: dict, fail: Fail) -> None:
+    if entry["table_type"] not in TABLE_TYPES:
+        raise fail("table_type", f"unknown table type {entry['table_type']!r}", f"use one of {TABLE_TYPES}")
+
+
+def _require_bucket_folders(entry: dict, fail: Fail) -> None:
+    for field in ("source_path", "target_path"):
+        if "://" in entry[field] or entry[field].startswith("/") or not entry[field].endswith("/"):
+            raise fail(
+                field,
+                f"{entry[field]!r} is not a folder relative to the lakehouse bucket",
+                "write it like 'hudi/moma/artists/' (no scheme, no leading slash, trailing slash)",
+            )
+
+
+def _require_string_delete_marker(entry: dict, fail: Fail) -> None:
+    if not isinstance(entry.get("delete_marker", ""), str):
+        raise fail(
+            "delete_marker",
+            f"{entry['delete_marker']!r} is not a string (YAML reads true unquoted as a boolean)",
+            'quote it: delete_marker: "true"',
+        )
+
+
+def _refuse_managed_flags(entry: dict, fail: Fail) -> None:
+    extra_args = entry.get("extra_args") or []
+    if not isinstance(extra_args, list) or not all(isinstance(arg, str) for arg in extra_args):
+        raise fail("extra_args", "not a list of strings", "write a YAML list of strings")
+    for arg in extra_args:
+        flag = arg.split("=", 1)[0]
+        if flag in MANAGED_FLAGS:
+            why = (
+                "runs forever, so the EMR step never finishes"
+                if flag == "--continuous"
+                else "set by the builder"
+            )
+            raise fail("extra_args", f"'{flag}' is not allowed ({why})", f"remove '{flag}'")
+
+
+def _schema_fields(schema_file: Path, fail: Fail) -> dict[str, object]:
+    if not schema_file.is_file():
+        raise fail("schema", f"no file {schema_file}", "point it at the table's .avsc file")
+    try:
+        return avro_fields(schema_file)
+    except (ValueError, KeyError, TypeError) as error:
+        raise fail("schema", str(error), "fix the Avro schema") from error
+
+
+def _require_schema_columns(entry: dict, fields: dict[str, object], schema_name: str, fail: Fail) -> None:
+    for field in ("record_key", "partition_field", "ordering_field", "delete_field"):
+        column = entry.get(field)
+        if column is not None and column not in fields:
+            raise fail(
+                field,
+                f"'{column}' is not a field of the Avro schema {schema_name}",
+                f"use one of {sorted(fields)}",
+            )
+    for field in ("record_key", "ordering_field"):
+        if _nullable(fields[entry[field]]):
+            raise fail(
+                field,
+                f"'{entry[field]}' is nullable in {schema_name} (Hudi fails on a null)",
+                "choose a field of a non-null type",
+            )
+
+
+def _refuse_managed_conf(table: HudiTable, fail: Fail) -> None:
+    managed = set(hoodie_conf(table)) | set(STREAMER_OWNED_CONF)
+    for key in _hoodie_conf_keys(list(table.extra_args)):
         if key in managed:
-            raise _fail(
-                spec_file,
-                table,
+            raise fail(
                 "extra_args",
                 f"'--hoodie-conf {key}=...' overrides a property the builder sets",
                 "remove it, or change the builder (lakehouse.hudi.hoodie_conf) for every table",
             )
-    return parsed
 
 
 def _hoodie_conf_keys(args: list[str]) -> list[str]:
