@@ -17,10 +17,11 @@ from pathlib import Path
 
 from airflow.sdk import DAG, TaskGroup, chain
 
-from lakehouse.catalog import LAKEHOUSE_BUCKET, crawl, crawler_config
+from lakehouse import layout
+from lakehouse.assets import REFINED_TABLES
+from lakehouse.catalog import crawl, crawler_config
 from lakehouse.defaults import dag_settings
-from lakehouse.glue import REFINED_TABLES, refine_job, refined_prefix
-from lakehouse.layout import full_prefix
+from lakehouse.glue import refine_job
 from lakehouse.tickit import TABLES
 
 REFINE_SCRIPT = Path(__file__).parent / "glue_scripts" / "tickit_refine.py"
@@ -39,7 +40,7 @@ with DAG(
         crawler_config(
             "tickit_raw",
             "{{ var.value.glue_database_raw }}",
-            [f"s3://{LAKEHOUSE_BUCKET}/{full_prefix(table)}" for table in TABLES],
+            [layout.s3_uri(layout.BUCKET_TEMPLATE, layout.full_prefix(table)) for table in TABLES],
             CRAWLER_ROLE,
         ),
     )
@@ -51,7 +52,7 @@ with DAG(
         crawler_config(
             "tickit_refined",
             "{{ var.value.glue_database_refined }}",
-            [f"s3://{LAKEHOUSE_BUCKET}/{refined_prefix(table)}" for table in TABLES],
+            [layout.s3_uri(layout.BUCKET_TEMPLATE, layout.refined_prefix(table)) for table in TABLES],
             CRAWLER_ROLE,
         ),
         outlets=[REFINED_TABLES],

@@ -15,9 +15,10 @@ athena_results_s3_uri.
 
 from airflow.sdk import DAG
 
+from lakehouse import layout
+from lakehouse.assets import REFINED_TABLES
 from lakehouse.catalog import athena_ctas_group, athena_query
 from lakehouse.defaults import dag_settings
-from lakehouse.glue import REFINED_TABLES, gold_prefix
 
 GOLD_DATABASE = "{{ var.value.glue_database_gold }}"
 GOLD_TABLES = ("sales_by_category", "sales_by_date")
@@ -28,12 +29,12 @@ with DAG(
     doc_md=__doc__,
     schedule=[REFINED_TABLES],
     tags=["tickit", "athena", "lakehouse"],
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     create_database = athena_query(
         "create_database", "athena/gold/create_database.sql", "{{ var.value.glue_database_refined }}"
     )
     for table in GOLD_TABLES:
         create_database >> athena_ctas_group(
-            table, f"athena/gold/{table}.sql", GOLD_DATABASE, gold_prefix(table)
+            table, f"athena/gold/{table}.sql", GOLD_DATABASE, layout.gold_prefix(table)
         )

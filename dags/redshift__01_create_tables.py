@@ -11,8 +11,9 @@ schedules `redshift__02_initial_load`: the Redshift DAGs hand over through asset
 
 from airflow.sdk import DAG
 
+from lakehouse.assets import TICKIT_TABLES
 from lakehouse.defaults import dag_settings
-from lakehouse.redshift import TICKIT_TABLES, redshift_sql
+from lakehouse.redshift import redshift_sql
 from lakehouse.tickit import SCHEMA, TABLES
 
 with DAG(
@@ -22,7 +23,7 @@ with DAG(
     schedule=None,
     tags=["tickit", "redshift", "setup"],
     params={"schema": SCHEMA},
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     redshift_sql(
         task_id="create_schema_and_tables",

@@ -18,8 +18,9 @@ Variables: `lakehouse_bucket`, `redshift_iam_role_arn` (the role COPY assumes to
 from airflow.sdk import DAG
 
 from lakehouse import layout
+from lakehouse.assets import TICKIT_LOADED, TICKIT_TABLES
 from lakehouse.defaults import dag_settings
-from lakehouse.redshift import TICKIT_LOADED, TICKIT_TABLES, copy_merge_check_group, redshift_check
+from lakehouse.redshift import copy_merge_check_group, redshift_check
 from lakehouse.tickit import SCHEMA, TABLES
 
 with DAG(
@@ -29,7 +30,7 @@ with DAG(
     schedule=[TICKIT_TABLES],
     tags=["tickit", "redshift", "load"],
     params={"schema": SCHEMA},
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     tables = [copy_merge_check_group(table, layout.full_prefix(table)) for table in TABLES]
     tables >> redshift_check("check_references", "redshift/checks/references.sql", outlets=[TICKIT_LOADED])

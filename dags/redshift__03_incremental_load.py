@@ -25,8 +25,9 @@ from airflow.sdk import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from lakehouse import layout
+from lakehouse.assets import TICKIT_LOADED
 from lakehouse.defaults import dag_settings
-from lakehouse.redshift import INTERVAL_DAY, TICKIT_LOADED, copy_merge_check_group, redshift_check
+from lakehouse.redshift import INTERVAL_DAY, copy_merge_check_group, redshift_check
 from lakehouse.tickit import EVENT_TIME_COLUMNS, INCREMENTAL_TABLES, SCHEMA
 
 with DAG(
@@ -36,7 +37,7 @@ with DAG(
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     tags=["tickit", "redshift", "load"],
     params={"schema": SCHEMA},
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     tables = [
         copy_merge_check_group(

@@ -20,9 +20,10 @@ Variables: `lakehouse_bucket`, `redshift_iam_role_arn` (the role UNLOAD assumes 
 from airflow.sdk import DAG
 
 from lakehouse import layout
+from lakehouse.assets import SALES_BY_CATEGORY_UNLOADED, TICKIT_LOADED
 from lakehouse.catalog import clear_s3_prefix
 from lakehouse.defaults import dag_settings
-from lakehouse.redshift import SALES_BY_CATEGORY_UNLOADED, TICKIT_LOADED, redshift_sql
+from lakehouse.redshift import redshift_sql
 from lakehouse.tickit import SCHEMA
 
 with DAG(
@@ -32,7 +33,7 @@ with DAG(
     schedule=[TICKIT_LOADED],
     tags=["tickit", "redshift", "unload", "s3"],
     params={"schema": SCHEMA, "unload_prefix": layout.UNLOAD_PREFIX},
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     clear_unload_prefix = clear_s3_prefix("clear_unload_prefix", layout.UNLOAD_PREFIX)
     unload = redshift_sql(

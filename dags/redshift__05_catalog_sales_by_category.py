@@ -16,9 +16,9 @@ Variables: `lakehouse_bucket`, `glue_database_unload`, `glue_crawler_role_arn`, 
 from airflow.sdk import DAG
 
 from lakehouse import layout
+from lakehouse.assets import SALES_BY_CATEGORY_UNLOADED
 from lakehouse.catalog import athena_check_not_empty, crawl, crawler_config
 from lakehouse.defaults import dag_settings
-from lakehouse.redshift import SALES_BY_CATEGORY_UNLOADED
 
 DATABASE = "{{ var.value.glue_database_unload }}"
 
@@ -28,7 +28,7 @@ with DAG(
     doc_md=__doc__,
     schedule=[SALES_BY_CATEGORY_UNLOADED],
     tags=["tickit", "glue", "athena", "catalog"],
-    **dag_settings(__file__),
+    **dag_settings(),
 ):
     crawl_unload = crawl(
         task_id="crawl_sales_by_category",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,8 +17,11 @@ from gate.policy import Policy
 @dataclass(frozen=True)
 class Rule:
     name: str
-    fix: str
+    fix: str | Callable[[Policy], str]  # a callable when the fix names a number policy.toml owns
     check: Callable[[object, LoadedBag, Policy], str | None]  # (dag, loaded, policy) -> problem or None
+
+    def fix_for(self, policy: Policy) -> str:
+        return self.fix(policy) if callable(self.fix) else self.fix
 
 
 def _tasks_where(dag, predicate) -> list[str]:
@@ -209,10 +213,19 @@ RULES: tuple[Rule, ...] = (
         _dag_id_domain,
     ),
     Rule("owner", "set default_args owner to the owning team (lakehouse.defaults does)", _owner),
-    Rule("description", "give the DAG a description of at least the minimum length", _description),
+    Rule(
+        "description",
+        lambda policy: f"give the DAG a description of at least {policy.min_description_chars} characters",
+        _description,
+    ),
     Rule("doc-md", "set doc_md (lakehouse DAGs pass the module docstring: doc_md=__doc__)", _doc_md),
     Rule("tags", "tag the DAG with tags from approved_tags in gate/policy.toml", _tags),
-    Rule("retries", "set retries 2 or 3 (lakehouse.defaults.DEFAULT_ARGS does)", _retries),
+    Rule(
+        "retries",
+        lambda policy: f"set retries {policy.min_retries}..{policy.max_retries} "
+        "(lakehouse.defaults.DEFAULT_ARGS does)",
+        _retries,
+    ),
     Rule(
         "no-email-alerts", "set email_on_failure and email_on_retry False; alerts go through SNS", _no_email
     ),
@@ -255,13 +268,33 @@ IMPORT_ERROR_RULES = {
         r"AirflowDagDuplicatedIdException",
         "give each DAG a unique dag_id (= its file name)",
     ),
-    "table-spec": (r"TableSpecError", "correct the table spec entry the message names"),
     "import": (r"ModuleNotFoundError|ImportError", "import only what MWAA has: requirements/ and plugins/"),
 }
 
 
+# A traceback names the raised class at the start of a line: `package.module.ClassName: message`.
+_RAISED_CLASS = re.compile(r"^([A-Za-z_][\w.]*)\.([A-Za-z_]\w*): ", re.MULTILINE)
+
+
+def declared_rule(text: str) -> tuple[str, str] | None:
+    """(rule, fix) an exception class declares for itself (`gate_rule`, `gate_fix`), for the last such
+    class an import error's text names: a plugin's errors name their rule without the gate knowing them."""
+    for module_name, class_name in reversed(_RAISED_CLASS.findall(text)):
+        try:
+            error = getattr(importlib.import_module(module_name), class_name, None)
+        except Exception:  # the text names a module that does not import here: not a declaring class
+            continue
+        if isinstance(error, type) and issubclass(error, BaseException) and hasattr(error, "gate_rule"):
+            return error.gate_rule, getattr(error, "gate_fix", "see the message")
+    return None
+
+
 def classify_import_error(text: str) -> tuple[str, str]:
-    """(rule, fix) for an import error's text; 'import-error' when nothing more specific matches."""
+    """(rule, fix) for an import error's text: the rule the raised class declares, else the first of
+    IMPORT_ERROR_RULES that matches, else 'import-error'."""
+    declared = declared_rule(text)
+    if declared:
+        return declared
     for rule, (pattern, fix) in IMPORT_ERROR_RULES.items():
         if re.search(pattern, text):
             return rule, fix
@@ -277,7 +310,7 @@ def import_error_message(path: Path, text: str) -> str:
 def check(dag, rule: Rule, loaded: LoadedBag, policy: Policy) -> str | None:
     problem = rule.check(dag, loaded, policy)
     if problem:
-        return f"{rule.name}: DAG '{dag.dag_id}' ({dag.fileloc}): {problem}. Fix: {rule.fix}."
+        return f"{rule.name}: DAG '{dag.dag_id}' ({dag.fileloc}): {problem}. Fix: {rule.fix_for(policy)}."
     return None
 
 

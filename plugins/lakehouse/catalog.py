@@ -5,7 +5,8 @@ Every value may be a Jinja template (`{{ var.value.NAME }}`): the crawler `confi
 
     crawl(task_id="crawl_raw", config=crawler_config(
         "tickit_raw", "{{ var.value.glue_database_raw }}",
-        ["s3://{{ var.value.lakehouse_bucket }}/raw/tickit/sales/"], "{{ var.value.glue_crawler_role_arn }}"))
+        [layout.s3_uri(layout.BUCKET_TEMPLATE, layout.full_prefix("sales"))],
+        "{{ var.value.glue_crawler_role_arn }}"))
     athena_check_not_empty(task_id="check_gold", query="athena/checks/row_count.sql", database="...")
 """
 
@@ -20,9 +21,9 @@ from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOpera
 from airflow.providers.amazon.aws.operators.s3 import S3DeleteObjectsOperator
 from airflow.sdk import TaskGroup
 
+from lakehouse import layout
 from lakehouse.defaults import AWS_CONN_ID
 
-LAKEHOUSE_BUCKET = "{{ var.value.lakehouse_bucket }}"
 ATHENA_WORKGROUP = "{{ var.value.athena_workgroup }}"
 ATHENA_RESULTS = "{{ var.value.athena_results_s3_uri }}"
 
@@ -60,8 +61,8 @@ def crawler_config(
     bad = [path for path in paths if not path.startswith("s3://")]
     if not paths or bad:
         raise ValueError(
-            f"crawler '{name}': s3_paths must be a non-empty list of s3:// URIs, got {paths!r}. "
-            "Fix: pass folders such as 's3://{{ var.value.lakehouse_bucket }}/raw/tickit/sales/'."
+            f"crawler '{name}': s3_paths must be a non-empty list of s3:// URIs, got {paths!r}. Fix: pass "
+            f"folders such as {layout.s3_uri(layout.BUCKET_TEMPLATE, layout.full_prefix('sales'))!r}."
         )
     config = {
         "Name": name,
@@ -165,10 +166,11 @@ def clear_s3_prefix(task_id: str, prefix: str) -> S3DeleteObjectsOperator:
     if not prefix.strip("/") or not prefix.endswith("/") or prefix.startswith(("/", "s3://")):
         raise ValueError(
             f"clear_s3_prefix('{task_id}'): prefix {prefix!r} must be a folder of the lakehouse bucket "
-            "(an empty one would empty the bucket). Fix: write it like 'gold/tickit/sales_by_date/'."
+            "(an empty one would empty the bucket). "
+            f"Fix: write it like {layout.gold_prefix('sales_by_date')!r}."
         )
     return S3DeleteObjectsOperator(
-        task_id=task_id, bucket=LAKEHOUSE_BUCKET, prefix=prefix, aws_conn_id=AWS_CONN_ID
+        task_id=task_id, bucket=layout.BUCKET_TEMPLATE, prefix=prefix, aws_conn_id=AWS_CONN_ID
     )
 
 
@@ -182,7 +184,7 @@ def athena_ctas_group(table: str, ctas_sql: str, database: str, location_prefix:
     if not location_prefix.endswith("/") or location_prefix.startswith(("/", "s3://")):
         raise ValueError(
             f"athena_ctas_group('{table}'): location_prefix {location_prefix!r} must be a folder of the "
-            "lakehouse bucket. Fix: write it like 'gold/tickit/sales_by_date/'."
+            f"lakehouse bucket. Fix: write it like {layout.gold_prefix('sales_by_date')!r}."
         )
     params = {"table": table, "location_prefix": location_prefix}
     with TaskGroup(group_id=table, tooltip=f"Athena CTAS {table}") as group:

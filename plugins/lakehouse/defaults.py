@@ -67,12 +67,12 @@ def require_data_interval(context) -> str:
     )
 
 
-def dag_settings(dag_file: str | None = None, dagrun_timeout: timedelta = timedelta(hours=2)) -> dict:
+def dag_settings(dagrun_timeout: timedelta = timedelta(hours=2)) -> dict:
     """The DAG keyword arguments every lakehouse DAG shares; add dag_id, schedule, tags and docs.
 
-    Pass `__file__` when the DAG runs SQL files: it becomes the template search path (sql/).
+    Templates name SQL files relative to sql/ (lakehouse.paths.sql_folder), the search path of every DAG.
     """
-    settings = {
+    return {
         "default_args": DEFAULT_ARGS,
         "start_date": START_DATE,
         "catchup": False,
@@ -80,7 +80,5 @@ def dag_settings(dag_file: str | None = None, dagrun_timeout: timedelta = timede
         "dagrun_timeout": dagrun_timeout,
         "on_failure_callback": failure_alert(),
         "user_defined_macros": {"require_data_interval": require_data_interval},
+        "template_searchpath": [str(sql_folder())],
     }
-    if dag_file:
-        settings["template_searchpath"] = [str(sql_folder(dag_file))]
-    return settings

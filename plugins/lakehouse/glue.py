@@ -1,9 +1,9 @@
 """Glue jobs of the TICKIT data lake: one job per table turns the crawled raw text files into Parquet.
 
 The job script ships with the DAG bundle (`dags/glue_scripts/`, excluded from DAG parsing by
-`.airflowignore`). At run time GlueJobOperator uploads the worker's copy to
-`s3://<lakehouse_bucket>/artifacts/glue-scripts/` and creates the job, or updates it to this definition,
-so the script Glue runs is always the one of the deployed bundle, and no job is created by hand.
+`.airflowignore`). At run time GlueJobOperator uploads the worker's copy to the lakehouse bucket (under its
+artifacts/glue-scripts/, see lakehouse.layout) and creates the job, or updates it to this definition, so
+the script Glue runs is always the one of the deployed bundle, and no job is created by hand.
 """
 
 from __future__ import annotations
@@ -11,30 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
-from airflow.sdk import Asset
 
-from lakehouse.catalog import LAKEHOUSE_BUCKET
+from lakehouse import layout
 from lakehouse.defaults import AWS_CONN_ID
-
-REFINED_PREFIX = "refined/tickit"
-GOLD_PREFIX = "gold/tickit"
-# Updated when the refined tables are crawled; the gold DAG runs on it.
-REFINED_TABLES = Asset(name="tickit_refined_tables")
 
 GLUE_VERSION = "4.0"
 JOB_CAPACITY = {"WorkerType": "G.1X", "NumberOfWorkers": 2}
 
 
-def refined_prefix(table: str) -> str:
-    return f"{REFINED_PREFIX}/{table}/"
-
-
-def gold_prefix(table: str) -> str:
-    return f"{GOLD_PREFIX}/{table}/"
-
-
 def refine_job(table: str, script: Path) -> GlueJobOperator:
-    """Runs the Glue job `tickit_refine_<table>`: raw catalog table -> typed Parquet under refined/tickit/.
+    """Runs the Glue job `tickit_refine_<table>`: raw catalog table -> typed Parquet (layout.refined_prefix).
 
     `script` is the job script in the bundle (pass a path built from the DAG's `__file__`).
     """
@@ -43,7 +29,7 @@ def refine_job(table: str, script: Path) -> GlueJobOperator:
         job_name=f"tickit_refine_{table}",
         job_desc=f"TICKIT {table}: raw text (Glue catalog) -> Parquet in the refined zone",
         script_location=str(script),
-        s3_bucket=LAKEHOUSE_BUCKET,
+        s3_bucket=layout.BUCKET_TEMPLATE,
         replace_script_file=True,
         update_config=True,
         iam_role_arn="{{ var.value.glue_job_role_arn }}",
@@ -55,7 +41,7 @@ def refine_job(table: str, script: Path) -> GlueJobOperator:
         script_args={
             "--table": table,
             "--raw_database": "{{ var.value.glue_database_raw }}",
-            "--target_path": f"s3://{LAKEHOUSE_BUCKET}/{refined_prefix(table)}",
+            "--target_path": layout.s3_uri(layout.BUCKET_TEMPLATE, layout.refined_prefix(table)),
         },
         aws_conn_id=AWS_CONN_ID,
         wait_for_completion=True,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from airflow.providers.amazon.aws.operators.emr import EmrAddStepsOperator
@@ -21,7 +22,7 @@ from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
 from airflow.providers.amazon.aws.transfers.local_to_s3 import LocalFilesystemToS3Operator
 from airflow.sdk import TaskGroup
 
-from lakehouse.catalog import LAKEHOUSE_BUCKET
+from lakehouse import layout
 from lakehouse.defaults import AWS_CONN_ID
 
 EMR_CLUSTER_ID = "{{ var.value.emr_cluster_id }}"
@@ -81,7 +82,10 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class TableSpecError(ValueError):
-    """A Hudi table spec that cannot become a HoodieStreamer step."""
+    """A Hudi table spec that cannot become a HoodieStreamer step; the DAG gate reports it as its own rule."""
+
+    gate_rule = "table-spec"
+    gate_fix = "correct the table spec entry the message names"
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ class HudiTable:
     @property
     def schema_key(self) -> str:
         """Where the DAG uploads the Avro schema in the lakehouse bucket, for the streamer to read."""
-        return f"artifacts/hudi/schemas/{Path(self.schema).name}"
+        return layout.hudi_schema_key(Path(self.schema).name)
 
 
 def _fail(spec_file: Path, table: str, field: str, problem: str, fix: str) -> TableSpecError:
@@ -121,98 +125,28 @@ def _nullable(avro_type: object) -> bool:
     return avro_type == "null" or (isinstance(avro_type, list) and "null" in avro_type)
 
 
+# A validator's way to fail: (field, problem, fix) -> the error naming the spec file and the table.
+Fail = Callable[[str, str, str], TableSpecError]
+
+
 def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
-    """One validated table from its spec entry (defaults already merged)."""
+    """One validated table from its spec entry (defaults already merged); the first rule it breaks raises."""
     if not isinstance(entry, dict):
         raise _fail(spec_file, f"#{position}", "-", f"entry is {type(entry).__name__}", "write a mapping")
     table = str(entry.get("name") or f"#{position}")
-    for field in REQUIRED_FIELDS:
-        value = entry.get(field)
-        if not isinstance(value, str) or not value.strip():
-            raise _fail(spec_file, table, field, "missing or empty", f"give '{field}' a value")
-    for field in ("name", "database"):
-        if not GLUE_NAME.fullmatch(entry[field]):
-            raise _fail(
-                spec_file,
-                table,
-                field,
-                f"{entry[field]!r} is not a Glue Data Catalog name",
-                "use lower-case letters, digits and '_', starting with a letter",
-            )
-    unknown = sorted(set(entry) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
-    if unknown:
-        raise _fail(
-            spec_file, table, unknown[0], "unknown field", f"use only {REQUIRED_FIELDS + OPTIONAL_FIELDS}"
-        )
-    if entry["table_type"] not in TABLE_TYPES:
-        raise _fail(
-            spec_file,
-            table,
-            "table_type",
-            f"unknown table type {entry['table_type']!r}",
-            f"use one of {TABLE_TYPES}",
-        )
-    for field in ("source_path", "target_path"):
-        if "://" in entry[field] or entry[field].startswith("/") or not entry[field].endswith("/"):
-            raise _fail(
-                spec_file,
-                table,
-                field,
-                f"{entry[field]!r} is not a folder relative to the lakehouse bucket",
-                "write it like 'hudi/moma/artists/' (no scheme, no leading slash, trailing slash)",
-            )
-    if not isinstance(entry.get("delete_marker", ""), str):
-        raise _fail(
-            spec_file,
-            table,
-            "delete_marker",
-            f"{entry['delete_marker']!r} is not a string (YAML reads true unquoted as a boolean)",
-            'quote it: delete_marker: "true"',
-        )
-    extra_args = entry.get("extra_args") or []
-    if not isinstance(extra_args, list) or not all(isinstance(arg, str) for arg in extra_args):
-        raise _fail(spec_file, table, "extra_args", "not a list of strings", "write a YAML list of strings")
-    for arg in extra_args:
-        flag = arg.split("=", 1)[0]
-        if flag in MANAGED_FLAGS:
-            why = (
-                "runs forever, so the EMR step never finishes"
-                if flag == "--continuous"
-                else "set by the builder"
-            )
-            raise _fail(
-                spec_file, table, "extra_args", f"'{flag}' is not allowed ({why})", f"remove '{flag}'"
-            )
-
+    fail = partial(_fail, spec_file, table)
+    for validate in (
+        _require_fields,
+        _require_glue_names,
+        _refuse_unknown_fields,
+        _require_table_type,
+        _require_bucket_folders,
+        _require_string_delete_marker,
+        _refuse_managed_flags,
+    ):
+        validate(entry, fail)
     schema_file = spec_file.parent / entry["schema"]
-    if not schema_file.is_file():
-        raise _fail(
-            spec_file, table, "schema", f"no file {schema_file}", "point it at the table's .avsc file"
-        )
-    try:
-        fields = avro_fields(schema_file)
-    except (ValueError, KeyError, TypeError) as error:
-        raise _fail(spec_file, table, "schema", str(error), "fix the Avro schema") from error
-    delete_field = entry.get("delete_field")
-    for field in ("record_key", "partition_field", "ordering_field", "delete_field"):
-        column = entry.get(field)
-        if column is not None and column not in fields:
-            raise _fail(
-                spec_file,
-                table,
-                field,
-                f"'{column}' is not a field of the Avro schema {schema_file.name}",
-                f"use one of {sorted(fields)}",
-            )
-    for field in ("record_key", "ordering_field"):
-        if _nullable(fields[entry[field]]):
-            raise _fail(
-                spec_file,
-                table,
-                field,
-                f"'{entry[field]}' is nullable in {schema_file.name} (Hudi fails on a null)",
-                "choose a field of a non-null type",
-            )
+    _require_schema_columns(entry, _schema_fields(schema_file, fail), schema_file.name, fail)
     parsed = HudiTable(
         name=table,
         table_type=entry["table_type"],
@@ -223,21 +157,112 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
         source_path=entry["source_path"],
         target_path=entry["target_path"],
         database=entry["database"],
-        delete_field=delete_field,
+        delete_field=entry.get("delete_field"),
         delete_marker=entry.get("delete_marker", "true"),
-        extra_args=tuple(extra_args),
+        extra_args=tuple(entry.get("extra_args") or ()),
     )
-    managed = set(hoodie_conf(parsed)) | set(STREAMER_OWNED_CONF)
-    for key in _hoodie_conf_keys(extra_args):
+    _refuse_managed_conf(parsed, fail)
+    return parsed
+
+
+def _require_fields(entry: dict, fail: Fail) -> None:
+    for field in REQUIRED_FIELDS:
+        value = entry.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise fail(field, "missing or empty", f"give '{field}' a value")
+
+
+def _require_glue_names(entry: dict, fail: Fail) -> None:
+    for field in ("name", "database"):
+        if not GLUE_NAME.fullmatch(entry[field]):
+            raise fail(
+                field,
+                f"{entry[field]!r} is not a Glue Data Catalog name",
+                "use lower-case letters, digits and '_', starting with a letter",
+            )
+
+
+def _refuse_unknown_fields(entry: dict, fail: Fail) -> None:
+    unknown = sorted(set(entry) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
+    if unknown:
+        raise fail(unknown[0], "unknown field", f"use only {REQUIRED_FIELDS + OPTIONAL_FIELDS}")
+
+
+def _require_table_type(entry: dict, fail: Fail) -> None:
+    if entry["table_type"] not in TABLE_TYPES:
+        raise fail("table_type", f"unknown table type {entry['table_type']!r}", f"use one of {TABLE_TYPES}")
+
+
+def _require_bucket_folders(entry: dict, fail: Fail) -> None:
+    for field in ("source_path", "target_path"):
+        if "://" in entry[field] or entry[field].startswith("/") or not entry[field].endswith("/"):
+            raise fail(
+                field,
+                f"{entry[field]!r} is not a folder relative to the lakehouse bucket",
+                "write it like 'hudi/moma/artists/' (no scheme, no leading slash, trailing slash)",
+            )
+
+
+def _require_string_delete_marker(entry: dict, fail: Fail) -> None:
+    if not isinstance(entry.get("delete_marker", ""), str):
+        raise fail(
+            "delete_marker",
+            f"{entry['delete_marker']!r} is not a string (YAML reads true unquoted as a boolean)",
+            'quote it: delete_marker: "true"',
+        )
+
+
+def _refuse_managed_flags(entry: dict, fail: Fail) -> None:
+    extra_args = entry.get("extra_args") or []
+    if not isinstance(extra_args, list) or not all(isinstance(arg, str) for arg in extra_args):
+        raise fail("extra_args", "not a list of strings", "write a YAML list of strings")
+    for arg in extra_args:
+        flag = arg.split("=", 1)[0]
+        if flag in MANAGED_FLAGS:
+            why = (
+                "runs forever, so the EMR step never finishes"
+                if flag == "--continuous"
+                else "set by the builder"
+            )
+            raise fail("extra_args", f"'{flag}' is not allowed ({why})", f"remove '{flag}'")
+
+
+def _schema_fields(schema_file: Path, fail: Fail) -> dict[str, object]:
+    if not schema_file.is_file():
+        raise fail("schema", f"no file {schema_file}", "point it at the table's .avsc file")
+    try:
+        return avro_fields(schema_file)
+    except (ValueError, KeyError, TypeError) as error:
+        raise fail("schema", str(error), "fix the Avro schema") from error
+
+
+def _require_schema_columns(entry: dict, fields: dict[str, object], schema_name: str, fail: Fail) -> None:
+    for field in ("record_key", "partition_field", "ordering_field", "delete_field"):
+        column = entry.get(field)
+        if column is not None and column not in fields:
+            raise fail(
+                field,
+                f"'{column}' is not a field of the Avro schema {schema_name}",
+                f"use one of {sorted(fields)}",
+            )
+    for field in ("record_key", "ordering_field"):
+        if _nullable(fields[entry[field]]):
+            raise fail(
+                field,
+                f"'{entry[field]}' is nullable in {schema_name} (Hudi fails on a null)",
+                "choose a field of a non-null type",
+            )
+
+
+def _refuse_managed_conf(table: HudiTable, fail: Fail) -> None:
+    managed = set(hoodie_conf(table)) | set(STREAMER_OWNED_CONF)
+    for key in _hoodie_conf_keys(list(table.extra_args)):
         if key in managed:
-            raise _fail(
-                spec_file,
-                table,
+            raise fail(
                 "extra_args",
                 f"'--hoodie-conf {key}=...' overrides a property the builder sets",
                 "remove it, or change the builder (lakehouse.hudi.hoodie_conf) for every table",
             )
-    return parsed
 
 
 def _hoodie_conf_keys(args: list[str]) -> list[str]:
@@ -275,7 +300,7 @@ def load_spec(spec_file: Path | str) -> tuple[HudiTable, ...]:
     return tables
 
 
-def hoodie_conf(table: HudiTable, bucket: str = LAKEHOUSE_BUCKET) -> dict[str, str]:
+def hoodie_conf(table: HudiTable, bucket: str = layout.BUCKET_TEMPLATE) -> dict[str, str]:
     """The Hudi properties of a table: keys, index, source, schema, Glue sync, MERGE_ON_READ compaction."""
     conf = {
         "hoodie.datasource.write.recordkey.field": table.record_key,
@@ -294,8 +319,8 @@ def hoodie_conf(table: HudiTable, bucket: str = LAKEHOUSE_BUCKET) -> dict[str, s
         # is a lookup over every partition's keys on each upsert, fine at these tables' size.
         "hoodie.index.type": "GLOBAL_SIMPLE",
         "hoodie.simple.index.update.partition.path": "true",
-        "hoodie.streamer.source.dfs.root": f"s3://{bucket}/{table.source_path}",
-        "hoodie.streamer.schemaprovider.source.schema.file": f"s3://{bucket}/{table.schema_key}",
+        "hoodie.streamer.source.dfs.root": layout.s3_uri(bucket, table.source_path),
+        "hoodie.streamer.schemaprovider.source.schema.file": layout.s3_uri(bucket, table.schema_key),
         "hoodie.datasource.hive_sync.database": table.database,
         "hoodie.datasource.hive_sync.table": table.name,
         "hoodie.datasource.hive_sync.partition_fields": table.partition_field,
@@ -312,7 +337,7 @@ def hoodie_conf(table: HudiTable, bucket: str = LAKEHOUSE_BUCKET) -> dict[str, s
     return conf
 
 
-def streamer_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> list[str]:
+def streamer_args(table: HudiTable, op: str, bucket: str = layout.BUCKET_TEMPLATE) -> list[str]:
     """The HoodieStreamer arguments for one run of `op` on `table`."""
     if op not in OPERATIONS:
         raise TableSpecError(f"table '{table.name}': operation {op!r} is not one of {OPERATIONS}")
@@ -332,7 +357,7 @@ def streamer_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> 
         "--schemaprovider-class",
         "org.apache.hudi.utilities.schema.FilebasedSchemaProvider",
         "--target-base-path",
-        f"s3://{bucket}/{table.target_path}",
+        layout.s3_uri(bucket, table.target_path),
         "--target-table",
         table.name,
         "--enable-sync",
@@ -350,7 +375,7 @@ def streamer_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> 
     return args + list(table.extra_args)
 
 
-def spark_submit_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> list[str]:
+def spark_submit_args(table: HudiTable, op: str, bucket: str = layout.BUCKET_TEMPLATE) -> list[str]:
     """`spark-submit` running HoodieStreamer once (never --continuous) for `table`."""
     return [
         "spark-submit",
@@ -369,7 +394,7 @@ def spark_submit_args(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET)
     ]
 
 
-def emr_step(table: HudiTable, op: str, bucket: str = LAKEHOUSE_BUCKET) -> dict[str, Any]:
+def emr_step(table: HudiTable, op: str, bucket: str = layout.BUCKET_TEMPLATE) -> dict[str, Any]:
     """The EMR AddJobFlowSteps step for one HoodieStreamer run. A failed step leaves the cluster running."""
     return {
         "Name": f"hudi {op.lower()} {table.database}.{table.name}",
@@ -382,7 +407,7 @@ def ingest_group(table: HudiTable, op: str, spec_file: Path) -> TaskGroup:
     """upload_schema -> add_step -> wait_for_step for one table: one HoodieStreamer run on the EMR cluster.
 
     The Avro schema ships with the DAG bundle beside the spec; the worker uploads its copy to the lakehouse
-    bucket (artifacts/hudi/schemas/) so the step reads the schema of the deployed version.
+    bucket (layout.HUDI_SCHEMAS_PREFIX) so the step reads the schema of the deployed version.
     """
     with TaskGroup(
         group_id=table.name, tooltip=f"HoodieStreamer {op} into {table.database}.{table.name}"
@@ -390,7 +415,7 @@ def ingest_group(table: HudiTable, op: str, spec_file: Path) -> TaskGroup:
         upload_schema = LocalFilesystemToS3Operator(
             task_id="upload_schema",
             filename=str(Path(spec_file).parent / table.schema),
-            dest_bucket=LAKEHOUSE_BUCKET,
+            dest_bucket=layout.BUCKET_TEMPLATE,
             dest_key=table.schema_key,
             replace=True,
             aws_conn_id=AWS_CONN_ID,

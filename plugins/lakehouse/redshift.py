@@ -1,5 +1,5 @@
 """Redshift building blocks: Data API tasks that run SQL files, a check task, and the copy -> merge -> check
-task group every TICKIT load is made of. Also the assets that order the Redshift DAGs.
+task group every TICKIT load is made of.
 
     copy_merge_check_group(table="sales", source_prefix=layout.incremental_prefix("sales", INTERVAL_DAY),
                            event_time="saletime")
@@ -16,15 +16,10 @@ from typing import Any
 
 from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
-from airflow.sdk import Asset, TaskGroup
+from airflow.sdk import TaskGroup
 
 from lakehouse.defaults import AWS_CONN_ID
 from lakehouse.tickit import PRIMARY_KEYS, SCHEMA
-
-# Assets: a DAG that finishes a step updates its asset; the next DAG is scheduled on it.
-TICKIT_TABLES = Asset(name="redshift_tickit_tables")  # schema and tables exist
-TICKIT_LOADED = Asset(name="redshift_tickit_loaded")  # new rows merged (initial or incremental load)
-SALES_BY_CATEGORY_UNLOADED = Asset(name="s3_tickit_sales_by_category")  # Parquet aggregate in the lake
 
 POLL_SECONDS = 5
 CHECK_COLUMNS = ("check_name", "failures")

@@ -11,7 +11,7 @@ from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from sqlglot import exp
 
 from gate.loader import dag_files
-from lakehouse.glue import REFINED_TABLES
+from lakehouse.assets import REFINED_TABLES
 from lakehouse.tickit import TABLES
 from tests.dags.lake_support import VARIABLES, render
 

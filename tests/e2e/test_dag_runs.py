@@ -138,7 +138,7 @@ def _full_prefixes():
 
 
 def _refined_prefixes():
-    from lakehouse.glue import refined_prefix
+    from lakehouse.layout import refined_prefix
     from lakehouse.tickit import TABLES
 
     return [refined_prefix(table) for table in TABLES]

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
+import lakehouse
+
 from gate.loader import load_once
 from gate.rules import IMPORT_ERROR_RULES, PARSE_BUDGET, RULES, violations
 
 CORPUS = Path(__file__).with_name("bad_dags")
-EVERY_RULE = {rule.name for rule in RULES} | set(IMPORT_ERROR_RULES) | {PARSE_BUDGET}
+
+
+def declared_rules() -> set[str]:
+    """The gate rules the plugins' exception classes declare for themselves (`gate_rule`)."""
+    modules = [
+        importlib.import_module(m.name) for m in pkgutil.iter_modules(lakehouse.__path__, "lakehouse.")
+    ]
+    return {
+        value.gate_rule
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, BaseException) and hasattr(value, "gate_rule")
+    }
+
+
+EVERY_RULE = {rule.name for rule in RULES} | set(IMPORT_ERROR_RULES) | declared_rules() | {PARSE_BUDGET}
 
 
 def expected_rule(path: Path) -> str:

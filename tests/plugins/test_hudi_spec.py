@@ -343,3 +343,29 @@ def test_spec_keying_or_ordering_on_a_nullable_field_is_rejected(spec_copy, fiel
     spec, document = spec_copy
     document["tables"][0][field] = column
     assert_rejected(write(spec, document), "artists", field, f"'{column}' is nullable")
+
+
+def test_extra_args_that_are_not_a_list_of_strings_are_rejected(spec_copy):
+    spec, document = spec_copy
+    document["tables"][0]["extra_args"] = "--source-limit 1000000"
+    message = assert_rejected(write(spec, document), "artists", "extra_args")
+    assert message == (
+        f"{spec}: table 'artists', field 'extra_args': not a list of strings. "
+        "Fix: write a YAML list of strings."
+    )
+
+
+def test_a_schema_file_that_is_not_an_avro_record_is_rejected(spec_copy):
+    spec, document = spec_copy
+    (spec.parent / document["tables"][0]["schema"]).write_text('{"type": "string"}')
+    message = assert_rejected(write(spec, document), "artists", "schema", "not an Avro record schema")
+    assert message.endswith("Fix: fix the Avro schema.")
+
+
+def test_an_entry_breaking_several_rules_reports_the_first_in_spec_order(spec_copy):
+    spec, document = spec_copy
+    # An unknown field is checked before the table type, the table type before the folders.
+    document["tables"][0].update(recordkey="x", table_type="MERGE_ON_WRITE", target_path="/abs")
+    assert_rejected(write(spec, document), "artists", "recordkey", "unknown field")
+    del document["tables"][0]["recordkey"]
+    assert_rejected(write(spec, document), "artists", "table_type", "MERGE_ON_WRITE")

@@ -22,7 +22,7 @@ REGION = "us-east-1"
 
 
 def _dag(dag_id: str, repo_root) -> DAG:
-    return DAG(dag_id=dag_id, schedule=None, **dag_settings(str(repo_root / "dags" / f"{dag_id}.py")))
+    return DAG(dag_id=dag_id, schedule=None, **dag_settings())
 
 
 def test_group_stages_merges_checks_and_drops_in_order(repo_root):

@@ -1,0 +1,78 @@
+"""gate.rules: fix texts read their numbers from policy.toml; import errors declare their own rule."""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+from pathlib import Path
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+import gate.rules
+from gate.rules import RULES_BY_NAME, check, classify_import_error
+from lakehouse.hudi import TableSpecError
+
+
+class DeclaringError(ValueError):
+    gate_rule = "example-rule"
+    gate_fix = "do the example fix"
+
+
+def _traceback_text(error: BaseException) -> str:
+    try:
+        raise error
+    except BaseException as raised:
+        return "".join(traceback.format_exception(raised))
+
+
+def _dag_with_task(**task_args) -> DAG:
+    with DAG("redshift__example", schedule=None, description="An example DAG for the rules.") as dag:
+        EmptyOperator(task_id="step", **task_args)
+    return dag
+
+
+def test_retries_fix_names_the_range_of_the_policy(policy):
+    narrow = dataclasses.replace(policy, min_retries=1, max_retries=4)
+    message = check(_dag_with_task(retries=7), RULES_BY_NAME["retries"], None, narrow)
+    assert message.endswith("Fix: set retries 1..4 (lakehouse.defaults.DEFAULT_ARGS does).")
+    assert "outside 1..4" in message
+
+
+def test_retries_at_the_policy_limits_pass_and_one_past_fails(policy):
+    rule = RULES_BY_NAME["retries"]
+    assert check(_dag_with_task(retries=policy.max_retries), rule, None, policy) is None
+    assert check(_dag_with_task(retries=policy.min_retries), rule, None, policy) is None
+    assert check(_dag_with_task(retries=policy.max_retries + 1), rule, None, policy)
+    assert check(_dag_with_task(retries=policy.min_retries - 1), rule, None, policy)
+
+
+def test_description_fix_names_the_minimum_of_the_policy(policy):
+    longer = dataclasses.replace(policy, min_description_chars=80)
+    message = check(_dag_with_task(), RULES_BY_NAME["description"], None, longer)
+    assert message.endswith("Fix: give the DAG a description of at least 80 characters.")
+
+
+def test_an_error_class_declares_its_own_rule_and_fix():
+    text = _traceback_text(DeclaringError("the spec is wrong"))
+    assert classify_import_error(text) == ("example-rule", "do the example fix")
+
+
+def test_the_hudi_table_spec_error_is_classified_by_its_declaration():
+    text = _traceback_text(TableSpecError("dags/hudi/tables.yaml: table 'artists', field 'type': bad"))
+    assert classify_import_error(text) == (TableSpecError.gate_rule, TableSpecError.gate_fix)
+
+
+def test_an_error_without_a_declaration_falls_back_to_the_patterns():
+    assert classify_import_error(_traceback_text(ModuleNotFoundError("No module named 'x'")))[0] == "import"
+    assert classify_import_error(_traceback_text(ValueError("boom")))[0] == "import-error"
+
+
+def test_a_text_naming_a_module_that_does_not_import_is_not_a_declaration():
+    text = "Traceback (most recent call last):\nno_such_package.module.SomeError: boom\n"
+    assert classify_import_error(text)[0] == "import-error"
+
+
+def test_the_gate_names_no_plugin_class():
+    source = Path(gate.rules.__file__).read_text()
+    assert "TableSpecError" not in source and "lakehouse.hudi" not in source
