@@ -26,8 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: the shared scanner
-from gate import secret_scan  # noqa: E402
+from gate import secret_scan
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 REGULAR_FILE_MODES = ("100644", "100755")  # symlinks and submodules are neither formatted nor scanned

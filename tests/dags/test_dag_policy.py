@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from gate import inventory
-from gate.environment import prepare
+from airflow_home import prepare
 from gate.loader import load_once
 from gate.policy import load_policy
 from gate.rules import EVERY_DAG, RULES_BY_NAME, check, parse_budget_message, policy_test_cases

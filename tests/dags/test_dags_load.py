@@ -10,7 +10,7 @@ import pytest
 from pathlib import Path
 
 from gate import inventory
-from gate.environment import prepare
+from airflow_home import prepare
 from gate.loader import load_once
 from gate.rules import classify_import_error, import_error_message
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import jinja2
 import pytest
@@ -25,9 +24,10 @@ from tests.dags.rendering import (
     scheduled_run,
     variable_values,
 )
+import repository
 
 DAY = datetime(2008, 3, 1, tzinfo=timezone.utc)
-INVENTORY = sorted(json.loads((Path(__file__).resolve().parents[2] / "gate" / "inventory.json").read_text()))
+INVENTORY = sorted(json.loads((repository.ROOT / "gate" / "inventory.json").read_text()))
 INCREMENTAL = "redshift__03_incremental_load"
 
 

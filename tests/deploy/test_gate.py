@@ -14,8 +14,9 @@ from deploy import bundle as bundling
 from deploy import stamp
 from deploy.cli import REFUSED, main
 from tests.deploy.support import commit_all, git, make_repo
+import repository
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = repository.ROOT
 RELEASE_TEST = """from pathlib import Path
 
 

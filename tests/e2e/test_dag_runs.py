@@ -21,8 +21,9 @@ import pytest
 
 from gate.inventory import read as read_inventory
 from local_aws import athena_answers, expected
+import repository
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = repository.ROOT
 HUDI_SPEC = REPO_ROOT / "dags" / "hudi" / "tables.yaml"
 GLUE_SCRIPT = REPO_ROOT / "dags" / "glue_scripts" / "tickit_refine.py"
 READ_URI = re.compile(r"\bFROM\s+'(s3://[^']+)'", re.IGNORECASE)  # COPY ... FROM 's3://...'

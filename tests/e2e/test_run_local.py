@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
+import repository
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = repository.ROOT
 
 
 def run_local(*args: str) -> subprocess.CompletedProcess:

@@ -6,11 +6,11 @@ Kept apart from the tests so each rule can be shown to fire on a workflow that b
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
+import repository
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+WORKFLOWS = repository.ROOT / ".github" / "workflows"
 
 # Every third-party action and the commit it is pinned to. A new action or version needs its SHA checked
 # against the action's release tag, then an entry here.

@@ -12,8 +12,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from deploy import bundle
+import repository
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = repository.ROOT
 REQ = ROOT / "requirements"
 # MWAA copies the bucket's dags/ to /usr/local/airflow/dags before it runs pip, and AWS's guidance for an
 # environment without internet access is a --constraint path there (MWAA User Guide, "Apache Airflow provider

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import sqlglot
@@ -22,9 +21,10 @@ from lakehouse import layout
 from lakehouse.redshift import staging_table
 from tests.dags.rendering import normal_run, render_task, rendered_sql, variable_values
 from tests.sql.engines import unload_parts
+import repository
 
 LOGICAL_DATE = datetime(2008, 3, 1, tzinfo=timezone.utc)
-INVENTORY = json.loads((Path(__file__).resolve().parents[2] / "gate" / "inventory.json").read_text())
+INVENTORY = json.loads((repository.ROOT / "gate" / "inventory.json").read_text())
 REDSHIFT_DAGS = sorted(dag_id for dag_id in INVENTORY if dag_id.startswith("redshift__"))
 VARIABLES = variable_values()
 

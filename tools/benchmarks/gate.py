@@ -28,9 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from gate import SUITE  # noqa: E402
+import repository
+from gate import SUITE
+
+REPO = repository.ROOT
 
 PYTHON = sys.executable
 

@@ -23,8 +23,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+import repository
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = repository.ROOT
 HOOK_FILES = (
     "hooks",
     "gate/__init__.py",

@@ -15,12 +15,11 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "plugins")]
+import repository
+from airflow_home import prepare
 
-from gate.environment import prepare  # noqa: E402  (sets AIRFLOW_HOME before Airflow is imported)
+REPO = repository.ROOT
 
 DAGS = prepare()
 

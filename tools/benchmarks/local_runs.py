@@ -17,12 +17,11 @@ import os
 import sys
 import time
 import traceback
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "plugins")]
+import repository
+from airflow_home import prepare
 
-from gate.environment import prepare  # noqa: E402  (sets AIRFLOW_HOME before Airflow is imported)
+REPO = repository.ROOT
 
 prepare()
 

@@ -17,9 +17,9 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
+import repository
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = repository.ROOT
 RUNS_LINE = re.compile(r"== every DAG as the scheduler runs it \((\d+) runs, ([\d.]+) s\)")
 
 

@@ -5,6 +5,7 @@
 Both sync the same bundle (dags/, dags/sql/, plugins.zip, requirements.txt) to two buckets of one in-process
 moto S3 server, which counts the requests and request-body bytes it receives. Round 1 uploads everything
 from a clone; round 2 changes one file upstream and syncs from a fresh clone (new mtimes), as CI does; round 3
+import repository
 syncs an unchanged fresh clone. Ours runs as the CLI does: under the bucket lock and, from round 2, with an
 MWAA environment to keep in step (GetEnvironment answered by botocore's Stubber, as moto has no MWAA: its
 time is ours plus the HEADs of the environment files, without MWAA's own latency). The lock's requests are
@@ -26,13 +27,14 @@ import venv
 from collections import Counter
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+import repository
 
-from deploy import bundle as bundling  # noqa: E402
-from deploy import mwaa  # noqa: E402
-from deploy.cli import sync  # noqa: E402
-from deploy.targets import LOCK_NAME, Holder, S3Target  # noqa: E402
+from deploy import bundle as bundling
+from deploy import mwaa
+from deploy.cli import sync
+from deploy.targets import LOCK_NAME, Holder, S3Target
+
+REPO_ROOT = repository.ROOT
 
 AWSCLI = "awscli==1.41.11"  # the release built on botocore 1.39.11, MWAA 3.0.6's
 BENCH_VENV = REPO_ROOT / "build" / "bench-venv"
