@@ -4,13 +4,13 @@
 #
 #   ./run_tests.sh                     everything (what CI runs)
 #   ./run_tests.sh --fast              the pre-push path: skips suites marked slow (PostgreSQL, end to end)
-#   ./run_tests.sh --update-inventory  rewrite gate/inventory.json from the DAGs that load, then exit
+#   ./run_tests.sh --update-inventory  rewrite tools/gate/inventory.json from the DAGs that load, then exit
 #   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags); never stamped
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 2
-# shellcheck source=scripts/venv.sh
-source "$ROOT/scripts/venv.sh"
+# shellcheck source=tools/venv.sh
+source "$ROOT/tools/venv.sh"
 
 fast=0
 pytest_args=()
@@ -34,8 +34,8 @@ export PATH="$VENV/bin:$PATH"
 LOGS="$ROOT/build/test-logs"
 mkdir -p "$LOGS"
 mode=$([ "$fast" = 1 ] && echo fast || echo full)
-# The tree under test (deploy/stamp.py): a green run of the whole selection stamps it for ./sync_dags.sh.
-# Whether pytest ran the whole selection is pytest's to say (deploy/selection.py, loaded below): test
+# The tree under test (tools/deploy/stamp.py): a green run of the whole selection stamps it for ./sync_dags.sh.
+# Whether pytest ran the whole selection is pytest's to say (tools/deploy/selection.py, loaded below): test
 # arguments, PYTEST_ADDOPTS or the ini file's addopts narrowing the run all leave the tree unstamped.
 tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
 export LAKEHOUSE_GATE_MODE="$mode" LAKEHOUSE_GATE_SELECTION="$LOGS/selection"

@@ -1,5 +1,5 @@
 """The policy: one test per DAG x rule (id `<dag_id>-<rule>`); past `one_test_per_dag_and_rule_up_to` DAGs
-(gate/policy.toml), a failing test per DAG x broken rule and one test per rule for the other DAGs (id
+(tools/gate/policy.toml), a failing test per DAG x broken rule and one test per rule for the other DAGs (id
 `every-dag-<rule>`, checked again when it runs). Parse budget (CPU seconds per file): one test per file up
 to the same limit, past it one for all.
 

@@ -43,7 +43,7 @@ def leftover_templates(value) -> list[str]:
 
 @pytest.mark.parametrize("dag_id", INVENTORY)
 def test_every_templated_field_renders_in_every_run_of_the_schedule(loaded, dag_id):
-    assert dag_id in loaded.dags, f"{dag_id} (gate/inventory.json) did not load"
+    assert dag_id in loaded.dags, f"{dag_id} (tools/gate/inventory.json) did not load"
     dag = loaded.dags[dag_id]
     assert dag.tasks, f"{dag_id} has no tasks"
     rendered_fields = 0

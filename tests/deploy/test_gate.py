@@ -42,10 +42,10 @@ def gated(tmp_path) -> Path:
     for name in (
         "run_tests.sh",
         "sync_dags.sh",
-        "scripts/venv.sh",
+        "tools/venv.sh",
         ".flake8",
-        "gate/__init__.py",
-        "gate/secret_scan.py",
+        "tools/gate/__init__.py",
+        "tools/gate/secret_scan.py",
     ):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, repo / name)

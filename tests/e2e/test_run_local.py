@@ -71,4 +71,4 @@ def test_an_unknown_dag_id_exits_2_naming_the_fix(capsys):
     assert main(["redshift__99_missing"]) == 2
     error = capsys.readouterr().err
     assert "error: no DAG 'redshift__99_missing'" in error
-    assert "Fix: pass a dag_id listed in gate/inventory.json." in error
+    assert "Fix: pass a dag_id listed in tools/gate/inventory.json." in error

@@ -87,7 +87,7 @@ def test_the_shipped_dags_pass_in_the_same_run(corpus_run):
     failure above comes from the corpus file it names."""
     done, failed = corpus_run
     shipped = read_inventory()
-    assert shipped, "gate/inventory.json lists no DAG"
+    assert shipped, "tools/gate/inventory.json lists no DAG"
     assert any("test_every_inventoried_dag_is_loaded" in line for line in passed(done)), done.stdout[-3000:]
     for dag_id in shipped:
         for rule in RULES:

@@ -90,7 +90,7 @@ def test_trust_is_limited_to_the_production_environment_on_main(trust):
         "StringEquals": {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
             # environment AND branch: the subject GitHub issues to the deploy job (`environment: production`)
-            # once the repository's subject template includes the ref (iam/README.md)
+            # once the repository's subject template includes the ref (tools/deploy/iam/README.md)
             "token.actions.githubusercontent.com:sub": SUBJECT,
         }
     }

@@ -30,7 +30,7 @@ VARIABLES = variable_values()
 
 
 def tasks_of(loaded, dag_id: str, operator: type) -> list:
-    assert dag_id in loaded.dags, f"{dag_id} (in gate/inventory.json) did not load"
+    assert dag_id in loaded.dags, f"{dag_id} (in tools/gate/inventory.json) did not load"
     return [task for task in loaded.dags[dag_id].tasks if isinstance(task, operator)]
 
 

@@ -11,7 +11,7 @@ it times, in one run and each in a fresh interpreter:
 - per pair: the same suite with one test per DAG x rule at every N (what the collapsing saves);
 - baseline: 11 checks that each build a fresh DagBag (what a function-scoped fixture does).
 
-    .venv/bin/python benchmarks/gate.py [--sizes 50 200 800] [--tasks 1] [--repo-gate]
+    .venv/bin/python tools/benchmarks/gate.py [--sizes 50 200 800] [--tasks 1] [--repo-gate]
 
 --repo-gate also times a warm `./run_tests.sh --fast` on the repository's own DAGs.
 Prints numbers and the targets they are compared with; it asserts nothing.
@@ -131,7 +131,7 @@ def environment(home: Path, folder: Path | None = None, inventory: Path | None =
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__UNIT_TEST_MODE="True",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
-        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "plugins")]),
+        PYTHONPATH=os.pathsep.join(map(str, repository.IMPORT_ROOTS)),
     )
     if folder:
         env.update(GATE_DAGS_FOLDER=str(folder), AIRFLOW__CORE__DAGS_FOLDER=str(folder))

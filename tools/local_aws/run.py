@@ -78,7 +78,11 @@ def load_dag(dag_id: str, dags_folder: Path = DAGS_FOLDER):
     )
     raise KeyError(
         f"no DAG '{dag_id}' in {dags_folder} (found: {', '.join(sorted(bag.dags)) or 'none'}).{errors}\n"
-        + ("Fix: the import error above." if errors else "Fix: pass a dag_id listed in gate/inventory.json.")
+        + (
+            "Fix: the import error above."
+            if errors
+            else "Fix: pass a dag_id listed in tools/gate/inventory.json."
+        )
     )
 
 
