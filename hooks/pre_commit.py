@@ -7,8 +7,8 @@ They read the staged blobs, i.e. exactly what the commit will contain, never the
    and nothing unstaged is swept into the commit.
 2. flake8 lints the staged (formatted) Python files.
 3. A secret scan (tools/gate/secret_scan.py, the scanner ./run_tests.sh runs over every file) reads the lines
-   this commit adds, in every staged regular file (new, modified, or a symbolic link turned into a file; binary
-   and large files too), while black and flake8 run. A finding refuses the commit before anything is
+   this commit adds, in every staged regular file (new, modified, or a symbolic link turned into a file;
+   binary and large files too), while black and flake8 run. A finding refuses the commit before anything is
    reformatted.
 
 black and flake8 run once each, as `black .` and `flake8 .` in a scratch folder holding the staged files and

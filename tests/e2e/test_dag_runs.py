@@ -3,9 +3,10 @@
 One scenario per DAG: the side effects to check. Each DAG runs as its schedule makes its runs
 (gate.run_contexts): an asset-triggered run with no logical date and the events that triggered it, the
 scheduled run of the sample's interval, or a manual run without a logical date. A DAG in
-tools/gate/inventory.json without a scenario fails here: add one when you add a DAG. (The local Athena runs no SQL: it answers the check
-queries with counts over the sample, local_aws.athena_answers.) Checks every run gets: the statements that
-reached the Redshift Data API and Athena are the DAG's SQL files rendered for the run, every s3:// location a
+tools/gate/inventory.json without a scenario fails here: add one when you add a DAG. (The local Athena runs
+no SQL: it answers the check queries with counts over the sample, local_aws.athena_answers.) Checks every
+run gets: the statements that reached the Redshift Data API and Athena are the DAG's SQL files rendered for
+the run, every s3:// location a
 statement reads holds objects, and a successful run publishes no alert.
 """
 
