@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gate.environment import REPO_ROOT, prepare
+import repository
+from airflow_home import prepare
 
 # Each test process (each pytest-xdist worker too) gets its own throwaway Airflow home and metadata DB, never
 # one from the shell or from the process that started it.
@@ -55,7 +56,7 @@ def _only_the_dag_gate_if_dags_are_broken(config, items) -> None:
     broken = load_once(DAGS_FOLDER).import_errors()
     if not broken:
         return
-    gate_files = {(REPO_ROOT / path).resolve() for path in SUITE}
+    gate_files = {(repository.ROOT / path).resolve() for path in SUITE}
     rest = [item for item in items if Path(item.path).resolve() not in gate_files]
     if rest:
         config.hook.pytest_deselected(items=rest)
@@ -78,7 +79,7 @@ def pytest_terminal_summary(terminalreporter, config):
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
-    return REPO_ROOT
+    return repository.ROOT
 
 
 @pytest.fixture(scope="session")

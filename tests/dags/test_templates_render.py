@@ -8,7 +8,6 @@ template file, an undefined name or a Variable missing from the variables file f
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 
 import jinja2
@@ -24,10 +23,10 @@ from tests.dags.rendering import (
     scheduled_run,
     variable_values,
 )
-import repository
+from gate import inventory
 
 DAY = datetime(2008, 3, 1, tzinfo=timezone.utc)
-INVENTORY = sorted(json.loads((repository.ROOT / "gate" / "inventory.json").read_text()))
+INVENTORY = sorted(inventory.read())
 INCREMENTAL = "redshift__03_incremental_load"
 
 

@@ -6,7 +6,6 @@ around it are checked for the options the data lake relies on.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timezone
 
@@ -21,10 +20,10 @@ from lakehouse import layout
 from lakehouse.redshift import staging_table
 from tests.dags.rendering import normal_run, render_task, rendered_sql, variable_values
 from tests.sql.engines import unload_parts
-import repository
+from gate import inventory
 
 LOGICAL_DATE = datetime(2008, 3, 1, tzinfo=timezone.utc)
-INVENTORY = json.loads((repository.ROOT / "gate" / "inventory.json").read_text())
+INVENTORY = inventory.read()
 REDSHIFT_DAGS = sorted(dag_id for dag_id in INVENTORY if dag_id.startswith("redshift__"))
 VARIABLES = variable_values()
 
