@@ -40,6 +40,9 @@ mode=$([ "$fast" = 1 ] && echo fast || echo full)
 tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
 export LAKEHOUSE_GATE_MODE="$mode" LAKEHOUSE_GATE_SELECTION="$LOGS/selection"
 rm -f "$LAKEHOUSE_GATE_SELECTION"
+# The modules of the DAG gate proper (pytest marker dag_gate) and their rank, written by tests/conftest.py.
+export LAKEHOUSE_DAG_GATE_RANKS="$LOGS/dag-gate-ranks"
+: >"$LAKEHOUSE_DAG_GATE_RANKS"
 
 failed=()
 step() {
@@ -75,11 +78,15 @@ echo
 echo "== gate summary =="
 printf '%s\n' ${summary[@]+"${summary[@]}"}
 if [ "${#failed[@]}" -gt 0 ]; then
-    # The DAG gate's own verdicts first (load, inventory, policy), then collection errors, then the rest.
+    # The DAG gate's own verdicts first (by the rank of its marker: load, inventory, then policy), then
+    # collection errors, then the rest.
     problems=$(grep -E '^(FAILED|ERROR) ' "$LOGS/pytest.log" 2>/dev/null |
-        awk '/tests\/dags\/test_dags_load\.py/ {print 0 "\t" $0; next}
-             /tests\/dags\/test_dag_policy\.py/ {print 1 "\t" $0; next}
-             /^ERROR/ {print 2 "\t" $0; next} {print 3 "\t" $0}' | sort -s -k1,1n | cut -f2-)
+        awk -v ranks="$LAKEHOUSE_DAG_GATE_RANKS" '
+            FILENAME == ranks {split($0, entry, "\t"); rank[entry[2]] = entry[1]; next}
+            {module = $2; sub(/::.*/, "", module)}
+            module in rank {print rank[module] "\t" $0; next}
+            /^ERROR/ {print 100 "\t" $0; next} {print 101 "\t" $0}' "$LAKEHOUSE_DAG_GATE_RANKS" - |
+        sort -s -k1,1n | cut -f2-)
     if [ -n "$problems" ]; then
         echo "$problems" | head -n 25 | sed 's/^/  /'
         count=$(echo "$problems" | wc -l)

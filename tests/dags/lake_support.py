@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import repository
 
-VARIABLES_FILE = repository.ROOT / "config" / "variables.json"
+VARIABLES_FILE = repository.CONFIG / "variables.json"
 VARIABLES = {name: entry["value"] for name, entry in json.loads(VARIABLES_FILE.read_text()).items()}
 LOGICAL_DATE = "2024-05-01"
 

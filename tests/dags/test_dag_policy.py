@@ -16,6 +16,7 @@ from gate.loader import load_once
 from gate.policy import load_policy
 from gate.rules import EVERY_DAG, RULES_BY_NAME, check, parse_budget_message, policy_test_cases
 
+pytestmark = pytest.mark.dag_gate(rank=1)  # the gate proper, after the load verdicts in the summary
 DAGS_FOLDER = prepare()
 EVERY_FILE = "every-dag-file"
 _cases: list[tuple[str, str]] = []

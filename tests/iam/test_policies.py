@@ -97,7 +97,7 @@ def test_trust_is_limited_to_the_production_environment_on_main(trust):
 
 
 def test_trust_subject_matches_the_deploy_job_environment(trust, repo_root):
-    from tests.github.workflow_rules import load
+    from gate.workflow_rules import load
 
     deploy = load((repo_root / ".github/workflows/sync_dags.yml").read_text())["jobs"]["deploy"]
     subject = trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]

@@ -11,7 +11,7 @@ import pytest
 from lakehouse.hudi import load_spec
 import repository
 
-SPEC = repository.ROOT / "dags" / "hudi" / "tables.yaml"
+SPEC = repository.DAGS / "hudi" / "tables.yaml"
 TABLES = load_spec(SPEC)
 
 

@@ -25,7 +25,7 @@ from lakehouse.hudi import (
 )
 import repository
 
-SPEC = repository.ROOT / "dags" / "hudi" / "tables.yaml"
+SPEC = repository.DAGS / "hudi" / "tables.yaml"
 BUCKET = "lake-bucket"
 
 

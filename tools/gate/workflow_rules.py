@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 
 import yaml
+
 import repository
 
-WORKFLOWS = repository.ROOT / ".github" / "workflows"
+WORKFLOWS = repository.WORKFLOWS
 
 # Every third-party action and the commit it is pinned to. A new action or version needs its SHA checked
 # against the action's release tag, then an entry here.
