@@ -11,7 +11,7 @@ it times, in one run and each in a fresh interpreter:
 - per pair: the same suite with one test per DAG x rule at every N (what the collapsing saves);
 - baseline: 11 checks that each build a fresh DagBag (what a function-scoped fixture does).
 
-    .venv/bin/python tools/benchmarks/gate.py [--sizes 50 200 800] [--tasks 1] [--repo-gate]
+    tools/venv.sh python tools/benchmarks/gate.py [--sizes 50 200 800] [--tasks 1] [--repo-gate]
 
 --repo-gate also times a warm `./run_tests.sh --fast` on the repository's own DAGs.
 Prints numbers and the targets they are compared with; it asserts nothing.

@@ -6,7 +6,7 @@ a real DAG file (half of them unformatted) and times `git commit` with the hook 
 commit (1-10 files). CPU seconds are printed too: on a busy machine they say what the hook itself costs.
 It also times a push of a branch the remote already has (the hook runs, finds nothing new, runs no tests).
 
-    .venv/bin/python tools/benchmarks/hooks.py [--files 1 5 20 100] [--runs 5]
+    tools/venv.sh python tools/benchmarks/hooks.py [--files 1 5 20 100] [--runs 5]
 
 Prints numbers; asserts nothing.
 """

@@ -4,7 +4,7 @@ Times, in this interpreter: the Hudi spec load and validation (YAML + the Avro s
 (spec -> EMR steps), then the per-file parse time the gate measures (gate.loader: beyond the imports every
 DAG file shares) for dags/datalake__*.py and dags/hudi__*.py, over a few DagBag fills.
 
-    .venv/bin/python tools/benchmarks/lake_dags.py [--repeat 5]
+    tools/venv.sh python tools/benchmarks/lake_dags.py [--repeat 5]
 
 Target: each file well under the gate's 0.5 s budget (tools/gate/policy.toml). Prints numbers; asserts
 nothing.

@@ -5,7 +5,7 @@ For every DAG: a freshly seeded account, one successful `dag.test()` run as its 
 around dag.test alone, then the number of tasks. Also the harness start-up (moto server, metadata DB,
 seeding with the sample).
 
-    .venv/bin/python tools/benchmarks/local_runs.py [DAG_ID ...]
+    tools/venv.sh python tools/benchmarks/local_runs.py [DAG_ID ...]
 
 Target: the whole end-to-end suite (two runs per DAG) well within the CI budget. Prints numbers only.
 """

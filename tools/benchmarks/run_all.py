@@ -4,7 +4,7 @@ Runs the command twice, as a user would, and prints both wall times; the second 
 bytecode and the OS file cache filled). Also the time the command reports for the runs alone, and the CPU
 time it used (user + system): on a machine shared with other work, wall time grows, CPU time does not.
 
-    LAKEHOUSE_VENV=.venv .venv/bin/python tools/benchmarks/run_all.py
+    LAKEHOUSE_VENV=.venv tools/venv.sh python tools/benchmarks/run_all.py
 
 Target: warm wall time under 60 s on two cores. Prints numbers only.
 """

@@ -1,6 +1,6 @@
 """PUTs and bytes of a one-file change synced from a fresh checkout: ./sync_dags.sh vs `aws s3 sync --delete`.
 
-    .venv/bin/python tools/benchmarks/sync.py [--files 500] [--skip-awscli]
+    tools/venv.sh python tools/benchmarks/sync.py [--files 500] [--skip-awscli]
 
 Both sync the same bundle (dags/, dags/sql/, plugins.zip, requirements.txt) to two buckets of one in-process
 moto S3 server, which counts the requests and request-body bytes it receives. Round 1 uploads everything
