@@ -49,7 +49,7 @@ def gated(tmp_path) -> Path:
     ):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, repo / name)
-    for folder in ("requirements", "deploy"):
+    for folder in ("requirements", "tools/deploy"):
         shutil.copytree(REPO_ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     commit_all(repo, "gate and sync scripts")
     return repo

@@ -245,7 +245,7 @@ def test_a_python_without_the_venv_module_is_passed_over(bin_dir, tmp_path):
 @pytest.fixture
 def project(tmp_path) -> Path:
     root = tmp_path / "project"
-    (root / "scripts").mkdir(parents=True)
+    (root / "tools").mkdir(parents=True)
     shutil.copy2(VENV_SCRIPT, root / "tools" / "venv.sh")
     shutil.copytree(REPO_ROOT / "requirements", root / "requirements")
     base = getattr(sys, "_base_executable", sys.executable)
