@@ -40,7 +40,7 @@ mode=$([ "$fast" = 1 ] && echo fast || echo full)
 tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
 export LAKEHOUSE_GATE_MODE="$mode" LAKEHOUSE_GATE_SELECTION="$LOGS/selection"
 rm -f "$LAKEHOUSE_GATE_SELECTION"
-# The modules of the DAG gate proper (pytest marker dag_gate) and their rank, written by tests/conftest.py.
+# The modules of the DAG gate proper (pytest marker dag_gate) and their rank, written by gate.summary.
 export LAKEHOUSE_DAG_GATE_RANKS="$LOGS/dag-gate-ranks"
 : >"$LAKEHOUSE_DAG_GATE_RANKS"
 
@@ -72,7 +72,7 @@ else
     marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
 fi
 step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" bash -c 'set -o pipefail; python -m pytest -q -rfE --continue-on-collection-errors "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
-    -p deploy.selection ${marker[@]+"${marker[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
+    -p deploy.selection -p gate.summary ${marker[@]+"${marker[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
 
 echo
 echo "== gate summary =="

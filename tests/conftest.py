@@ -47,29 +47,11 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: rank.get(Path(item.path).resolve().relative_to(TESTS).as_posix(), len(rank)))
     if os.environ.get(STOP_ON_BROKEN_DAGS) == "1":
         _only_the_dag_gate_if_dags_are_broken(config, items)
-    _write_dag_gate_ranks(items)
-
-
-# Set by ./run_tests.sh: where the modules of the DAG gate proper (marker dag_gate) are listed with their
-# rank, so its summary shows their failures first.
-DAG_GATE_RANKS = "LAKEHOUSE_DAG_GATE_RANKS"
 
 
 def _dag_gate_rank(item) -> int | None:
     marker = item.get_closest_marker("dag_gate")
     return None if marker is None else marker.kwargs["rank"]
-
-
-def _write_dag_gate_ranks(items) -> None:
-    target = os.environ.get(DAG_GATE_RANKS)
-    if not target:
-        return
-    ranks = {item.nodeid.split("::")[0]: _dag_gate_rank(item) for item in items}
-    lines = sorted(f"{rank}\t{module}\n" for module, rank in ranks.items() if rank is not None)
-    # Every xdist worker collects the same items: each writes the same lines, replaced in one step.
-    partial = Path(f"{target}.{os.getpid()}")
-    partial.write_text("".join(lines))
-    os.replace(partial, target)
 
 
 def _only_the_dag_gate_if_dags_are_broken(config, items) -> None:

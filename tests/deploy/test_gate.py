@@ -46,6 +46,7 @@ def gated(tmp_path) -> Path:
         ".flake8",
         "tools/gate/__init__.py",
         "tools/gate/secret_scan.py",
+        "tools/gate/summary.py",
     ):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, repo / name)
@@ -195,6 +196,7 @@ def test_a_failing_run_lists_the_dag_gate_first_and_a_broken_module_stops_nothin
     (gated / "tests/test_aaa_other.py").write_text("def test_other_suite():\n    assert 1 == 2\n")
     (gated / "tests/test_broken_module.py").write_text("import no_such_module  # noqa: F401\n")
     (gated / "tests/dags/test_dags_load.py").write_text(
+        "import pytest\n\npytestmark = pytest.mark.dag_gate(rank=0)\n\n\n"
         'def test_bag_is_not_empty():\n    assert [], "no DAG loaded"\n'
     )
 
