@@ -15,8 +15,8 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 2
-# shellcheck source=scripts/venv.sh
-source "$ROOT/scripts/venv.sh"
+# shellcheck source=tools/venv.sh
+source "$ROOT/tools/venv.sh"
 
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
     sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
@@ -37,5 +37,4 @@ export AIRFLOW_HOME="$home"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$home/airflow.db"
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
-export PYTHONPATH="$ROOT:$ROOT/plugins${PYTHONPATH:+:$PYTHONPATH}"
 "$VENV/bin/python" -m local_aws "$@"

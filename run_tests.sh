@@ -4,13 +4,13 @@
 #
 #   ./run_tests.sh                     everything (what CI runs)
 #   ./run_tests.sh --fast              the pre-push path: skips suites marked slow (PostgreSQL, end to end)
-#   ./run_tests.sh --update-inventory  rewrite gate/inventory.json from the DAGs that load, then exit
+#   ./run_tests.sh --update-inventory  rewrite tools/gate/inventory.json from the DAGs that load, then exit
 #   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags); never stamped
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 2
-# shellcheck source=scripts/venv.sh
-source "$ROOT/scripts/venv.sh"
+# shellcheck source=tools/venv.sh
+source "$ROOT/tools/venv.sh"
 
 fast=0
 pytest_args=()
@@ -34,12 +34,15 @@ export PATH="$VENV/bin:$PATH"
 LOGS="$ROOT/build/test-logs"
 mkdir -p "$LOGS"
 mode=$([ "$fast" = 1 ] && echo fast || echo full)
-# The tree under test (deploy/stamp.py): a green run of the whole selection stamps it for ./sync_dags.sh.
-# Whether pytest ran the whole selection is pytest's to say (deploy/selection.py, loaded below): test
+# The tree under test (tools/deploy/stamp.py): a green run of the whole selection stamps it for ./sync_dags.sh.
+# Whether pytest ran the whole selection is pytest's to say (tools/deploy/selection.py, loaded below): test
 # arguments, PYTEST_ADDOPTS or the ini file's addopts narrowing the run all leave the tree unstamped.
 tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
 export LAKEHOUSE_GATE_MODE="$mode" LAKEHOUSE_GATE_SELECTION="$LOGS/selection"
 rm -f "$LAKEHOUSE_GATE_SELECTION"
+# The modules of the DAG gate proper (pytest marker dag_gate) and their rank, written by gate.summary.
+export LAKEHOUSE_DAG_GATE_RANKS="$LOGS/dag-gate-ranks"
+: >"$LAKEHOUSE_DAG_GATE_RANKS"
 
 failed=()
 step() {
@@ -69,17 +72,21 @@ else
     marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
 fi
 step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" bash -c 'set -o pipefail; python -m pytest -q -rfE --continue-on-collection-errors "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
-    -p deploy.selection ${marker[@]+"${marker[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
+    -p deploy.selection -p gate.summary ${marker[@]+"${marker[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
 
 echo
 echo "== gate summary =="
 printf '%s\n' ${summary[@]+"${summary[@]}"}
 if [ "${#failed[@]}" -gt 0 ]; then
-    # The DAG gate's own verdicts first (load, inventory, policy), then collection errors, then the rest.
+    # The DAG gate's own verdicts first (by the rank of its marker: load, inventory, then policy), then
+    # collection errors, then the rest.
     problems=$(grep -E '^(FAILED|ERROR) ' "$LOGS/pytest.log" 2>/dev/null |
-        awk '/tests\/dags\/test_dags_load\.py/ {print 0 "\t" $0; next}
-             /tests\/dags\/test_dag_policy\.py/ {print 1 "\t" $0; next}
-             /^ERROR/ {print 2 "\t" $0; next} {print 3 "\t" $0}' | sort -s -k1,1n | cut -f2-)
+        awk -v ranks="$LAKEHOUSE_DAG_GATE_RANKS" '
+            FILENAME == ranks {split($0, entry, "\t"); rank[entry[2]] = entry[1]; next}
+            {module = $2; sub(/::.*/, "", module)}
+            module in rank {print rank[module] "\t" $0; next}
+            /^ERROR/ {print 100 "\t" $0; next} {print 101 "\t" $0}' "$LAKEHOUSE_DAG_GATE_RANKS" - |
+        sort -s -k1,1n | cut -f2-)
     if [ -n "$problems" ]; then
         echo "$problems" | head -n 25 | sed 's/^/  /'
         count=$(echo "$problems" | wc -l)

@@ -12,8 +12,8 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 2
-# shellcheck source=scripts/venv.sh
-source "$ROOT/scripts/venv.sh"
+# shellcheck source=tools/venv.sh
+source "$ROOT/tools/venv.sh"
 
 ensure_venv || exit 1
 exec "$VENV/bin/python" -m deploy.cli --repo "$ROOT" "$@"

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# Sourced by the git hooks: the repository root and its venv (scripts/venv.sh decides where that is).
+# Sourced by the git hooks: the repository root and its venv (tools/venv.sh decides where that is).
 ROOT=$(git rev-parse --show-toplevel) || exit 1
-# shellcheck source=scripts/venv.sh
-source "$ROOT/scripts/venv.sh"
+# shellcheck source=tools/venv.sh
+source "$ROOT/tools/venv.sh"
 
 require_venv() {
     if [ ! -x "$VENV/bin/python" ]; then

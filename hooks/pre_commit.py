@@ -6,9 +6,9 @@ They read the staged blobs, i.e. exactly what the commit will contain, never the
    follows only when the file has no unstaged changes, so a partially staged file keeps its unstaged part
    and nothing unstaged is swept into the commit.
 2. flake8 lints the staged (formatted) Python files.
-3. A secret scan (gate/secret_scan.py, the scanner ./run_tests.sh runs over every file) reads the lines this
-   commit adds, in every staged regular file (new, modified, or a symbolic link turned into a file; binary
-   and large files too), while black and flake8 run. A finding refuses the commit before anything is
+3. A secret scan (tools/gate/secret_scan.py, the scanner ./run_tests.sh runs over every file) reads the lines
+   this commit adds, in every staged regular file (new, modified, or a symbolic link turned into a file;
+   binary and large files too), while black and flake8 run. A finding refuses the commit before anything is
    reformatted.
 
 black and flake8 run once each, as `black .` and `flake8 .` in a scratch folder holding the staged files and
@@ -26,8 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: the shared scanner
-from gate import secret_scan  # noqa: E402
+from gate import secret_scan
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 REGULAR_FILE_MODES = ("100644", "100755")  # symlinks and submodules are neither formatted nor scanned

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gate.environment import REPO_ROOT, prepare
+import repository
+from airflow_home import prepare
 
 # Each test process (each pytest-xdist worker too) gets its own throwaway Airflow home and metadata DB, never
 # one from the shell or from the process that started it.
@@ -50,18 +51,21 @@ def pytest_collection_modifyitems(config, items):
         _only_the_dag_gate_if_dags_are_broken(config, items)
 
 
+def _dag_gate_rank(item) -> int | None:
+    marker = item.get_closest_marker("dag_gate")
+    return None if marker is None else marker.kwargs["rank"]
+
+
 def _only_the_dag_gate_if_dags_are_broken(config, items) -> None:
-    from gate import SUITE
     from gate.loader import load_once
 
     broken = load_once(DAGS_FOLDER).import_errors()
     if not broken:
         return
-    gate_files = {(REPO_ROOT / path).resolve() for path in SUITE}
-    rest = [item for item in items if Path(item.path).resolve() not in gate_files]
+    rest = [item for item in items if _dag_gate_rank(item) is None]
     if rest:
         config.hook.pytest_deselected(items=rest)
-        items[:] = [item for item in items if Path(item.path).resolve() in gate_files]
+        items[:] = [item for item in items if _dag_gate_rank(item) is not None]
         config.stash[_NOT_RUN] = (len(rest), sorted(path.name for path in broken))
 
 
@@ -80,7 +84,7 @@ def pytest_terminal_summary(terminalreporter, config):
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
-    return REPO_ROOT
+    return repository.ROOT
 
 
 @pytest.fixture(scope="session")

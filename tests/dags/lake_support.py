@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import repository
 
-VARIABLES_FILE = Path(__file__).resolve().parents[2] / "config" / "variables.json"
+VARIABLES_FILE = repository.CONFIG / "variables.json"
 VARIABLES = {name: entry["value"] for name, entry in json.loads(VARIABLES_FILE.read_text()).items()}
 LOGICAL_DATE = "2024-05-01"
 

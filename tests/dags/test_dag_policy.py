@@ -1,5 +1,5 @@
 """The policy: one test per DAG x rule (id `<dag_id>-<rule>`); past `one_test_per_dag_and_rule_up_to` DAGs
-(gate/policy.toml), a failing test per DAG x broken rule and one test per rule for the other DAGs (id
+(tools/gate/policy.toml), a failing test per DAG x broken rule and one test per rule for the other DAGs (id
 `every-dag-<rule>`, checked again when it runs). Parse budget (CPU seconds per file): one test per file up
 to the same limit, past it one for all.
 
@@ -11,11 +11,12 @@ from __future__ import annotations
 import pytest
 
 from gate import inventory
-from gate.environment import prepare
+from airflow_home import prepare
 from gate.loader import load_once
 from gate.policy import load_policy
 from gate.rules import EVERY_DAG, RULES_BY_NAME, check, parse_budget_message, policy_test_cases
 
+pytestmark = pytest.mark.dag_gate(rank=1)  # the gate proper, after the load verdicts in the summary
 DAGS_FOLDER = prepare()
 EVERY_FILE = "every-dag-file"
 _cases: list[tuple[str, str]] = []

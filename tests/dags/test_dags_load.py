@@ -10,10 +10,12 @@ import pytest
 from pathlib import Path
 
 from gate import inventory
-from gate.environment import prepare
+from airflow_home import prepare
 from gate.loader import load_once
 from gate.rules import classify_import_error, import_error_message
 
+# The gate proper, its verdicts first in the summary: a file that does not load fails every rule after it.
+pytestmark = pytest.mark.dag_gate(rank=0)
 DAGS_FOLDER = prepare()
 EVERY_FILE = "every-dag-file"
 

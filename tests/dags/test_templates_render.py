@@ -8,9 +8,7 @@ template file, an undefined name or a Variable missing from the variables file f
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import jinja2
 import pytest
@@ -25,9 +23,10 @@ from tests.dags.rendering import (
     scheduled_run,
     variable_values,
 )
+from gate import inventory
 
 DAY = datetime(2008, 3, 1, tzinfo=timezone.utc)
-INVENTORY = sorted(json.loads((Path(__file__).resolve().parents[2] / "gate" / "inventory.json").read_text()))
+INVENTORY = sorted(inventory.read())
 INCREMENTAL = "redshift__03_incremental_load"
 
 
@@ -43,7 +42,7 @@ def leftover_templates(value) -> list[str]:
 
 @pytest.mark.parametrize("dag_id", INVENTORY)
 def test_every_templated_field_renders_in_every_run_of_the_schedule(loaded, dag_id):
-    assert dag_id in loaded.dags, f"{dag_id} (gate/inventory.json) did not load"
+    assert dag_id in loaded.dags, f"{dag_id} (tools/gate/inventory.json) did not load"
     dag = loaded.dags[dag_id]
     assert dag.tasks, f"{dag_id} has no tasks"
     rendered_fields = 0

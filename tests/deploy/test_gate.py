@@ -14,8 +14,9 @@ from deploy import bundle as bundling
 from deploy import stamp
 from deploy.cli import REFUSED, main
 from tests.deploy.support import commit_all, git, make_repo
+import repository
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = repository.ROOT
 RELEASE_TEST = """from pathlib import Path
 
 
@@ -41,14 +42,15 @@ def gated(tmp_path) -> Path:
     for name in (
         "run_tests.sh",
         "sync_dags.sh",
-        "scripts/venv.sh",
+        "tools/venv.sh",
         ".flake8",
-        "gate/__init__.py",
-        "gate/secret_scan.py",
+        "tools/gate/__init__.py",
+        "tools/gate/secret_scan.py",
+        "tools/gate/summary.py",
     ):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, repo / name)
-    for folder in ("requirements", "deploy"):
+    for folder in ("requirements", "tools/deploy"):
         shutil.copytree(REPO_ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     commit_all(repo, "gate and sync scripts")
     return repo
@@ -194,6 +196,7 @@ def test_a_failing_run_lists_the_dag_gate_first_and_a_broken_module_stops_nothin
     (gated / "tests/test_aaa_other.py").write_text("def test_other_suite():\n    assert 1 == 2\n")
     (gated / "tests/test_broken_module.py").write_text("import no_such_module  # noqa: F401\n")
     (gated / "tests/dags/test_dags_load.py").write_text(
+        "import pytest\n\npytestmark = pytest.mark.dag_gate(rank=0)\n\n\n"
         'def test_bag_is_not_empty():\n    assert [], "no DAG loaded"\n'
     )
 

@@ -22,9 +22,10 @@ from pathlib import Path
 from deploy import bundle as bundling
 from deploy import cli, stamp
 from tests.deploy.support import CountingS3, bucket_contents, commit_all, git
+import repository
 
 LOCK_KEY = ".sync_dags.lock"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = repository.ROOT
 
 
 def run(project, s3_client, *args):

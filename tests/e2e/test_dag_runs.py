@@ -2,10 +2,11 @@
 
 One scenario per DAG: the side effects to check. Each DAG runs as its schedule makes its runs
 (gate.run_contexts): an asset-triggered run with no logical date and the events that triggered it, the
-scheduled run of the sample's interval, or a manual run without a logical date. A DAG in gate/inventory.json
-without a scenario fails here: add one when you add a DAG. (The local Athena runs no SQL: it answers the check
-queries with counts over the sample, local_aws.athena_answers.) Checks every run gets: the statements that
-reached the Redshift Data API and Athena are the DAG's SQL files rendered for the run, every s3:// location a
+scheduled run of the sample's interval, or a manual run without a logical date. A DAG in
+tools/gate/inventory.json without a scenario fails here: add one when you add a DAG. (The local Athena runs
+no SQL: it answers the check queries with counts over the sample, local_aws.athena_answers.) Checks every
+run gets: the statements that reached the Redshift Data API and Athena are the DAG's SQL files rendered for
+the run, every s3:// location a
 statement reads holds objects, and a successful run publishes no alert.
 """
 
@@ -21,8 +22,9 @@ import pytest
 
 from gate.inventory import read as read_inventory
 from local_aws import athena_answers, expected
+import repository
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = repository.ROOT
 HUDI_SPEC = REPO_ROOT / "dags" / "hudi" / "tables.yaml"
 GLUE_SCRIPT = REPO_ROOT / "dags" / "glue_scripts" / "tickit_refine.py"
 READ_URI = re.compile(r"\bFROM\s+'(s3://[^']+)'", re.IGNORECASE)  # COPY ... FROM 's3://...'
@@ -176,7 +178,7 @@ DAG_IDS = sorted(read_inventory())
 def scenario_for(dag_id: str) -> Scenario:
     if dag_id not in SCENARIOS:
         pytest.fail(
-            f"{dag_id} is in gate/inventory.json but has no end-to-end scenario. Fix: add "
+            f"{dag_id} is in tools/gate/inventory.json but has no end-to-end scenario. Fix: add "
             f"SCENARIOS['{dag_id}'] to {Path(__file__).relative_to(REPO_ROOT)} (its date and side effects)."
         )
     return SCENARIOS[dag_id]
@@ -197,7 +199,7 @@ def assert_sent_what_the_files_say(aws, dag, run) -> None:
 
 def test_scenarios_and_inventory_name_the_same_dags():
     """Runs in the fast suite too, so a DAG added without a scenario fails before the slow suite runs."""
-    assert DAG_IDS, "gate/inventory.json lists no DAG"
+    assert DAG_IDS, "tools/gate/inventory.json lists no DAG"
     for dag_id in DAG_IDS:
         scenario_for(dag_id)
     assert sorted(set(SCENARIOS) - set(DAG_IDS)) == [], "scenarios of DAGs that are not in the inventory"

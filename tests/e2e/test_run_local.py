@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
+import repository
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = repository.ROOT
 
 
 def run_local(*args: str) -> subprocess.CompletedProcess:
@@ -71,4 +71,4 @@ def test_an_unknown_dag_id_exits_2_naming_the_fix(capsys):
     assert main(["redshift__99_missing"]) == 2
     error = capsys.readouterr().err
     assert "error: no DAG 'redshift__99_missing'" in error
-    assert "Fix: pass a dag_id listed in gate/inventory.json." in error
+    assert "Fix: pass a dag_id listed in tools/gate/inventory.json." in error

@@ -1,4 +1,4 @@
-"""The Airflow 2 import paths of gate/policy.toml, found in any form of import (rules.airflow_2_imports)."""
+"""The Airflow 2 import paths of tools/gate/policy.toml, in any import form (rules.airflow_2_imports)."""
 
 from __future__ import annotations
 

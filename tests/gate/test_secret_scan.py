@@ -1,4 +1,4 @@
-"""gate/secret_scan.py: the scanner of the pre-commit hook and of ./run_tests.sh, on real git trees.
+"""tools/gate/secret_scan.py: the scanner of the pre-commit hook and of ./run_tests.sh, on real git trees.
 
 Every credential-shaped value is assembled at run time, so this file passes its own scan.
 """

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.github.workflow_rules import (
+from gate.workflow_rules import (
     REVIEWED_PINS,
     WORKFLOWS,
     common_violations,

@@ -14,9 +14,9 @@ import pytest
 # lint configuration.
 HOOK_FILES = (
     "hooks",
-    "gate/__init__.py",
-    "gate/secret_scan.py",
-    "scripts/venv.sh",
+    "tools/gate/__init__.py",
+    "tools/gate/secret_scan.py",
+    "tools/venv.sh",
     "pyproject.toml",
     ".flake8",
 )

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+import repository
 from deploy.bundle import PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY
 from deploy.targets import LOCK_NAME
 
-IAM = "iam"
 DAGS_OBJECTS = "arn:aws:s3:::BUCKET/dags/*"
 LOCK_OBJECT = f"arn:aws:s3:::BUCKET/{LOCK_NAME}"
 SUBJECT = "repo:OWNER/REPO:environment:production:ref:refs/heads/main"
@@ -22,12 +22,12 @@ def as_list(value) -> list:
 
 @pytest.fixture(scope="module")
 def deployer(repo_root) -> dict:
-    return json.loads((repo_root / IAM / "deployer_policy.json").read_text())
+    return json.loads((repository.IAM / "deployer_policy.json").read_text())
 
 
 @pytest.fixture(scope="module")
 def trust(repo_root) -> dict:
-    return json.loads((repo_root / IAM / "oidc_trust_policy.json").read_text())
+    return json.loads((repository.IAM / "oidc_trust_policy.json").read_text())
 
 
 def grants(policy: dict) -> dict[str, set[str]]:
@@ -42,7 +42,7 @@ def grants(policy: dict) -> dict[str, set[str]]:
 
 @pytest.mark.parametrize("name", ["deployer_policy.json", "oidc_trust_policy.json"])
 def test_policy_documents_parse_with_the_current_version(repo_root, name):
-    document = json.loads((repo_root / IAM / name).read_text())
+    document = json.loads((repository.IAM / name).read_text())
     assert document["Version"] == "2012-10-17"
     assert document["Statement"]
 
@@ -90,14 +90,14 @@ def test_trust_is_limited_to_the_production_environment_on_main(trust):
         "StringEquals": {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
             # environment AND branch: the subject GitHub issues to the deploy job (`environment: production`)
-            # once the repository's subject template includes the ref (iam/README.md)
+            # once the repository's subject template includes the ref (tools/deploy/iam/README.md)
             "token.actions.githubusercontent.com:sub": SUBJECT,
         }
     }
 
 
 def test_trust_subject_matches_the_deploy_job_environment(trust, repo_root):
-    from tests.github.workflow_rules import load
+    from gate.workflow_rules import load
 
     deploy = load((repo_root / ".github/workflows/sync_dags.yml").read_text())["jobs"]["deploy"]
     subject = trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
@@ -106,7 +106,7 @@ def test_trust_subject_matches_the_deploy_job_environment(trust, repo_root):
 
 def test_the_readme_sets_the_subject_template_the_trust_policy_expects(repo_root):
     """The trust subject carries the ref only when the repository's template includes it: README says how."""
-    readme = (repo_root / IAM / "README.md").read_text()
+    readme = (repository.IAM / "README.md").read_text()
     assert SUBJECT in readme
     assert (
         "gh api -X PUT repos/OWNER/REPO/actions/oidc/customization/sub -F use_default=false "

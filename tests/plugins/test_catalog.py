@@ -8,6 +8,7 @@ import pytest
 import requests
 from airflow.exceptions import AirflowException
 
+import repository
 from lakehouse.catalog import AthenaNonEmptyCheckOperator, athena_check_not_empty, crawler_config
 from local_aws.server import REGION, MotoServer
 
@@ -144,7 +145,7 @@ def test_check_runs_and_fails_on_an_empty_answer_under_default_deferrable(accoun
     env = {
         **os.environ,
         "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
-        "PYTHONPATH": os.pathsep.join([str(repo_root), str(repo_root / "plugins")]),
+        "PYTHONPATH": os.pathsep.join(map(str, repository.IMPORT_ROOTS)),
     }
     probe = subprocess.run(
         [sys.executable, "-c", DEFERRABLE_PROBE], env=env, cwd=repo_root, capture_output=True, text=True

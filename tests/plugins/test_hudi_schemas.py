@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import fastavro
 import pytest
 
 from lakehouse.hudi import load_spec
+import repository
 
-SPEC = Path(__file__).resolve().parents[2] / "dags" / "hudi" / "tables.yaml"
+SPEC = repository.DAGS / "hudi" / "tables.yaml"
 TABLES = load_spec(SPEC)
 
 

@@ -23,8 +23,9 @@ from lakehouse.hudi import (
     spark_submit_args,
     streamer_args,
 )
+import repository
 
-SPEC = Path(__file__).resolve().parents[2] / "dags" / "hudi" / "tables.yaml"
+SPEC = repository.DAGS / "hudi" / "tables.yaml"
 BUCKET = "lake-bucket"
 
 

@@ -12,8 +12,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from deploy import bundle
+import repository
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = repository.ROOT
 REQ = ROOT / "requirements"
 # MWAA copies the bucket's dags/ to /usr/local/airflow/dags before it runs pip, and AWS's guidance for an
 # environment without internet access is a --constraint path there (MWAA User Guide, "Apache Airflow provider
@@ -68,10 +69,10 @@ def test_the_constraints_requirements_txt_names_ship_with_the_dags_byte_for_byte
 
 
 def test_the_local_install_drops_exactly_the_mwaa_constraint_line():
-    """scripts/venv.sh installs requirements.txt without the MWAA path (-c requirements/constraints.txt)."""
-    venv_sh = (ROOT / "scripts" / "venv.sh").read_text()
+    """tools/venv.sh installs requirements.txt without the MWAA path (-c requirements/constraints.txt)."""
+    venv_sh = (ROOT / "tools" / "venv.sh").read_text()
     grep = re.search(r"^\s*(grep -v .*?) \"\$REQ/requirements\.txt\"", venv_sh, re.MULTILINE)
-    assert grep, "scripts/venv.sh no longer filters requirements.txt with grep -v"
+    assert grep, "tools/venv.sh no longer filters requirements.txt with grep -v"
     kept = subprocess.run(
         ["bash", "-c", f'{grep.group(1)} "$0"', REQ / "requirements.txt"], capture_output=True, text=True
     ).stdout.splitlines()

@@ -11,8 +11,9 @@ import re
 import subprocess
 from pathlib import Path
 from typing import NamedTuple
+import repository
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = repository.ROOT
 SHEBANG = re.compile(rb"^#!\s*/(?:\S*/)?(?:env\s+)?(?:ba)?sh\b")
 # The arrays bash always fills; every other array may be empty.
 ALWAYS_SET_ARRAYS = {"BASH_SOURCE", "FUNCNAME", "BASH_LINENO", "PIPESTATUS", "BASH_VERSINFO"}

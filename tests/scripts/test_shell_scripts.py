@@ -18,7 +18,7 @@ ENTRY_POINTS = {
     "run_tests.sh",
     "sync_dags.sh",
     "run_local.sh",
-    "scripts/venv.sh",
+    "tools/venv.sh",
     "hooks/pre-commit",
     "hooks/pre-push",
     "hooks/common.sh",

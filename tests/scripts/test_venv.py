@@ -1,4 +1,4 @@
-"""scripts/venv.sh: which Python builds .venv (laptops have theirs from Homebrew, pyenv or uv), what it says
+"""tools/venv.sh: which Python builds .venv (laptops have theirs from Homebrew, pyenv or uv), what it says
 when there is none, and when it reinstalls. Runs the script with the bash on PATH and real interpreters."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from tests.scripts.shell_rules import REPO_ROOT
 
-VENV_SCRIPT = REPO_ROOT / "scripts" / "venv.sh"
+VENV_SCRIPT = REPO_ROOT / "tools" / "venv.sh"
 BASH = shutil.which("bash")
 WAYS_TO_GET_3_12 = (
     "brew install python@3.12",
@@ -96,7 +96,7 @@ def run(call: str, bin_dir: Path, tmp_path: Path, root: Path = REPO_ROOT, **env:
         **env,
     }
     return subprocess.run(
-        [BASH, "-c", f'set -u; source "$1"; {call}', "_", str(root / "scripts" / "venv.sh")],
+        [BASH, "-c", f'set -u; source "$1"; {call}', "_", str(root / "tools" / "venv.sh")],
         env=environment,
         capture_output=True,
         text=True,
@@ -245,8 +245,8 @@ def test_a_python_without_the_venv_module_is_passed_over(bin_dir, tmp_path):
 @pytest.fixture
 def project(tmp_path) -> Path:
     root = tmp_path / "project"
-    (root / "scripts").mkdir(parents=True)
-    shutil.copy2(VENV_SCRIPT, root / "scripts" / "venv.sh")
+    (root / "tools").mkdir(parents=True)
+    shutil.copy2(VENV_SCRIPT, root / "tools" / "venv.sh")
     shutil.copytree(REPO_ROOT / "requirements", root / "requirements")
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)

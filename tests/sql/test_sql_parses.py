@@ -6,10 +6,8 @@ around it are checked for the options the data lake relies on.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import sqlglot
@@ -22,15 +20,16 @@ from lakehouse import layout
 from lakehouse.redshift import staging_table
 from tests.dags.rendering import normal_run, render_task, rendered_sql, variable_values
 from tests.sql.engines import unload_parts
+from gate import inventory
 
 LOGICAL_DATE = datetime(2008, 3, 1, tzinfo=timezone.utc)
-INVENTORY = json.loads((Path(__file__).resolve().parents[2] / "gate" / "inventory.json").read_text())
+INVENTORY = inventory.read()
 REDSHIFT_DAGS = sorted(dag_id for dag_id in INVENTORY if dag_id.startswith("redshift__"))
 VARIABLES = variable_values()
 
 
 def tasks_of(loaded, dag_id: str, operator: type) -> list:
-    assert dag_id in loaded.dags, f"{dag_id} (in gate/inventory.json) did not load"
+    assert dag_id in loaded.dags, f"{dag_id} (in tools/gate/inventory.json) did not load"
     return [task for task in loaded.dags[dag_id].tasks if isinstance(task, operator)]
 
 

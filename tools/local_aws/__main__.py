@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import date, datetime, timezone
 
-from gate.environment import prepare
+from airflow_home import prepare
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -24,13 +24,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-try:
-    from lakehouse import layout
-except (
-    ImportError
-):  # run as `python -m sample_data.tickit` from the repository root: plugins/ is not on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
-    from lakehouse import layout
+from lakehouse import layout
 
 # Column order of the files = column order of sql/redshift/ddl/<table>.sql (a test keeps the two in step).
 LIKES = (

@@ -209,7 +209,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "dag-id-domain",
-        "prefix the dag_id with an approved domain from gate/policy.toml and '__'",
+        "prefix the dag_id with an approved domain from tools/gate/policy.toml and '__'",
         _dag_id_domain,
     ),
     Rule("owner", "set default_args owner to the owning team (lakehouse.defaults does)", _owner),
@@ -219,7 +219,7 @@ RULES: tuple[Rule, ...] = (
         _description,
     ),
     Rule("doc-md", "set doc_md (lakehouse DAGs pass the module docstring: doc_md=__doc__)", _doc_md),
-    Rule("tags", "tag the DAG with tags from approved_tags in gate/policy.toml", _tags),
+    Rule("tags", "tag the DAG with tags from approved_tags in tools/gate/policy.toml", _tags),
     Rule(
         "retries",
         lambda policy: f"set retries {policy.min_retries}..{policy.max_retries} "
@@ -244,7 +244,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "airflow-3-imports",
-        "import from airflow.sdk and the providers, as the message says (gate/policy.toml lists the paths)",
+        "import from airflow.sdk and the providers, as the message says "
+        "(tools/gate/policy.toml lists the paths)",
         _airflow_3_imports,
     ),
     Rule(
@@ -343,7 +344,7 @@ def parse_budget_message(path: Path, seconds: float, policy: Policy) -> str | No
     if seconds > policy.parse_budget_seconds:
         return (
             f"{PARSE_BUDGET}: {path} took {seconds:.2f} s of CPU to parse beyond the shared imports "
-            f"(budget {policy.parse_budget_seconds} s, gate/policy.toml or DAG_PARSE_BUDGET_SECONDS). "
+            f"(budget {policy.parse_budget_seconds} s, tools/gate/policy.toml or DAG_PARSE_BUDGET_SECONDS). "
             "Fix: move work out of module level into tasks or plugins; never loop over remote listings."
         )
     return None

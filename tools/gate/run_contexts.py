@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
+import repository
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = repository.ROOT
 VARIABLES_FILE = REPO_ROOT / "config" / "variables.json"
 
 ASSET_TRIGGERED = "asset_triggered"

@@ -1,6 +1,6 @@
 """PUTs and bytes of a one-file change synced from a fresh checkout: ./sync_dags.sh vs `aws s3 sync --delete`.
 
-    .venv/bin/python benchmarks/sync.py [--files 500] [--skip-awscli]
+    tools/venv.sh python tools/benchmarks/sync.py [--files 500] [--skip-awscli]
 
 Both sync the same bundle (dags/, dags/sql/, plugins.zip, requirements.txt) to two buckets of one in-process
 moto S3 server, which counts the requests and request-body bytes it receives. Round 1 uploads everything
@@ -26,13 +26,14 @@ import venv
 from collections import Counter
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+import repository
 
-from deploy import bundle as bundling  # noqa: E402
-from deploy import mwaa  # noqa: E402
-from deploy.cli import sync  # noqa: E402
-from deploy.targets import LOCK_NAME, Holder, S3Target  # noqa: E402
+from deploy import bundle as bundling
+from deploy import mwaa
+from deploy.cli import sync
+from deploy.targets import LOCK_NAME, Holder, S3Target
+
+REPO_ROOT = repository.ROOT
 
 AWSCLI = "awscli==1.41.11"  # the release built on botocore 1.39.11, MWAA 3.0.6's
 BENCH_VENV = REPO_ROOT / "build" / "bench-venv"

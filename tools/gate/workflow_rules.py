@@ -6,11 +6,12 @@ Kept apart from the tests so each rule can be shown to fire on a workflow that b
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+import repository
+
+WORKFLOWS = repository.WORKFLOWS
 
 # Every third-party action and the commit it is pinned to. A new action or version needs its SHA checked
 # against the action's release tag, then an entry here.

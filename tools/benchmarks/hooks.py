@@ -6,7 +6,7 @@ a real DAG file (half of them unformatted) and times `git commit` with the hook 
 commit (1-10 files). CPU seconds are printed too: on a busy machine they say what the hook itself costs.
 It also times a push of a branch the remote already has (the hook runs, finds nothing new, runs no tests).
 
-    .venv/bin/python benchmarks/hooks.py [--files 1 5 20 100] [--runs 5]
+    tools/venv.sh python tools/benchmarks/hooks.py [--files 1 5 20 100] [--runs 5]
 
 Prints numbers; asserts nothing.
 """
@@ -23,13 +23,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+import repository
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = repository.ROOT
 HOOK_FILES = (
     "hooks",
-    "gate/__init__.py",
-    "gate/secret_scan.py",
-    "scripts/venv.sh",
+    "tools/gate/__init__.py",
+    "tools/gate/secret_scan.py",
+    "tools/venv.sh",
     "pyproject.toml",
     ".flake8",
 )
@@ -75,7 +76,7 @@ def scratch_repo(root: Path, env: dict) -> Path:
 def sample_dag() -> str:
     dags = sorted((REPO / "dags").glob("*.py"))
     if not dags:
-        sys.exit("benchmarks/hooks.py: no DAG file in dags/ to use as the sample")
+        sys.exit("tools/benchmarks/hooks.py: no DAG file in dags/ to use as the sample")
     return max(dags, key=lambda p: p.stat().st_size).read_text()
 
 

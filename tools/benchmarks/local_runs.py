@@ -5,7 +5,7 @@ For every DAG: a freshly seeded account, one successful `dag.test()` run as its 
 around dag.test alone, then the number of tasks. Also the harness start-up (moto server, metadata DB,
 seeding with the sample).
 
-    .venv/bin/python benchmarks/local_runs.py [DAG_ID ...]
+    tools/venv.sh python tools/benchmarks/local_runs.py [DAG_ID ...]
 
 Target: the whole end-to-end suite (two runs per DAG) well within the CI budget. Prints numbers only.
 """
@@ -17,12 +17,11 @@ import os
 import sys
 import time
 import traceback
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "plugins")]
+import repository
+from airflow_home import prepare
 
-from gate.environment import prepare  # noqa: E402  (sets AIRFLOW_HOME before Airflow is imported)
+REPO = repository.ROOT
 
 prepare()
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+import repository
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = repository.ROOT
 VARIABLES_FILE = REPO_ROOT / "config" / "variables.json"
 ALERT_TOPIC_VARIABLE = "sns_alert_topic_arn"
 SAMPLE_BUCKET_VARIABLE = "lakehouse_bucket"

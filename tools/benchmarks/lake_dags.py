@@ -4,9 +4,10 @@ Times, in this interpreter: the Hudi spec load and validation (YAML + the Avro s
 (spec -> EMR steps), then the per-file parse time the gate measures (gate.loader: beyond the imports every
 DAG file shares) for dags/datalake__*.py and dags/hudi__*.py, over a few DagBag fills.
 
-    .venv/bin/python benchmarks/lake_dags.py [--repeat 5]
+    tools/venv.sh python tools/benchmarks/lake_dags.py [--repeat 5]
 
-Target: each file well under the gate's 0.5 s budget (gate/policy.toml). Prints numbers; asserts nothing.
+Target: each file well under the gate's 0.5 s budget (tools/gate/policy.toml). Prints numbers; asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "plugins")]
+import repository
+from airflow_home import prepare
 
-from gate.environment import prepare  # noqa: E402  (sets AIRFLOW_HOME before Airflow is imported)
+REPO = repository.ROOT
 
 DAGS = prepare()
 

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from gate.run_contexts import ASSET_TRIGGERED, TRIGGERED_BY, RunContext
+import repository
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = repository.ROOT
 DAGS_FOLDER = REPO_ROOT / "dags"
 
 TASK_TIMEOUT = timedelta(seconds=90)  # every task, however it waits; a stuck wait fails the run, not hangs it
@@ -77,7 +78,11 @@ def load_dag(dag_id: str, dags_folder: Path = DAGS_FOLDER):
     )
     raise KeyError(
         f"no DAG '{dag_id}' in {dags_folder} (found: {', '.join(sorted(bag.dags)) or 'none'}).{errors}\n"
-        + ("Fix: the import error above." if errors else "Fix: pass a dag_id listed in gate/inventory.json.")
+        + (
+            "Fix: the import error above."
+            if errors
+            else "Fix: pass a dag_id listed in tools/gate/inventory.json."
+        )
     )
 
 

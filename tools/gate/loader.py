@@ -13,8 +13,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from gate.purity import parse_guards
+import repository
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = repository.ROOT
 PLUGINS_FOLDER = REPO_ROOT / "plugins"
 
 

@@ -35,7 +35,7 @@ def write(loaded, path: Path = INVENTORY_FILE) -> dict[str, str]:
 
 
 def main() -> int:
-    from gate.environment import prepare
+    from airflow_home import prepare
     from gate.loader import load
 
     folder = prepare()

@@ -16,6 +16,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import repository
+
 LINE = re.compile(r"^(\d+(?:\.\d+)?)s (setup|call|teardown)\s+(\S+?)::")
 TOTAL = re.compile(r"in (\d+(?:\.\d+)?)s")
 
@@ -45,7 +47,7 @@ def report(logs: list[Path], top: int = 25) -> None:
 
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "--run":
-        root = Path(__file__).resolve().parents[1]
+        root = repository.ROOT
         log = root / "build" / "test-logs" / "durations.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "pytest", "-q", "-p", "deploy.selection", "--durations=0", *argv[1:]]

@@ -5,13 +5,13 @@ it times, in one run and each in a fresh interpreter:
 
 - fixed cost: interpreter start + Airflow and provider import;
 - DagBag fill: one DagBag over the N files (per-file cost = fill / N);
-- ours: the real gate suite (gate.SUITE: import errors, inventory, every DAG x rule, parse budget) pointed at
+- ours: the real gate suite (-m dag_gate: import errors, inventory, every DAG x rule, parse budget) pointed at
   the synthetic folder with GATE_DAGS_FOLDER / GATE_INVENTORY_FILE, as configured (past
   `one_test_per_dag_and_rule_up_to` DAGs the passing DAG x rule pairs share one test per rule);
 - per pair: the same suite with one test per DAG x rule at every N (what the collapsing saves);
 - baseline: 11 checks that each build a fresh DagBag (what a function-scoped fixture does).
 
-    .venv/bin/python benchmarks/gate.py [--sizes 50 200 800] [--tasks 1] [--repo-gate]
+    tools/venv.sh python tools/benchmarks/gate.py [--sizes 50 200 800] [--tasks 1] [--repo-gate]
 
 --repo-gate also times a warm `./run_tests.sh --fast` on the repository's own DAGs.
 Prints numbers and the targets they are compared with; it asserts nothing.
@@ -28,9 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from gate import SUITE  # noqa: E402
+import repository
+
+REPO = repository.ROOT
+DAG_GATE = ("-m", "dag_gate", "tests/dags")  # the gate proper, by its pytest marker
 
 PYTHON = sys.executable
 
@@ -130,7 +131,7 @@ def environment(home: Path, folder: Path | None = None, inventory: Path | None =
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__UNIT_TEST_MODE="True",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
-        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "plugins")]),
+        PYTHONPATH=os.pathsep.join(map(str, repository.IMPORT_ROOTS)),
     )
     if folder:
         env.update(GATE_DAGS_FOLDER=str(folder), AIRFLOW__CORE__DAGS_FOLDER=str(folder))
@@ -170,9 +171,9 @@ def measure(n: int, work: Path, tasks: int) -> dict:
     _, fill = timed([PYTHON, "-c", FILL, str(folder)], env)
     fill_seconds, loaded, errors = fill.stdout.strip().splitlines()[-1].split()
     pytest = [PYTHON, "-m", "pytest", "-q", "--tb=line", "-p", "no:cacheprovider"]
-    ours, ours_run = timed([*pytest, *SUITE], env)
+    ours, ours_run = timed([*pytest, *DAG_GATE], env)
     per_pair, per_pair_run = timed(
-        [*pytest, *SUITE], {**env, "DAG_POLICY_ONE_TEST_PER_DAG_AND_RULE_UP_TO": str(n)}
+        [*pytest, *DAG_GATE], {**env, "DAG_POLICY_ONE_TEST_PER_DAG_AND_RULE_UP_TO": str(n)}
     )
     base, base_run = timed([*pytest, "--rootdir", str(work), str(baseline_file)], env, cwd=work)
     return {

@@ -1,5 +1,6 @@
+#!/usr/bin/env bash
 # shellcheck shell=bash
-# Sourced by run_tests.sh, sync_dags.sh and run_local.sh: builds .venv on first use and reinstalls the
+# Sourced by the three commands and the git hooks: builds .venv on first use and reinstalls the
 # pinned requirements only when a requirements file (or the venv's interpreter) changed since the last install.
 # Every install applies the MWAA image's own constraints, so local versions are the versions MWAA runs.
 # Runs under macOS's bash 3.2 and BSD tools: anything beyond plain shell is done by Python.
@@ -8,6 +9,10 @@ ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 # LAKEHOUSE_VENV points a copy of the repository (e.g. the checkout the pre-push hook tests) at an existing venv.
 VENV="${LAKEHOUSE_VENV:-$ROOT/.venv}"
 REQ="$ROOT/requirements"
+# The import roots (tools/: gate, deploy, local_aws, sample_data; plugins/: lakehouse), set here only. They
+# are this checkout's, so a copy sharing a venv through LAKEHOUSE_VENV imports its own code, never the venv
+# owner's (why not a .pth file in the venv). pytest gets the same two from pyproject.toml's pythonpath.
+export PYTHONPATH="$ROOT/tools:$ROOT/plugins${PYTHONPATH:+:$PYTHONPATH}"
 
 # Prints the interpreter's version; exit 3: not 3.11 or 3.12 (the pins are MWAA's, for 3.12; Airflow 3.0
 # refuses 3.13), 4: it cannot create a venv (Debian's python3.X without python3.X-venv).
@@ -118,3 +123,15 @@ ensure_venv() {
     }
     echo "$wanted" >"$stamp"
 }
+
+# Executed rather than sourced: one command in the venv with this checkout's import roots, e.g.
+#   tools/venv.sh python tools/benchmarks/sync.py
+#   tools/venv.sh python -m sample_data.tickit --out build/sample --seed 7
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    if [ $# -eq 0 ]; then
+        echo "usage: tools/venv.sh COMMAND [ARGS...]   (e.g. tools/venv.sh python -m deploy.cli --help)" >&2
+        exit 2
+    fi
+    ensure_venv || exit 1
+    PATH="$VENV/bin:$PATH" exec "$@"
+fi

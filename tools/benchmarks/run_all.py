@@ -4,7 +4,7 @@ Runs the command twice, as a user would, and prints both wall times; the second 
 bytecode and the OS file cache filled). Also the time the command reports for the runs alone, and the CPU
 time it used (user + system): on a machine shared with other work, wall time grows, CPU time does not.
 
-    LAKEHOUSE_VENV=.venv .venv/bin/python benchmarks/run_all.py
+    LAKEHOUSE_VENV=.venv tools/venv.sh python tools/benchmarks/run_all.py
 
 Target: warm wall time under 60 s on two cores. Prints numbers only.
 """
@@ -17,9 +17,9 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
+import repository
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = repository.ROOT
 RUNS_LINE = re.compile(r"== every DAG as the scheduler runs it \((\d+) runs, ([\d.]+) s\)")
 
 

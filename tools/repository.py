@@ -1,0 +1,23 @@
+"""The repository's root and its well-known folders: the one module that knows where it sits in the tree.
+
+tools/ and plugins/ are the import roots (tools/venv.sh exports them as PYTHONPATH; pyproject.toml gives
+them to pytest), so everything imports this module as `repository`.
+"""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DAGS = ROOT / "dags"
+PLUGINS = ROOT / "plugins"
+SQL = ROOT / "sql"
+CONFIG = ROOT / "config"
+REQUIREMENTS = ROOT / "requirements"
+TESTS = ROOT / "tests"
+HOOKS = ROOT / "hooks"
+WORKFLOWS = ROOT / ".github" / "workflows"
+TOOLS = ROOT / "tools"
+GATE = TOOLS / "gate"
+IAM = TOOLS / "deploy" / "iam"
+BUILD = ROOT / "build"
+# The import roots, in the order tools/venv.sh puts them on PYTHONPATH (for subprocesses started bare).
+IMPORT_ROOTS = (TOOLS, PLUGINS)
