@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
-# What a repository needs for the hooks to run: the hooks, the shared secret scanner, the venv locator and the
-# lint configuration.
-HOOK_FILES = (
-    "hooks",
-    "tools/gate/__init__.py",
-    "tools/gate/secret_scan.py",
-    "tools/venv.sh",
-    "pyproject.toml",
-    ".flake8",
-)
+import repository
+
+HOOK_FILES = repository.HOOK_FILES
 # Variables of the test session that must not reach the hooks: git's (they would point at this repository)
 # and the throwaway Airflow home / DAG folder the session configured.
 LEAKING_PREFIXES = ("GIT_", "AIRFLOW", "GATE_", "PYTEST")

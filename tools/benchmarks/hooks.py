@@ -26,14 +26,7 @@ from pathlib import Path
 import repository
 
 REPO = repository.ROOT
-HOOK_FILES = (
-    "hooks",
-    "tools/gate/__init__.py",
-    "tools/gate/secret_scan.py",
-    "tools/venv.sh",
-    "pyproject.toml",
-    ".flake8",
-)
+HOOK_FILES = repository.HOOK_FILES
 TARGET_SECONDS = 2.0
 
 
