@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import git_blobs
 from gate import secret_scan
 
 PYTHON_SUFFIXES = (".py", ".pyi")
@@ -82,21 +83,6 @@ def unstaged_paths() -> set[str]:
     """Paths whose working tree copy differs from the index (or is deleted)."""
     out = git("diff", "--name-only", "-z", "--no-ext-diff", "--no-renames")
     return {os.fsdecode(p) for p in out.split(b"\0") if p}
-
-
-def read_blobs(shas: list[str]) -> dict[str, bytes]:
-    """Blob contents by SHA, read by one `git cat-file --batch`."""
-    wanted = [s for s in dict.fromkeys(shas) if not s.startswith(NULL_BLOB_PREFIX)]
-    if not wanted:
-        return {}
-    out = git("cat-file", "--batch", stdin="".join(f"{s}\n" for s in wanted).encode())
-    blobs, pos = {}, 0
-    for sha in wanted:
-        header_end = out.index(b"\n", pos)
-        size = int(out[pos:header_end].split(b" ")[2])
-        blobs[sha] = out[header_end + 1 : header_end + 1 + size]
-        pos = header_end + 1 + size + 1
-    return blobs
 
 
 def run_tool(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -231,7 +217,8 @@ def main() -> int:
     files = staged_files(commit_base())
     if not files:
         return 0
-    blobs = read_blobs([f.blob for f in files] + [f.old_blob for f in files])
+    shas = [f.blob for f in files] + [f.old_blob for f in files]
+    blobs = git_blobs.read_blobs(git, [sha for sha in shas if not sha.startswith(NULL_BLOB_PREFIX)])
     python = [f for f in files if f.is_python]
     with tempfile.TemporaryDirectory(prefix="pre-commit-") as tmp:
         scratch, cache = Path(tmp) / "formatted", Path(tmp) / "black-cache"

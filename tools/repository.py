@@ -22,11 +22,12 @@ BUILD = ROOT / "build"
 # The import roots, in the order tools/venv.sh puts them on PYTHONPATH (for subprocesses started bare).
 IMPORT_ROOTS = (TOOLS, PLUGINS)
 # What a copy of the repository needs for the git hooks to run (relative paths): the hooks, the shared secret
-# scanner, the venv locator and the lint configuration.
+# scanner, the git blob reader, the venv locator and the lint configuration.
 HOOK_FILES = (
     "hooks",
     "tools/gate/__init__.py",
     "tools/gate/secret_scan.py",
+    "tools/git_blobs.py",
     "tools/venv.sh",
     "pyproject.toml",
     ".flake8",

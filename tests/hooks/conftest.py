@@ -81,18 +81,24 @@ def init_repo(path: Path, env: dict[str, str]) -> Repo:
     return repo
 
 
+def copy_hook_files(repo_root: Path, destination: Path, extra: tuple[str, ...] = ()) -> None:
+    """The hook files (and `extra` files) of this working tree into `destination`, replacing what is there."""
+    for name in HOOK_FILES + extra:
+        source, target = repo_root / name, destination / name
+        if source.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
 def repo_with_hook_files(
     path: Path, env: dict[str, str], repo_root: Path, extra: tuple[str, ...] = ()
 ) -> Repo:
     """A new repository whose first commit holds the hook files (and `extra` files) of this working tree."""
     repo = init_repo(path, env)
-    for name in HOOK_FILES + extra:
-        source = repo_root / name
-        if source.is_dir():
-            shutil.copytree(source, repo.path / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (repo.path / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, repo.path / name)
+    copy_hook_files(repo_root, repo.path, extra)
     repo.git("add", ".")
     repo.git("commit", "-q", "--no-verify", "-m", "hooks")
     return repo

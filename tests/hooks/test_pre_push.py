@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import tarfile
 
 import pytest
 
-from tests.hooks.conftest import Repo, init_repo
+from tests.hooks.conftest import Repo, copy_hook_files, init_repo
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +25,7 @@ with DAG(**dag_settings(__file__)) as dag:
 
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory, git_env, repo_root):
-    """A bare repository holding the project's last commit, with the hooks of this working tree."""
+    """A bare repository holding the project's last commit, with the hook files of this working tree."""
     base = tmp_path_factory.mktemp("pre-push")
     seed = init_repo(base / "seed", git_env)
     archive = subprocess.run(
@@ -34,8 +33,7 @@ def remote(tmp_path_factory, git_env, repo_root):
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(seed.path, filter="tar")
-    shutil.rmtree(seed.path / "hooks")
-    shutil.copytree(repo_root / "hooks", seed.path / "hooks", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_hook_files(repo_root, seed.path)
     seed.git("add", ".")
     seed.git("commit", "-q", "--no-verify", "-m", "project")
     bare = base / "remote.git"

@@ -18,6 +18,7 @@ folders, key material, and files over MAX_FILE_BYTES (unless allowed one by one)
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import io
 import re
@@ -25,6 +26,8 @@ import subprocess
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+import git_blobs
 
 DAGS_PREFIX = "dags/"
 SQL_KEY_PREFIX = DAGS_PREFIX + "sql/"
@@ -178,18 +181,8 @@ def tree_entries(repo: Path, tree: str) -> list[TreeEntry]:
 
 
 def read_blobs(repo: Path, shas: list[str]) -> dict[str, bytes]:
-    """Blob contents by SHA, read by one `git cat-file --batch`."""
-    wanted = list(dict.fromkeys(shas))
-    if not wanted:
-        return {}
-    out = _git(repo, "cat-file", "--batch", stdin="".join(f"{sha}\n" for sha in wanted).encode())
-    blobs, position = {}, 0
-    for sha in wanted:
-        header_end = out.index(b"\n", position)
-        size = int(out[position:header_end].split(b" ")[2])
-        blobs[sha] = out[header_end + 1 : header_end + 1 + size]
-        position = header_end + 1 + size + 1
-    return blobs
+    """Blob contents by SHA (git_blobs: one `git cat-file --batch`), git's failures as BundleError."""
+    return git_blobs.read_blobs(functools.partial(_git, repo), shas)
 
 
 def _refusals(repo: Path, entries: list[TreeEntry], allow_large: set[str]) -> list[str]:
