@@ -30,11 +30,5 @@ if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
 fi
 
 ensure_venv || exit 1
-home=$(mktemp -d "${TMPDIR:-/tmp}/run-local-airflow.XXXXXX") || exit 1
-trap 'rm -rf "$home"' EXIT
-# A private Airflow home and metadata DB: never the user's own Airflow installation.
-export AIRFLOW_HOME="$home"
-export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$home/airflow.db"
-export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
-export AIRFLOW__CORE__LOAD_EXAMPLES=False
-"$VENV/bin/python" -m local_aws "$@"
+# A private Airflow home and metadata DB, never the user's own: local_aws makes it (tools/airflow_home.py).
+exec "$VENV/bin/python" -m local_aws "$@"

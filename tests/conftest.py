@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
 import repository
-from airflow_home import prepare
+from airflow_home import prepare, private
 
 # Each test process (each pytest-xdist worker too) gets its own throwaway Airflow home and metadata DB, never
 # one from the shell or from the process that started it.
-os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
-os.environ.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
-atexit.register(shutil.rmtree, os.environ["AIRFLOW_HOME"], ignore_errors=True)
+private()
 DAGS_FOLDER = prepare()  # must run before anything imports airflow
 TESTS = Path(__file__).resolve().parent
 # Suites about the tooling rather than the DAGs, each test building git repositories or a local S3 server:

@@ -16,7 +16,6 @@ from deploy.cli import REFUSED, main
 from tests.deploy.support import commit_all, git, make_repo
 import repository
 
-REPO_ROOT = repository.ROOT
 RELEASE_TEST = """from pathlib import Path
 
 
@@ -49,15 +48,15 @@ def gated(tmp_path) -> Path:
         "tools/gate/summary.py",
     ):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / name, repo / name)
+        shutil.copy2(repository.ROOT / name, repo / name)
     for folder in ("requirements", "tools/deploy"):
-        shutil.copytree(REPO_ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(repository.ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     commit_all(repo, "gate and sync scripts")
     return repo
 
 
 def sh(repo: Path, *command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LAKEHOUSE_VENV": str(REPO_ROOT / ".venv"), **(env or {})}
+    env = {**os.environ, "LAKEHOUSE_VENV": str(repository.ROOT / ".venv"), **(env or {})}
     return subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -261,7 +260,7 @@ def test_tree_hash_keeps_tracked_files_that_gitignore_matches(project):
 
 
 def test_the_repository_gitignore_ignores_a_symlinked_venv(project):
-    shutil.copyfile(REPO_ROOT / ".gitignore", project / ".gitignore")
+    shutil.copyfile(repository.ROOT / ".gitignore", project / ".gitignore")
     commit_all(project, "the repository's .gitignore")
     (project / ".venv").symlink_to(project / "elsewhere")
 

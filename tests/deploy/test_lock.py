@@ -25,7 +25,6 @@ from tests.deploy.support import CountingS3, bucket_contents, commit_all, git
 import repository
 
 LOCK_KEY = ".sync_dags.lock"
-REPO_ROOT = repository.ROOT
 
 
 def run(project, s3_client, *args):
@@ -173,7 +172,7 @@ def hold_folder_lock(folder: Path) -> subprocess.Popen:
     """Another process holding the folder's lock through the same code the CLI uses."""
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD, str(folder)],
-        cwd=REPO_ROOT,
+        cwd=repository.ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

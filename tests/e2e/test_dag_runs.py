@@ -24,9 +24,8 @@ from gate.inventory import read as read_inventory
 from local_aws import athena_answers, expected
 import repository
 
-REPO_ROOT = repository.ROOT
-HUDI_SPEC = REPO_ROOT / "dags" / "hudi" / "tables.yaml"
-GLUE_SCRIPT = REPO_ROOT / "dags" / "glue_scripts" / "tickit_refine.py"
+HUDI_SPEC = repository.DAGS / "hudi" / "tables.yaml"
+GLUE_SCRIPT = repository.DAGS / "glue_scripts" / "tickit_refine.py"
 READ_URI = re.compile(r"\bFROM\s+'(s3://[^']+)'", re.IGNORECASE)  # COPY ... FROM 's3://...'
 UNLOAD_URI = re.compile(r"\bTO\s+'(s3://[^']+)'", re.IGNORECASE)
 
@@ -179,7 +178,8 @@ def scenario_for(dag_id: str) -> Scenario:
     if dag_id not in SCENARIOS:
         pytest.fail(
             f"{dag_id} is in tools/gate/inventory.json but has no end-to-end scenario. Fix: add "
-            f"SCENARIOS['{dag_id}'] to {Path(__file__).relative_to(REPO_ROOT)} (its date and side effects)."
+            f"SCENARIOS['{dag_id}'] to {Path(__file__).relative_to(repository.ROOT)} "
+            "(its date and side effects)."
         )
     return SCENARIOS[dag_id]
 

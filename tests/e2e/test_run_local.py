@@ -13,15 +13,13 @@ import subprocess
 import pytest
 import repository
 
-REPO_ROOT = repository.ROOT
 
-
-def run_local(*args: str) -> subprocess.CompletedProcess:
-    # The user's shell: none of the Airflow or AWS settings this test session made.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
+def run_local(*args: str, **shell: str) -> subprocess.CompletedProcess:
+    # The user's shell: none of the Airflow or AWS settings this test session made, plus `shell`.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))} | shell
     return subprocess.run(
-        [str(REPO_ROOT / "run_local.sh"), *args],
-        cwd=REPO_ROOT,
+        [str(repository.ROOT / "run_local.sh"), *args],
+        cwd=repository.ROOT,
         env=env,
         capture_output=True,
         text=True,
@@ -30,10 +28,27 @@ def run_local(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_a_run_that_succeeds_exits_0_and_summarises_what_reached_aws():
-    done = run_local("redshift__01_create_tables", "--manual", "--date", "2024-05-01")
+def test_a_run_that_succeeds_exits_0_and_summarises_what_reached_aws(tmp_path):
+    # A user with an Airflow installation of their own: the run neither reads nor writes it, and leaves
+    # nothing behind in the temporary folder.
+    own_home, scratch = tmp_path / "my-airflow", tmp_path / "tmp"
+    own_home.mkdir()
+    scratch.mkdir()
+    done = run_local(
+        "redshift__01_create_tables",
+        "--manual",
+        "--date",
+        "2024-05-01",
+        AIRFLOW_HOME=str(own_home),
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{own_home}/airflow.db",
+        AIRFLOW__CORE__DAGS_FOLDER=str(own_home / "dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="True",
+        TMPDIR=str(scratch),
+    )
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert list(own_home.iterdir()) == []
+    assert list(scratch.iterdir()) == []
     assert (
         "== redshift__01_create_tables (manual run with logical date 2024-05-01 00:00: data interval "
         "2024-05-01 00:00 to 2024-05-01 00:00): success in "

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import gate
 from gate.inventory import read as read_inventory
 from gate.rules import RULES
 
@@ -20,12 +21,10 @@ from gate.rules import RULES
 in_the_corpus_run = pytest.mark.xdist_group("corpus_run")
 CORPUS = Path(__file__).with_name("bad_dags")
 SINGLE_FILES = sorted(CORPUS.glob("*.py"))
-# The gate proper (pytest marker dag_gate), as run over a DAG folder that GATE_DAGS_FOLDER points at.
-DAG_GATE = ("-m", "dag_gate", "tests/dags")
 
 
 def run_dag_suite(
-    repo_root: Path, tmp: Path, extra: list[Path], suite=DAG_GATE, **env_vars: str
+    repo_root: Path, tmp: Path, extra: list[Path], suite=gate.PYTEST_SELECTION, **env_vars: str
 ) -> subprocess.CompletedProcess:
     dags = tmp / "dags"
     shutil.copytree(repo_root / "dags", dags, ignore=shutil.ignore_patterns("__pycache__"))

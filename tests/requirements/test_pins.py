@@ -14,8 +14,7 @@ from packaging.utils import canonicalize_name
 from deploy import bundle
 import repository
 
-ROOT = repository.ROOT
-REQ = ROOT / "requirements"
+REQ = repository.REQUIREMENTS
 # MWAA copies the bucket's dags/ to /usr/local/airflow/dags before it runs pip, and AWS's guidance for an
 # environment without internet access is a --constraint path there (MWAA User Guide, "Apache Airflow provider
 # packages installed on Amazon MWAA environments", Constraints file:
@@ -63,14 +62,14 @@ def test_requirements_reach_nothing_on_the_internet():
 
 def test_the_constraints_requirements_txt_names_ship_with_the_dags_byte_for_byte():
     key = constraint_path().removeprefix(MWAA_HOME)
-    built = bundle.build(ROOT)
+    built = bundle.build(repository.ROOT)
     assert key in built, f"requirements.txt constrains with {constraint_path()}, the bundle has no {key}"
     assert built[key].data == (REQ / "constraints.txt").read_bytes()
 
 
 def test_the_local_install_drops_exactly_the_mwaa_constraint_line():
     """tools/venv.sh installs requirements.txt without the MWAA path (-c requirements/constraints.txt)."""
-    venv_sh = (ROOT / "tools" / "venv.sh").read_text()
+    venv_sh = (repository.TOOLS / "venv.sh").read_text()
     grep = re.search(r"^\s*(grep -v .*?) \"\$REQ/requirements\.txt\"", venv_sh, re.MULTILINE)
     assert grep, "tools/venv.sh no longer filters requirements.txt with grep -v"
     kept = subprocess.run(

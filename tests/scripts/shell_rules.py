@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import NamedTuple
 import repository
 
-REPO_ROOT = repository.ROOT
 SHEBANG = re.compile(rb"^#!\s*/(?:\S*/)?(?:env\s+)?(?:ba)?sh\b")
 # The arrays bash always fills; every other array may be empty.
 ALWAYS_SET_ARRAYS = {"BASH_SOURCE", "FUNCNAME", "BASH_LINENO", "PIPESTATUS", "BASH_VERSINFO"}
@@ -185,7 +184,7 @@ def is_shell_script(path: Path) -> bool:
         return False
 
 
-def shell_scripts(root: Path = REPO_ROOT) -> list[Path]:
+def shell_scripts(root: Path = repository.ROOT) -> list[Path]:
     """Every shell script of the repository: tracked or new, not ignored (so never .venv or build/)."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],

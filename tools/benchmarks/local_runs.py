@@ -18,10 +18,8 @@ import sys
 import time
 import traceback
 
-import repository
 from airflow_home import prepare
 
-REPO = repository.ROOT
 
 prepare()
 

@@ -19,7 +19,6 @@ import sys
 import time
 import repository
 
-REPO = repository.ROOT
 RUNS_LINE = re.compile(r"== every DAG as the scheduler runs it \((\d+) runs, ([\d.]+) s\)")
 
 
@@ -33,7 +32,11 @@ def run_once() -> tuple[float, float, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     start, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(
-        [str(REPO / "run_local.sh"), "--all"], cwd=REPO, env=env, capture_output=True, text=True
+        [str(repository.ROOT / "run_local.sh"), "--all"],
+        cwd=repository.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     seconds, cpu = time.perf_counter() - start, _children_cpu() - cpu
     if done.returncode != 0:

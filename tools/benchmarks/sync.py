@@ -33,10 +33,9 @@ from deploy import mwaa
 from deploy.cli import sync
 from deploy.targets import LOCK_NAME, Holder, S3Target
 
-REPO_ROOT = repository.ROOT
 
 AWSCLI = "awscli==1.41.11"  # the release built on botocore 1.39.11, MWAA 3.0.6's
-BENCH_VENV = REPO_ROOT / "build" / "bench-venv"
+BENCH_VENV = repository.BUILD / "bench-venv"
 
 
 class CountingServer:

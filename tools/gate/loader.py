@@ -15,8 +15,7 @@ from pathlib import Path
 from gate.purity import parse_guards
 import repository
 
-REPO_ROOT = repository.ROOT
-PLUGINS_FOLDER = REPO_ROOT / "plugins"
+PLUGINS_FOLDER = repository.PLUGINS
 
 
 @dataclass

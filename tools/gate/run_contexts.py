@@ -22,8 +22,7 @@ from pathlib import Path
 from types import SimpleNamespace
 import repository
 
-REPO_ROOT = repository.ROOT
-VARIABLES_FILE = REPO_ROOT / "config" / "variables.json"
+VARIABLES_FILE = repository.CONFIG / "variables.json"
 
 ASSET_TRIGGERED = "asset_triggered"
 SCHEDULED = "scheduled"

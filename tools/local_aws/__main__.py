@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import date, datetime, timezone
 
-from airflow_home import prepare
+from airflow_home import prepare, private
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,4 +103,5 @@ def _run_all(aws, dags) -> int:
 
 
 if __name__ == "__main__":
+    private()  # ./run_local.sh: never the user's own Airflow home (tests call main() in their own)
     sys.exit(main())

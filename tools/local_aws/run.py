@@ -14,8 +14,7 @@ from pathlib import Path
 from gate.run_contexts import ASSET_TRIGGERED, TRIGGERED_BY, RunContext
 import repository
 
-REPO_ROOT = repository.ROOT
-DAGS_FOLDER = REPO_ROOT / "dags"
+DAGS_FOLDER = repository.DAGS
 
 TASK_TIMEOUT = timedelta(seconds=90)  # every task, however it waits; a stuck wait fails the run, not hangs it
 POLL_SECONDS = 0.01  # how often operators and sensors ask AWS whether the work is done

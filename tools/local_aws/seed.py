@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import repository
 
-REPO_ROOT = repository.ROOT
-VARIABLES_FILE = REPO_ROOT / "config" / "variables.json"
+VARIABLES_FILE = repository.CONFIG / "variables.json"
 ALERT_TOPIC_VARIABLE = "sns_alert_topic_arn"
 SAMPLE_BUCKET_VARIABLE = "lakehouse_bucket"
 

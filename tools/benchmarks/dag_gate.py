@@ -11,7 +11,7 @@ it times, in one run and each in a fresh interpreter:
 - per pair: the same suite with one test per DAG x rule at every N (what the collapsing saves);
 - baseline: 11 checks that each build a fresh DagBag (what a function-scoped fixture does).
 
-    tools/venv.sh python tools/benchmarks/gate.py [--sizes 50 200 800] [--tasks 1] [--repo-gate]
+    tools/venv.sh python tools/benchmarks/dag_gate.py [--sizes 50 200 800] [--tasks 1] [--repo-gate]
 
 --repo-gate also times a warm `./run_tests.sh --fast` on the repository's own DAGs.
 Prints numbers and the targets they are compared with; it asserts nothing.
@@ -28,10 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import gate
 import repository
 
-REPO = repository.ROOT
-DAG_GATE = ("-m", "dag_gate", "tests/dags")  # the gate proper, by its pytest marker
 
 PYTHON = sys.executable
 
@@ -140,7 +139,9 @@ def environment(home: Path, folder: Path | None = None, inventory: Path | None =
     return env
 
 
-def timed(cmd: list[str], env: dict, cwd: Path = REPO) -> tuple[float, subprocess.CompletedProcess]:
+def timed(
+    cmd: list[str], env: dict, cwd: Path = repository.ROOT
+) -> tuple[float, subprocess.CompletedProcess]:
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     return time.perf_counter() - start, done
@@ -171,9 +172,9 @@ def measure(n: int, work: Path, tasks: int) -> dict:
     _, fill = timed([PYTHON, "-c", FILL, str(folder)], env)
     fill_seconds, loaded, errors = fill.stdout.strip().splitlines()[-1].split()
     pytest = [PYTHON, "-m", "pytest", "-q", "--tb=line", "-p", "no:cacheprovider"]
-    ours, ours_run = timed([*pytest, *DAG_GATE], env)
+    ours, ours_run = timed([*pytest, *gate.PYTEST_SELECTION], env)
     per_pair, per_pair_run = timed(
-        [*pytest, *DAG_GATE], {**env, "DAG_POLICY_ONE_TEST_PER_DAG_AND_RULE_UP_TO": str(n)}
+        [*pytest, *gate.PYTEST_SELECTION], {**env, "DAG_POLICY_ONE_TEST_PER_DAG_AND_RULE_UP_TO": str(n)}
     )
     base, base_run = timed([*pytest, "--rootdir", str(work), str(baseline_file)], env, cwd=work)
     return {
@@ -220,7 +221,7 @@ def main() -> int:
         f"ours <= 1.5 x (fixed + N x 3 ms) = {1.5 * budget:.2f} s -> {largest['ours']:.2f} s"
     )
     if args.repo_gate:
-        seconds, done = timed([str(REPO / "run_tests.sh"), "--fast"], dict(os.environ))
+        seconds, done = timed([str(repository.ROOT / "run_tests.sh"), "--fast"], dict(os.environ))
         print(
             f"warm ./run_tests.sh --fast on this repository: {seconds:.1f} s (target <= 15 s): "
             f"{last_line(done)}"
