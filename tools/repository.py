@@ -4,6 +4,7 @@ tools/ and plugins/ are the import roots (tools/venv.sh exports them as PYTHONPA
 them to pytest), so everything imports this module as `repository`.
 """
 
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,3 +33,15 @@ HOOK_FILES = (
     "pyproject.toml",
     ".flake8",
 )
+
+
+def copy_hook_files(destination: Path, extra: tuple[str, ...] = ()) -> None:
+    """HOOK_FILES (and `extra` paths) of this checkout into `destination`, replacing what is there."""
+    for name in HOOK_FILES + extra:
+        source, target = ROOT / name, destination / name
+        if source.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)

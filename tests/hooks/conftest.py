@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,6 @@ import pytest
 
 import repository
 
-HOOK_FILES = repository.HOOK_FILES
 # Variables of the test session that must not reach the hooks: git's (they would point at this repository)
 # and the throwaway Airflow home / DAG folder the session configured.
 LEAKING_PREFIXES = ("GIT_", "AIRFLOW", "GATE_", "PYTEST")
@@ -81,32 +79,18 @@ def init_repo(path: Path, env: dict[str, str]) -> Repo:
     return repo
 
 
-def copy_hook_files(repo_root: Path, destination: Path, extra: tuple[str, ...] = ()) -> None:
-    """The hook files (and `extra` files) of this working tree into `destination`, replacing what is there."""
-    for name in HOOK_FILES + extra:
-        source, target = repo_root / name, destination / name
-        if source.is_dir():
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-
-
-def repo_with_hook_files(
-    path: Path, env: dict[str, str], repo_root: Path, extra: tuple[str, ...] = ()
-) -> Repo:
+def repo_with_hook_files(path: Path, env: dict[str, str], extra: tuple[str, ...] = ()) -> Repo:
     """A new repository whose first commit holds the hook files (and `extra` files) of this working tree."""
     repo = init_repo(path, env)
-    copy_hook_files(repo_root, repo.path, extra)
+    repository.copy_hook_files(repo.path, extra)
     repo.git("add", ".")
     repo.git("commit", "-q", "--no-verify", "-m", "hooks")
     return repo
 
 
 @pytest.fixture
-def hooked_repo(tmp_path, git_env, repo_root) -> Repo:
+def hooked_repo(tmp_path, git_env) -> Repo:
     """A small repository with the hooks installed and one commit holding the hook files."""
-    repo = repo_with_hook_files(tmp_path / "repo", git_env, repo_root)
+    repo = repo_with_hook_files(tmp_path / "repo", git_env)
     repo.run("hooks/install.sh")
     return repo

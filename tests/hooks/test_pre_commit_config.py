@@ -28,9 +28,9 @@ def test_pre_commit_framework_runs_the_repository_hooks_and_downloads_nothing(re
         assert os.access(repo_root / entry, os.X_OK), f"{entry} is not executable"
 
 
-def test_installed_by_the_framework_the_commit_hook_formats_and_refuses_secrets(tmp_path, git_env, repo_root):
+def test_installed_by_the_framework_the_commit_hook_formats_and_refuses_secrets(tmp_path, git_env):
     env = {**git_env, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-cache")}
-    repo = repo_with_hook_files(tmp_path / "repo", env, repo_root, extra=(".pre-commit-config.yaml",))
+    repo = repo_with_hook_files(tmp_path / "repo", env, extra=(".pre-commit-config.yaml",))
     pre_commit = str(Path(sys.prefix) / "bin" / "pre-commit")
     repo.run(pre_commit, "install", "--hook-type", "pre-commit", "--hook-type", "pre-push")
     assert "pre-commit" in (repo.path / ".git/hooks/pre-commit").read_text()  # the framework's, not ours

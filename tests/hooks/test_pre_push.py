@@ -8,7 +8,8 @@ import tarfile
 
 import pytest
 
-from tests.hooks.conftest import Repo, copy_hook_files, init_repo
+import repository
+from tests.hooks.conftest import Repo, init_repo
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,7 @@ def remote(tmp_path_factory, git_env, repo_root):
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(seed.path, filter="tar")
-    copy_hook_files(repo_root, seed.path)
+    repository.copy_hook_files(seed.path)
     seed.git("add", ".")
     seed.git("commit", "-q", "--no-verify", "-m", "project")
     bare = base / "remote.git"

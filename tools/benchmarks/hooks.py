@@ -16,16 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
 import repository
 
-HOOK_FILES = repository.HOOK_FILES
 TARGET_SECONDS = 2.0
 
 
@@ -52,13 +51,7 @@ def scratch_repo(root: Path, env: dict) -> Path:
     repo = root / "repo"
     repo.mkdir()
     git(repo, env, "init", "-q", "-b", "main")
-    for name in HOOK_FILES:
-        source, target = repository.ROOT / name, repo / name
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+    repository.copy_hook_files(repo)
     subprocess.run(["hooks/install.sh"], cwd=repo, env=env, check=True, capture_output=True)
     git(repo, env, "add", ".")
     git(repo, env, "commit", "-q", "--no-verify", "-m", "hooks")

@@ -1,11 +1,11 @@
 """Where the test suite's time goes: pytest's --durations=0 report summed per test module.
 
-    python benchmarks/test_suite.py LOG [LOG2]    sum an existing log (two logs: side by side, with ratios)
-    python benchmarks/test_suite.py --run [PYTEST ARGS...]   run pytest with --durations=0, then sum it
+    tools/venv.sh python tools/benchmarks/test_suite.py LOG [LOG2]   sum a log (two: side by side, with ratios)
+    tools/venv.sh python tools/benchmarks/test_suite.py --run [PYTEST ARGS...]   run pytest, then sum it
 
 The sums are setup + call + teardown per module (session fixtures count where they are first set up), so
-they add up to more than the wall time under pytest-xdist. Targets and measurements: benchmarks/README or
-the commit history, never timed assertions.
+they add up to more than the wall time under pytest-xdist. Targets and measurements: the commit history,
+never timed assertions.
 """
 
 from __future__ import annotations
