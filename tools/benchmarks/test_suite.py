@@ -1,6 +1,6 @@
 """Where the test suite's time goes: pytest's --durations=0 report summed per test module.
 
-    tools/venv.sh python tools/benchmarks/test_suite.py LOG [LOG2]   sum a log (two: side by side, with ratios)
+    tools/venv.sh python tools/benchmarks/test_suite.py LOG [LOG2]   sum a log (two: side by side, ratios)
     tools/venv.sh python tools/benchmarks/test_suite.py --run [PYTEST ARGS...]   run pytest, then sum it
 
 The sums are setup + call + teardown per module (session fixtures count where they are first set up), so
