@@ -92,11 +92,15 @@ def commands(document: Path, text: str | None = None) -> list[Command]:
 
 
 def _declared_options(source: Path) -> set[str]:
-    """The option strings a Python file declares with argparse's add_argument."""
+    """The option strings a Python file declares with argparse's add_argument (but for help=SUPPRESS)."""
     options = set()
     for node in ast.walk(ast.parse(source.read_text())):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
-            options |= {arg.value for arg in node.args if isinstance(arg, ast.Constant)}
+            hidden = any(
+                getattr(k.value, "attr", None) == "SUPPRESS" for k in node.keywords if k.arg == "help"
+            )
+            names = {arg.value for arg in node.args if isinstance(arg, ast.Constant)}
+            options |= set() if hidden else {name for name in names if name.startswith("-")}
     return options
 
 
@@ -263,6 +267,29 @@ def test_the_readme_links_every_document_of_docs():
     assert [doc.name for doc in DOCS if doc.resolve() not in links] == []
 
 
+# Where each command's options are declared.
+OPTIONS_OF = {
+    "./run_tests.sh": lambda: _run_tests_options() - {"-h", "--help"},
+    "./sync_dags.sh": lambda: _declared_options(repository.TOOLS / "deploy" / "cli.py"),
+    "./run_local.sh": lambda: _declared_options(repository.TOOLS / "local_aws" / "__main__.py"),
+}
+
+
+def undocumented_options(found: list[Command]) -> list[str]:
+    printed = {(command.argv[0], word) for command in found for word in command.argv[1:]}
+    return [
+        f"{entry} {option}"
+        for entry, options in OPTIONS_OF.items()
+        for option in sorted(options())
+        if (entry, option) not in printed
+    ]
+
+
+def test_every_option_of_the_three_commands_is_printed_in_a_command():
+    found = [command for document in DOCUMENTS for command in commands(document)]
+    assert undocumented_options(found) == []
+
+
 def test_the_layout_block_lists_every_folder():
     assert not unlisted_folders(layout_block(README.read_text()), _tracked())
 
@@ -322,6 +349,18 @@ def test_the_documented_commands_pass_the_checks(pytestconfig, tmp_path):
         "tools/venv.sh",
     ]
     assert problems_with(found, pytestconfig._parser) == []
+
+
+def test_an_option_no_document_prints_is_reported(tmp_path):
+    document = tmp_path / "doc.md"
+    document.write_text(
+        "```bash\n./sync_dags.sh --dry-run\n./run_tests.sh --fast\n```\nSee `--allow-dirty`.\n"
+    )
+    missing = undocumented_options(commands(document))
+    assert "./sync_dags.sh --allow-dirty" in missing  # named in prose, never printed in a command
+    assert "./sync_dags.sh --repo" not in missing  # hidden from --help, not for users
+    assert "./run_tests.sh --update-inventory" in missing and "./run_local.sh --all" in missing
+    assert "./sync_dags.sh --dry-run" not in missing and "./run_tests.sh --fast" not in missing
 
 
 def test_a_missing_path_and_a_broken_link_are_reported(tmp_path):
