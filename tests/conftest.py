@@ -14,7 +14,6 @@ from airflow_home import prepare, private
 # one from the shell or from the process that started it.
 private()
 DAGS_FOLDER = prepare()  # must run before anything imports airflow
-TESTS = Path(__file__).resolve().parent
 # Suites about the tooling rather than the DAGs, each test building git repositories or a local S3 server:
 # the full run and CI take them, the pre-push path (./run_tests.sh --fast) stays instant without them.
 TOOLING_SUITES = {"hooks", "deploy"}
@@ -38,10 +37,14 @@ STOP_ON_BROKEN_DAGS = "LAKEHOUSE_STOP_ON_BROKEN_DAGS"
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if Path(item.path).resolve().relative_to(TESTS).parts[0] in TOOLING_SUITES:
+        if Path(item.path).resolve().relative_to(repository.TESTS).parts[0] in TOOLING_SUITES:
             item.add_marker(pytest.mark.slow)
     rank = {name: position for position, name in enumerate(SLOWEST_FIRST)}
-    items.sort(key=lambda item: rank.get(Path(item.path).resolve().relative_to(TESTS).as_posix(), len(rank)))
+    items.sort(
+        key=lambda item: rank.get(
+            Path(item.path).resolve().relative_to(repository.TESTS).as_posix(), len(rank)
+        )
+    )
     if os.environ.get(STOP_ON_BROKEN_DAGS) == "1":
         _only_the_dag_gate_if_dags_are_broken(config, items)
 

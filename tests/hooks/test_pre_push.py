@@ -19,7 +19,7 @@ from airflow.sdk import DAG
 
 from lakehouse.no_such_module import dag_settings
 
-with DAG(**dag_settings(__file__)) as dag:
+with DAG(**dag_settings()) as dag:
     pass
 '''
 
