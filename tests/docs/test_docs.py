@@ -117,6 +117,7 @@ def _run_tests_options() -> set[str]:
 def check_run_tests(argv: tuple[str, ...], pytest_parser) -> str | None:
     own = _run_tests_options()
     for_pytest = [word for word in argv[1:] if word not in own]
+    # The session's own parser (pytestconfig._parser) knows every option of pytest and its plugins.
     _, unknown = pytest_parser.parse_known_and_unknown_args(for_pytest)
     return f"pytest does not know {unknown}" if unknown else None
 
