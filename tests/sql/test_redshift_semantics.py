@@ -6,12 +6,13 @@ the engine under test.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from lakehouse.redshift import staging_table
-from lakehouse.tickit import INCREMENTAL_TABLES, PRIMARY_KEYS, TABLES
+from lakehouse.tickit import EVENT_TIME_COLUMNS, INCREMENTAL_TABLES, PRIMARY_KEYS, TABLES
 from sample_data.tickit import COLUMNS
 from tests.sql.pipeline import (
     INCREMENTAL_DAG,
@@ -126,6 +127,40 @@ def test_merge_check_reports_rows_after_the_interval_and_duplicate_keys(pipeline
     pipeline.engine.run(f"INSERT INTO tickit.sales SELECT * FROM tickit.{staged}")
     with pytest.raises(CheckFailed, match="duplicate_keys"):
         pipeline.check(INCREMENTAL_DAG, "sales.check", logical_date)
+
+
+@pytest.mark.parametrize("table", INCREMENTAL_TABLES)
+def test_merge_check_counts_a_row_exactly_at_the_interval_end_and_not_one_second_before(
+    pipeline, tickit_sample, table
+):
+    """The interval is [start, end): a row dated exactly at its end belongs to the next run's day."""
+    sample, _ = tickit_sample
+    first_day, *_ = sample.increments
+    logical_date = datetime.fromisoformat(first_day).replace(tzinfo=timezone.utc)
+    interval_end = logical_date + timedelta(days=1)  # the daily run's data interval: [logical date, +1 day)
+    pipeline.create_tables()
+    pipeline.initial_load()
+    drop, create, copy = pipeline.sql(INCREMENTAL_DAG, f"{table}.copy_to_staging", logical_date)
+    pipeline.engine.run_batch([drop, create])
+    pipeline._copy(copy)
+    staged, key, event_time = (
+        staging_table(INCREMENTAL_DAG, table),
+        PRIMARY_KEYS[table],
+        EVENT_TIME_COLUMNS[table],
+    )
+
+    def stage_latest_row_at(moment: datetime) -> None:
+        pipeline.engine.run(
+            f"UPDATE tickit.{staged} SET {event_time} = CAST('{moment:%Y-%m-%d %H:%M:%S}' AS TIMESTAMP) "
+            f"WHERE {key} = (SELECT MAX({key}) FROM tickit.{staged})"
+        )
+        pipeline.engine.run_batch(pipeline.sql(INCREMENTAL_DAG, f"{table}.merge", logical_date))
+
+    stage_latest_row_at(interval_end - timedelta(seconds=1))
+    pipeline.check(INCREMENTAL_DAG, f"{table}.check", logical_date)  # the interval's last second: in it
+    stage_latest_row_at(interval_end)
+    with pytest.raises(CheckFailed, match=r"\('staged_rows_after_interval', 1\)"):
+        pipeline.check(INCREMENTAL_DAG, f"{table}.check", logical_date)
 
 
 def test_references_check_names_a_sale_without_listing(pipeline):
