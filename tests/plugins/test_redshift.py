@@ -17,6 +17,7 @@ from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 from lakehouse.defaults import dag_settings
 from lakehouse.redshift import copy_merge_check_group, failed_checks, redshift_check
 from lakehouse.tickit import PRIMARY_KEYS
+from tests.dags.rendering import manual_run, render_task, variable_values
 
 REGION = "us-east-1"
 
@@ -37,7 +38,14 @@ def test_group_stages_merges_checks_and_drops_in_order(repo_root):
     assert "sales.copy_to_staging" in tasks["sales.drop_staging"].upstream_task_ids  # its setup
     params = tasks["sales.merge"].params
     assert (params["key"], params["event_time"]) == (PRIMARY_KEYS["sales"], "saletime")
-    assert len(tasks["sales.merge"].sql) == 2, "DELETE and INSERT must go as one batch (one transaction)"
+    # One batch each (one transaction), in this order: a merge that inserted before deleting would delete
+    # the rows it just inserted.
+    assert tasks["sales.copy_to_staging"].sql == [
+        "redshift/staging/drop.sql",
+        "redshift/staging/create.sql",
+        "redshift/staging/copy.sql",
+    ]
+    assert tasks["sales.merge"].sql == ["redshift/merge/delete.sql", "redshift/merge/insert.sql"]
 
 
 def test_group_of_an_unknown_table_names_the_fix(repo_root):
@@ -121,6 +129,33 @@ def test_check_passes_when_no_check_fails(redshift_data, repo_root):
     task.execute({})
     (statement,) = backend.statements.values()
     assert statement.query_string.startswith("SELECT check_name, failures")
+
+
+def test_statements_go_to_the_cluster_database_and_user_of_the_variables(redshift_data, repo_root):
+    """The connection is templated from the Variables and rendered at run time: every task of the group
+    renders its own three, and the check's statement reaches the Data API with them."""
+    answer, backend = redshift_data
+    answer["result"] = StatementResult(*_result(["check_name", "failures"], []).values())
+    with _dag("redshift__96_connection", repo_root) as dag:
+        copy_merge_check_group("sales", "raw/tickit/sales/")
+    connection = {
+        "redshift_cluster_id": "tickit-a",
+        "redshift_database": "lake_b",
+        "redshift_db_user": "loader_c",
+    }
+    run = manual_run(dag, datetime(2024, 3, 2, tzinfo=timezone.utc))
+    rendered = {
+        task.task_id: render_task(task, run, {**variable_values(), **connection}) for task in dag.tasks
+    }
+    expected = tuple(connection.values())
+    for task_id, task in rendered.items():
+        assert (task.cluster_identifier, task.database, task.db_user) == expected, task_id
+
+    rendered["sales.check"].execute({})
+
+    (statement,) = backend.statements.values()
+    assert (statement.cluster_identifier, statement.database, statement.db_user) == expected
+    assert "staged_rows_not_in_target" in statement.query_string
 
 
 def test_check_fails_naming_the_failed_checks(redshift_data, repo_root):
