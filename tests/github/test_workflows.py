@@ -16,11 +16,14 @@ from gate.workflow_rules import (
     load,
     macos_job_violations,
     pin_violations,
+    python_violations,
     sync_workflow_violations,
+    triggers,
 )
 
 TEST_WORKFLOW = WORKFLOWS / "test_dags.yml"
 SYNC_WORKFLOW = WORKFLOWS / "sync_dags.yml"
+MUTATION_WORKFLOW = WORKFLOWS / "mutation.yml"
 ALL_WORKFLOWS = sorted(WORKFLOWS.glob("*.y*ml"))
 
 
@@ -67,6 +70,19 @@ def test_the_test_workflow_can_be_called_by_the_deploy():
 
 def test_the_sync_workflow_follows_its_rules():
     assert sync_workflow_violations(load(SYNC_WORKFLOW.read_text())) == []
+
+
+def test_the_mutation_workflow_runs_weekly_and_by_hand_never_on_a_pull_request_and_keeps_its_report():
+    workflow = load(MUTATION_WORKFLOW.read_text())
+    assert set(triggers(workflow)) == {"schedule", "workflow_dispatch"}
+    assert workflow["permissions"] == {"contents": "read"}
+    ((job_id, job),) = workflow["jobs"].items()
+    assert python_violations(job_id, job["steps"]) == []
+    scripts = [s.get("run", "") for s in job["steps"]]
+    assert [s for s in scripts if s.startswith("tools/venv.sh python -m mutation")], scripts
+    (upload,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["if"] == "always()"
+    assert {"build/mutation/report.md", "build/mutation/report.json"} <= set(upload["with"]["path"].split())
 
 
 def test_every_reviewed_pin_is_used():

@@ -33,7 +33,12 @@ TIMEOUT_FACTOR, TIMEOUT_MARGIN = 3, 30  # a mutant's tests may take 3x the unmut
 
 
 # Where each package's modules live: every module there needs its tests in targets.toml.
-PACKAGE_FOLDERS = {"deploy": "tools/deploy", "gate": "tools/gate", "hooks": "hooks", "lakehouse": "plugins/lakehouse"}
+PACKAGE_FOLDERS = {
+    "deploy": "tools/deploy",
+    "gate": "tools/gate",
+    "hooks": "hooks",
+    "lakehouse": "plugins/lakehouse",
+}
 
 
 def load_targets() -> dict:
@@ -54,7 +59,7 @@ def load_targets() -> dict:
 
 
 def load_equivalents() -> list[dict]:
-    """The reviewed equivalent mutants: {module, line, mutant, reason} (lines compared without indentation)."""
+    """The reviewed equivalent mutants: {module, line, mutant, reason} (lines without indentation)."""
     entries = tomllib.loads(EQUIVALENT.read_text()).get("equivalent", [])
     for entry in entries:
         missing = {"module", "line", "mutant", "reason"} - set(entry)
@@ -111,7 +116,13 @@ def run_tests(tree: Path, command: list[str], timeout: float) -> tuple[str, floa
     started = time.monotonic()
     try:
         done = subprocess.run(
-            command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout, start_new_session=True
+            command,
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            start_new_session=True,
         )
     except subprocess.TimeoutExpired:
         return "timeout", time.monotonic() - started, ""
@@ -131,8 +142,16 @@ def _changed_line(original: str, mutated: str) -> tuple[int, str, str]:
     return 0, "", ""
 
 
-def python_module(tree: Path, venv: Path, module: str, tests: list[str], operators: re.Pattern,
-                  equivalents: list[dict], limit: int | None, log) -> dict:
+def python_module(
+    tree: Path,
+    venv: Path,
+    module: str,
+    tests: list[str],
+    operators: re.Pattern,
+    equivalents: list[dict],
+    limit: int | None,
+    log,
+) -> dict:
     """Mutate one module with cosmic-ray's operators (the realistic ones) and run its tests per mutant."""
     import cosmic_ray.plugins
     from cosmic_ray.commands import init
@@ -169,11 +188,18 @@ def python_module(tree: Path, venv: Path, module: str, tests: list[str], operato
                 if mutated is None:
                     continue
                 line, old, new = _changed_line(original, mutated)
-                entry = {"operator": mutation.operator_name, "line": line, "original": old.strip(),
-                         "mutant": new.strip()}
+                entry = {
+                    "operator": mutation.operator_name,
+                    "line": line,
+                    "original": old.strip(),
+                    "mutant": new.strip(),
+                }
                 reason = next(
-                    (e["reason"] for e in equivalents
-                     if e["module"] == module and e["line"] == old.strip() and e["mutant"] == new.strip()),
+                    (
+                        e["reason"]
+                        for e in equivalents
+                        if e["module"] == module and e["line"] == old.strip() and e["mutant"] == new.strip()
+                    ),
                     None,
                 )
                 if reason is not None:
@@ -191,7 +217,9 @@ def python_module(tree: Path, venv: Path, module: str, tests: list[str], operato
                     outcome = "survived"
                 else:
                     outcome = "incompetent"
-                result["mutants"].append({**entry, "outcome": outcome, "seconds": round(time.monotonic() - tick, 1)})
+                result["mutants"].append(
+                    {**entry, "outcome": outcome, "seconds": round(time.monotonic() - tick, 1)}
+                )
                 log(f"    {outcome:<9} {module}:{line}: {old.strip()}  ->  {new.strip()}")
             result["seconds"] = round(time.monotonic() - started, 1)
     finally:
@@ -200,8 +228,9 @@ def python_module(tree: Path, venv: Path, module: str, tests: list[str], operato
     return result
 
 
-def sql_folder(tree: Path, venv: Path, folder: str, tests: list[str], equivalents: list[dict],
-               limit: int | None, log) -> dict:
+def sql_folder(
+    tree: Path, venv: Path, folder: str, tests: list[str], equivalents: list[dict], limit: int | None, log
+) -> dict:
     from mutation.sql_mutants import all_mutants
     from sample_data.tickit import COLUMNS
 
@@ -217,11 +246,22 @@ def sql_folder(tree: Path, venv: Path, folder: str, tests: list[str], equivalent
     result["generated"] = len(mutants)
     started, chosen = time.monotonic(), sample(len(mutants), limit)
     for index, mutant in enumerate(mutants):
-        entry = {"operator": mutant.kind, "line": mutant.line, "file": mutant.path, "id": mutant.id,
-                 "original": " ".join(mutant.original.split()), "mutant": " ".join(mutant.replacement.split())}
+        entry = {
+            "operator": mutant.kind,
+            "line": mutant.line,
+            "file": mutant.path,
+            "id": mutant.id,
+            "original": " ".join(mutant.original.split()),
+            "mutant": " ".join(mutant.replacement.split()),
+        }
         reason = next(
-            (e["reason"] for e in equivalents if e["module"] == mutant.path and e["line"] == entry["original"]
-             and e["mutant"] == entry["mutant"]),
+            (
+                e["reason"]
+                for e in equivalents
+                if e["module"] == mutant.path
+                and e["line"] == entry["original"]
+                and e["mutant"] == entry["mutant"]
+            ),
             None,
         )
         if reason is not None:
@@ -276,13 +316,20 @@ def write_report(out: Path) -> Path:
             "errors": [r["module"] for r in members if "error" in r],
         }
     (out / "report.json").write_text(json.dumps({"summary": summary, "results": results}, indent=1))
-    lines = ["# Mutation report", "", "score = killed (timeouts included) / (killed + survived); equivalent "
-             "mutants (tools/mutation/equivalent.toml) are not counted.", "",
-             "| group | modules | killed | timeout | survived | equivalent | not run | score | seconds |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Mutation report",
+        "",
+        "score = killed (timeouts included) / (killed + survived); equivalent "
+        "mutants (tools/mutation/equivalent.toml) are not counted.",
+        "",
+        "| group | modules | killed | timeout | survived | equivalent | not run | score | seconds |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for group, s in sorted(summary.items()):
-        lines.append(f"| {group} | {s['modules']} | {s['killed']} | {s['timeout']} | {s['survived']} | "
-                     f"{s['equivalent']} | {s['not run']} | {s['score']} % | {s['seconds']} |")
+        lines.append(
+            f"| {group} | {s['modules']} | {s['killed']} | {s['timeout']} | {s['survived']} | "
+            f"{s['equivalent']} | {s['not run']} | {s['score']} % | {s['seconds']} |"
+        )
     for result in results:
         if "error" in result:
             lines += ["", f"**{result['module']}: not run** ({result['error'].splitlines()[0]})"]
@@ -290,8 +337,10 @@ def write_report(out: Path) -> Path:
     lines += ["", f"## Survivors ({len(survivors)})", ""]
     for result, mutant in survivors:
         where = mutant.get("file", result["module"])
-        lines.append(f"- `{where}:{mutant['line']}` {mutant['operator']}: `{mutant['original']}` -> "
-                     f"`{mutant['mutant'] or '(removed)'}`")
+        lines.append(
+            f"- `{where}:{mutant['line']}` {mutant['operator']}: `{mutant['original']}` -> "
+            f"`{mutant['mutant'] or '(removed)'}`"
+        )
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return out / "report.md"
 
@@ -303,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--module", action="append", help="one module (path), e.g. tools/deploy/plan.py")
     parser.add_argument("--sql", action="store_true", help="only the SQL mutants")
     parser.add_argument("--no-sql", action="store_true", help="no SQL mutants")
-    parser.add_argument("--limit", type=int, help="run N mutants per module, spread evenly over it (a sample)")
+    parser.add_argument(
+        "--limit", type=int, help="run N mutants per module, spread evenly over it (a sample)"
+    )
     parser.add_argument("--rev", help="mutate the tree of this commit instead of the working tree")
     parser.add_argument("--out", type=Path, help="where results and the report go (default: build/mutation)")
     args = parser.parse_args(argv)
@@ -338,13 +389,18 @@ def main(argv: list[str] | None = None) -> int:
                 if selected_modules and module not in selected_modules:
                     continue
                 log(f"== {package}: {module} ({', '.join(tests)})")
-                save(package, python_module(tree, venv, module, tests, operators, equivalents, args.limit, log))
+                save(
+                    package, python_module(tree, venv, module, tests, operators, equivalents, args.limit, log)
+                )
     if not args.no_sql and not args.package:
         for folder, tests in targets["sql"].items():
             if selected_modules and folder not in selected_modules:
                 continue
             log(f"== SQL: {folder} ({', '.join(tests)})")
-            save("sql " + folder.removeprefix("sql/"), sql_folder(tree, venv, folder, tests, equivalents, args.limit, log))
+            save(
+                "sql " + folder.removeprefix("sql/"),
+                sql_folder(tree, venv, folder, tests, equivalents, args.limit, log),
+            )
     report = write_report(OUT)
     print(report.read_text())
     print(f"report: {report}")

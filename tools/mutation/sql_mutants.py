@@ -86,7 +86,8 @@ def _short(text: str, width: int = 90) -> str:
 
 def mask(text: str, blank: frozenset[str] = frozenset()) -> str:
     """`text` with its Jinja replaced by text of the same length that sqlglot reads as SQL: an expression as
-    an identifier, unless it is in `blank` (one that renders no SQL, such as `{{ require_data_interval() }}`)."""
+    an identifier, unless it is in `blank` (one that renders no SQL, such as `{{ require_data_interval() }}`).
+    """
 
     def same_length(match: re.Match) -> str:
         tag = match.group(0)
