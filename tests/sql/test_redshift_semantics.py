@@ -163,6 +163,34 @@ def test_merge_check_counts_a_row_exactly_at_the_interval_end_and_not_one_second
         pipeline.check(INCREMENTAL_DAG, f"{table}.check", logical_date)
 
 
+def test_merge_check_fails_on_an_empty_extract(pipeline, tickit_sample):
+    """A day whose extract holds no rows (a missing or empty file) is a failed load, not a quiet day."""
+    sample, _ = tickit_sample
+    logical_date = datetime.fromisoformat(min(sample.increments)).replace(tzinfo=timezone.utc)
+    pipeline.create_tables()
+    pipeline.initial_load()
+    drop, create, _copy = pipeline.sql(INCREMENTAL_DAG, "sales.copy_to_staging", logical_date)
+    pipeline.engine.run_batch([drop, create])  # nothing copied
+    pipeline.engine.run_batch(pipeline.sql(INCREMENTAL_DAG, "sales.merge", logical_date))
+    with pytest.raises(CheckFailed, match=r"\[\('staging_empty', 1\)\]"):
+        pipeline.check(INCREMENTAL_DAG, "sales.check", logical_date)
+
+
+def test_merge_check_names_staged_rows_the_merge_did_not_insert(pipeline, tickit_sample):
+    """The merge's DELETE without its INSERT: the staged rows are gone from the table, and the check says so."""
+    sample, _ = tickit_sample
+    logical_date = datetime.fromisoformat(min(sample.increments)).replace(tzinfo=timezone.utc)
+    pipeline.create_tables()
+    pipeline.initial_load()
+    drop, create, copy = pipeline.sql(INCREMENTAL_DAG, "sales.copy_to_staging", logical_date)
+    pipeline.engine.run_batch([drop, create])
+    pipeline._copy(copy)
+    delete, _insert = pipeline.sql(INCREMENTAL_DAG, "sales.merge", logical_date)
+    pipeline.engine.run_batch([delete])
+    with pytest.raises(CheckFailed, match=r"\[\('staged_rows_not_in_target', [1-9]\d*\)\]"):
+        pipeline.check(INCREMENTAL_DAG, "sales.check", logical_date)
+
+
 def test_references_check_names_a_sale_without_listing(pipeline):
     pipeline.create_tables()
     pipeline.initial_load()
