@@ -177,7 +177,7 @@ def test_merge_check_fails_on_an_empty_extract(pipeline, tickit_sample):
 
 
 def test_merge_check_names_staged_rows_the_merge_did_not_insert(pipeline, tickit_sample):
-    """The merge's DELETE without its INSERT: the staged rows are gone from the table, and the check says so."""
+    """The merge's DELETE without its INSERT: the staged rows are gone from the table; the check says so."""
     sample, _ = tickit_sample
     logical_date = datetime.fromisoformat(min(sample.increments)).replace(tzinfo=timezone.utc)
     pipeline.create_tables()
@@ -191,11 +191,29 @@ def test_merge_check_names_staged_rows_the_merge_did_not_insert(pipeline, tickit
         pipeline.check(INCREMENTAL_DAG, "sales.check", logical_date)
 
 
-def test_references_check_names_a_sale_without_listing(pipeline):
+# Each reference the check guards: (check, fact table, its column, the table it points at, that table's key).
+REFERENCES = [
+    ("sales_without_listing", "sales", "listid", "listing", "listid"),
+    ("sales_without_buyer", "sales", "buyerid", "users", "userid"),
+    ("listings_without_event", "listing", "eventid", "event", "eventid"),
+    ("events_without_category", "event", "catid", "category", "catid"),
+    ("sales_without_date", "sales", "dateid", "date", "dateid"),
+]
+
+
+@pytest.mark.parametrize("check, fact, column, target, key", REFERENCES, ids=[r[0] for r in REFERENCES])
+def test_references_check_names_exactly_the_broken_reference_and_its_rows(
+    pipeline, check, fact, column, target, key
+):
+    """One referenced row deleted: that check alone fails, counting the rows that pointed at it."""
     pipeline.create_tables()
     pipeline.initial_load()
-    pipeline.engine.run("DELETE FROM tickit.listing WHERE listid IN (SELECT MIN(listid) FROM tickit.sales)")
-    with pytest.raises(CheckFailed, match="sales_without_listing"):
+    ((value, orphans),) = pipeline.engine.run(
+        f"SELECT {column}, COUNT(*) FROM tickit.{fact} GROUP BY {column} "
+        f"ORDER BY COUNT(*) DESC, {column} LIMIT 1"
+    )
+    pipeline.engine.run(f"DELETE FROM tickit.{target} WHERE {key} = {value}")
+    with pytest.raises(CheckFailed, match=rf"failed checks \[\('{check}', {orphans}\)\]$"):
         pipeline.check("redshift__02_initial_load", "check_references", pipeline.first_day)
 
 
