@@ -73,14 +73,20 @@ def test_the_sync_workflow_follows_its_rules():
 
 
 def test_the_mutation_workflow_runs_weekly_and_by_hand_never_on_a_pull_request_and_keeps_its_report():
+    from mutation.run import PACKAGE_FOLDERS
+
     workflow = load(MUTATION_WORKFLOW.read_text())
     assert set(triggers(workflow)) == {"schedule", "workflow_dispatch"}
     assert workflow["permissions"] == {"contents": "read"}
-    ((job_id, job),) = workflow["jobs"].items()
-    assert python_violations(job_id, job["steps"]) == []
-    scripts = [s.get("run", "") for s in job["steps"]]
-    assert [s for s in scripts if s.startswith("tools/venv.sh python -m mutation")], scripts
-    (upload,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    mutants, report = workflow["jobs"]["mutants"], workflow["jobs"]["report"]
+    assert set(mutants["strategy"]["matrix"]["group"]) == set(PACKAGE_FOLDERS) | {"sql"}
+    assert mutants["timeout-minutes"] < 360  # GitHub ends a job at 6 hours
+    for job_id, job in workflow["jobs"].items():
+        assert python_violations(job_id, job["steps"]) == []
+    assert "tools/venv.sh python -m mutation" in "".join(s.get("run", "") for s in mutants["steps"])
+    assert report["needs"] == "mutants" and report["if"] == "always()"
+    assert "python -m mutation --report-only" in "".join(s.get("run", "") for s in report["steps"])
+    (upload,) = [s for s in report["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert upload["if"] == "always()"
     assert {"build/mutation/report.md", "build/mutation/report.json"} <= set(upload["with"]["path"].split())
 

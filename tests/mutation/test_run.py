@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -64,3 +65,33 @@ def test_the_score_counts_timeouts_as_killed_and_leaves_equivalent_and_unrun_mut
 )
 def test_a_sample_is_spread_over_the_module_and_the_same_every_time(count, limit, chosen):
     assert run.sample(count, limit) == chosen
+
+
+def test_the_report_adds_up_the_results_of_every_module(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    for name, group, outcomes in [
+        ("a", "deploy", ["killed", "survived"]),
+        ("b", "deploy", ["killed", "timeout", "equivalent"]),
+        ("c", "sql redshift", ["survived"]),
+    ]:
+        mutants = [
+            {"outcome": o, "operator": "op", "line": 3, "original": "x < 1", "mutant": "x <= 1"}
+            for o in outcomes
+        ]
+        result = {
+            "module": f"{name}.py",
+            "group": group,
+            "baseline_seconds": 2.0,
+            "seconds": 8.0,
+            "mutants": mutants,
+        }
+        (results / f"{name}.json").write_text(json.dumps(result))
+
+    assert run.main(["--report-only", "--out", str(tmp_path)]) == 0
+
+    report = (tmp_path / "report.md").read_text()
+    assert "| deploy | 2 | 2 | 1 | 1 | 1 | 0 | 75.0 % | 20.0 |" in report
+    assert "| sql redshift | 1 | 0 | 0 | 1 | 0 | 0 | 0.0 % | 10.0 |" in report
+    assert "## Survivors (2)" in report and "- `a.py:3` op: `x < 1` -> `x <= 1`" in report
+    assert json.loads((tmp_path / "report.json").read_text())["summary"]["deploy"]["score"] == 75.0

@@ -303,6 +303,7 @@ def score(mutants: list[dict]) -> dict:
 
 def write_report(out: Path) -> Path:
     """report.json and report.md from every result file in out/results/."""
+    (out / "results").mkdir(parents=True, exist_ok=True)
     results = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
     groups: dict[str, list[dict]] = {}
     for result in results:
@@ -357,9 +358,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rev", help="mutate the tree of this commit instead of the working tree")
     parser.add_argument("--out", type=Path, help="where results and the report go (default: build/mutation)")
+    parser.add_argument("--report-only", action="store_true", help="only write the report from results/")
     args = parser.parse_args(argv)
 
     OUT = (args.out or OUT).resolve()
+    if args.report_only:
+        report = write_report(OUT)
+        print(report.read_text())
+        return 0
     targets, equivalents = load_targets(), load_equivalents()
     packages = targets["python"]["packages"]
     unknown = set(args.package or []) - set(packages)
