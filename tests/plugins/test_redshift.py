@@ -11,6 +11,7 @@ from airflow.exceptions import AirflowException
 from airflow.sdk import DAG
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.redshiftdata.exceptions import ValidationException
 from moto.redshiftdata.models import ColumnMetadata, Record, StatementResult, redshiftdata_backends
 from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
@@ -78,9 +79,16 @@ def test_failed_checks_rejects_a_query_of_another_shape():
         failed_checks(_result(["n"], [(1,)]), "task x")
 
 
+# A statement runs a while on AWS: the first DescribeStatement after submitting shows it running, the
+# second finished. Its result can be fetched only once it finished ("the temporarily cached result of an SQL
+# statement": https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_GetStatementResult.html).
+FINISHED_AFTER_DESCRIBES = 2
+
+
 @pytest.fixture
 def redshift_data(monkeypatch):
-    """moto's Redshift Data API, with statements that finish and return the rows a test sets.
+    """moto's Redshift Data API, with statements that finish after two DescribeStatement calls (moto's
+    finish at once, more lenient than AWS) and then return the rows a test sets.
 
     The response handler is pinned to moto's own (backend result, serialised), whatever else patched it.
     """
@@ -95,15 +103,29 @@ def redshift_data(monkeypatch):
     with mock_aws():
         backend = redshiftdata_backends[DEFAULT_ACCOUNT_ID][REGION]
         answer = {}
-        run = backend.execute_statement
+        run, describe = backend.execute_statement, backend.describe_statement
+        describes: dict[str, int] = {}
 
-        def finished(**kwargs):
+        def submitted(**kwargs):
             statement = run(**kwargs)
-            statement.status = "FINISHED"
+            statement.status = "SUBMITTED"
             return statement
 
-        monkeypatch.setattr(backend, "execute_statement", finished)
-        monkeypatch.setattr(backend, "get_statement_result", lambda statement_id: answer["result"])
+        def described(statement_id):
+            statement = describe(statement_id)
+            describes[statement_id] = describes.get(statement_id, 0) + 1
+            if describes[statement_id] >= FINISHED_AFTER_DESCRIBES:
+                statement.status = "FINISHED"
+            return statement
+
+        def result(statement_id):
+            if describe(statement_id).status != "FINISHED":
+                raise ValidationException(f"Query {statement_id} has not finished: no result to fetch yet")
+            return answer["result"]
+
+        monkeypatch.setattr(backend, "execute_statement", submitted)
+        monkeypatch.setattr(backend, "describe_statement", described)
+        monkeypatch.setattr(backend, "get_statement_result", result)
 
         def statement_result(response):
             result = response.redshiftdata_backend.get_statement_result(
@@ -119,6 +141,7 @@ def _check_task(repo_root):
     with _dag("redshift__97_check", repo_root) as dag:
         task = redshift_check("check", "SELECT check_name, failures FROM checks WHERE failures > 0")
     task.cluster_identifier, task.database, task.db_user = "tickit-cluster", "dev", "awsuser"
+    task.poll_interval = 0.01  # the statements finish after two polls: no need to wait 5 s between them
     return dag, task
 
 
@@ -151,6 +174,7 @@ def test_statements_go_to_the_cluster_database_and_user_of_the_variables(redshif
     for task_id, task in rendered.items():
         assert (task.cluster_identifier, task.database, task.db_user) == expected, task_id
 
+    rendered["sales.check"].poll_interval = 0.01
     rendered["sales.check"].execute({})
 
     (statement,) = backend.statements.values()
