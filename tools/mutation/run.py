@@ -184,7 +184,22 @@ def python_module(
             for index, item in enumerate(kept):
                 mutation = item.mutations[0]
                 operator = cosmic_ray.plugins.get_operator(mutation.operator_name)()
-                mutated = mutate_code(original, operator, mutation.occurrence)
+                try:
+                    mutated = mutate_code(original, operator, mutation.occurrence)
+                except (
+                    Exception
+                ) as error:  # an operator cosmic-ray cannot apply here (e.g. ExceptionReplacer)
+                    result["mutants"].append(
+                        {
+                            "operator": mutation.operator_name,
+                            "line": mutation.start_pos[0],
+                            "original": "",
+                            "mutant": "",
+                            "outcome": "incompetent",
+                            "error": repr(error),
+                        }
+                    )
+                    continue
                 if mutated is None:
                     continue
                 line, old, new = _changed_line(original, mutated)
