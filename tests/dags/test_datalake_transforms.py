@@ -122,3 +122,25 @@ def test_gold_aggregates_account_for_every_sale(dag_bag, lake, sample, table):
     rows = totals.fetchone()
     sales = sample.initial["sales"]
     assert rows == (len(sales), sum(row[6] for row in sales), sum(Decimal(row[7]) for row in sales))
+
+
+def test_the_athena_check_of_the_unload_counts_the_categories_whose_sales_add_up_above_zero(dag_bag):
+    """redshift__05's check over the crawled UNLOAD output, in DuckDB: a category whose amounts add up to
+    exactly 0 has no sales; one row per seller and buyer of a category is one category."""
+    task = dag_bag.dags["redshift__05_catalog_sales_by_category"].task_dict["check_sales_by_category"]
+    query = sqlglot.transpile(render(task, "query"), read="trino", write="duckdb")[0]
+    unload = duckdb.connect()
+    database = VARIABLES["glue_database_unload"]
+    unload.execute(f'CREATE SCHEMA "{database}"')
+    columns = "catgroup VARCHAR, catname VARCHAR, sale_amount DECIMAL(8,2)"
+    unload.execute(f'CREATE TABLE "{database}".sales_by_category ({columns})')
+    rows = [
+        ("Shows", "Musicals", "10.00"),
+        ("Shows", "Musicals", "0.50"),  # a second seller/buyer pair of the same category
+        ("Shows", "Plays", "0.00"),  # sales adding up to exactly 0
+        ("Concerts", "Pop", "-1.00"),
+        ("Concerts", "Pop", "1.00"),  # again 0 in all
+        ("Concerts", "Jazz", "0.01"),
+    ]
+    unload.executemany(f'INSERT INTO "{database}".sales_by_category VALUES (?, ?, ?)', rows)
+    assert unload.execute(query).fetchall() == [(2,)]

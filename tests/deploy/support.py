@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import threading
 from collections import Counter
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
+from xml.etree import ElementTree
 
 PROJECT_FILES = {
     ".gitignore": "build/\n__pycache__/\n*.pyc\n",
@@ -43,10 +45,20 @@ def make_repo(path: Path, files: dict[str, str]) -> Path:
     return path
 
 
+# DeleteObjects: "The request can contain a list of up to 1,000 keys" (S3 API reference); moto takes any
+# number, so the recording layer refuses more with S3's answer.
+MAX_KEYS_PER_DELETE = 1000
+MALFORMED_XML = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>MalformedXML</Code><Message>The XML you provided '
+    b"was not well-formed or did not validate against our published schema</Message></Error>"
+)
+
+
 class RecordingS3Server:
     """moto's S3 server behind a WSGI layer that records every request as it arrives: (method, key, query).
 
     The order the server saw is the proof of an ordering claim (not the order our code meant to send in).
+    A DeleteObjects of more than 1,000 keys is refused as S3 refuses it.
     """
 
     def __init__(self) -> None:
@@ -69,6 +81,14 @@ class RecordingS3Server:
                 self.requests.append(
                     (environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), headers)
                 )
+            if environ["REQUEST_METHOD"] == "POST" and "delete" in parse_qs(
+                environ.get("QUERY_STRING", ""), keep_blank_values=True
+            ):
+                body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                environ["wsgi.input"] = io.BytesIO(body)
+                if len(ElementTree.fromstring(body).findall("{*}Object")) > MAX_KEYS_PER_DELETE:
+                    start_response("400 Bad Request", [("Content-Type", "application/xml")])
+                    return [MALFORMED_XML]
             return moto_app(environ, start_response)
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -1,5 +1,5 @@
-"""The plan's guard against emptying the DAG folder: more than half of the DAG files (or all of them) gone in
-one sync needs --allow-mass-delete."""
+"""The plan: its guard against emptying the DAG folder (more than half of the DAG files, or all of them,
+gone in one sync needs --allow-mass-delete), and how it shows sizes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from deploy import cli, stamp
+from deploy import cli, plan, stamp
 from tests.deploy.support import commit_all
 
 
@@ -83,3 +83,18 @@ def test_allow_mass_delete_lets_it_through(four_dags):
 
     assert code == cli.OK, output
     assert list((folder / "dags").glob("*.py")) == []
+
+
+@pytest.mark.parametrize(
+    "size, shown",
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KB"),
+        (1536, "1.5 KB"),
+        (1024**2, "1.0 MB"),
+        (1024**4, "1024.0 GB"),
+    ],
+)
+def test_sizes_are_shown_in_the_largest_unit_below_1024(size, shown):
+    assert plan.human_bytes(size) == shown

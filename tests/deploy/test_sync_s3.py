@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import botocore.exceptions
 import pytest
@@ -51,27 +52,45 @@ def test_second_sync_uploads_nothing(project, s3, bucket):
     assert s3.sent["HeadObject"] == 0  # every listed ETag is the MD5 of the local file
 
 
-def test_an_object_whose_etag_is_not_an_md5_is_compared_by_its_stored_sha256(project, s3, bucket):
-    run_sync(project, s3, bucket)
-    key = "dags/redshift__01_first.py"
-    data = (project / key).read_bytes()
-    # A multipart upload's ETag is no MD5 (nor is an SSE-KMS one): only the sha256 metadata tells.
-    upload = s3.client.create_multipart_upload(
+def put_multipart(client, bucket: str, key: str, data: bytes) -> None:
+    """`data` as one multipart upload with our sha256 metadata: its ETag is no MD5 (nor is an SSE-KMS one),
+    so only the sha256 tells its content."""
+    upload = client.create_multipart_upload(
         Bucket=bucket, Key=key, Metadata={"sha256": hashlib.sha256(data).hexdigest()}
     )
-    part = s3.client.upload_part(Bucket=bucket, Key=key, UploadId=upload["UploadId"], PartNumber=1, Body=data)
-    s3.client.complete_multipart_upload(
+    part = client.upload_part(Bucket=bucket, Key=key, UploadId=upload["UploadId"], PartNumber=1, Body=data)
+    client.complete_multipart_upload(
         Bucket=bucket,
         Key=key,
         UploadId=upload["UploadId"],
         MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
     )
-    assert "-" in s3.client.head_object(Bucket=bucket, Key=key)["ETag"]
+    assert "-" in client.head_object(Bucket=bucket, Key=key)["ETag"]
+
+
+def test_an_object_whose_etag_is_not_an_md5_is_compared_by_its_stored_sha256(project, s3, bucket):
+    run_sync(project, s3, bucket)
+    key = "dags/redshift__01_first.py"
+    put_multipart(s3.client, bucket, key, (project / key).read_bytes())
 
     plan, result = run_sync(project, s3, bucket)
 
     assert result is None and plan.empty
     assert s3.sent["HeadObject"] == 1 and s3.sent["PutObject"] == 0
+
+
+def test_a_same_size_edit_of_an_object_compared_by_its_sha256_is_uploaded(project, s3, bucket):
+    """The size matches and the ETag is no MD5: only comparing the stored sha256 sees the edit."""
+    run_sync(project, s3, bucket)
+    key = "dags/redshift__01_first.py"
+    put_multipart(s3.client, bucket, key, (project / key).read_bytes())
+    (project / key).write_text("FIRST = 2\n")
+    assert len((project / key).read_bytes()) == s3.client.head_object(Bucket=bucket, Key=key)["ContentLength"]
+
+    plan, result = run_sync(project, s3, bucket)
+
+    assert [item.key for item in plan.changed] == [key] and result.uploaded == [key]
+    assert bucket_contents(s3.client, bucket)[key] == b"FIRST = 2\n"
 
 
 def test_one_changed_file_is_exactly_one_put(project, s3, bucket):
@@ -103,7 +122,7 @@ def test_deleted_dag_is_removed_and_nothing_outside_the_managed_prefix_is_touche
 
     plan, result = run_sync(project, s3, bucket, prefix="env-a")
 
-    assert sorted(result.deleted) == ["dags/redshift__01_first.py", "dags/sql/redshift/ddl/users.sql"]
+    assert result.deleted == ["dags/redshift__01_first.py", "dags/sql/redshift/ddl/users.sql"]  # key order
     assert s3.sent["PutObject"] == 0
     everything = bucket_contents(s3.client, bucket)
     assert {key: everything[key] for key in outside} == outside
@@ -283,3 +302,32 @@ def test_each_phase_is_in_place_before_the_next_is_sent(project, s3, bucket, s3_
     for phase in phases:
         assert set(arrived[seen : seen + len(phase)]) == phase, arrived
         seen += len(phase)
+
+
+def test_more_than_1000_stale_objects_go_in_batches_of_1000(project, s3, bucket, s3_server):
+    """DeleteObjects takes at most 1,000 keys per request (S3 API reference, DeleteObjects: "The request can
+    contain a list of up to 1,000 keys"); the test server refuses more, as S3 does. 1,001 stale objects are
+    exactly two requests, the first full, in key order."""
+    run_sync(project, s3, bucket)
+    stale = [f"dags/sql/old/q{n:04d}.sql" for n in range(1001)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda key: s3.client.put_object(Bucket=bucket, Key=key, Body=b"select 1;\n"), stale))
+    batches = []
+    s3.client.meta.events.register(
+        "before-parameter-build.s3.DeleteObjects",
+        lambda params, **_: batches.append([item["Key"] for item in params["Delete"]["Objects"]]),
+    )
+
+    plan, result = run_sync(project, s3, bucket)
+
+    assert [len(batch) for batch in batches] == [1000, 1]
+    assert batches == [stale[:1000], stale[1000:]]
+    assert s3.sent["DeleteObjects"] == 2 and result.deleted == stale
+    assert bucket_contents(s3.client, bucket) == expected_objects(project)
+
+
+def test_the_test_server_refuses_a_delete_of_more_than_1000_keys_as_s3_does(s3, bucket):
+    keys = [{"Key": f"k{n}"} for n in range(1001)]
+    with pytest.raises(botocore.exceptions.ClientError, match="MalformedXML"):
+        s3.client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+    assert s3.client.delete_objects(Bucket=bucket, Delete={"Objects": keys[:1000], "Quiet": True})

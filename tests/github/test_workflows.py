@@ -16,11 +16,14 @@ from gate.workflow_rules import (
     load,
     macos_job_violations,
     pin_violations,
+    python_violations,
     sync_workflow_violations,
+    triggers,
 )
 
 TEST_WORKFLOW = WORKFLOWS / "test_dags.yml"
 SYNC_WORKFLOW = WORKFLOWS / "sync_dags.yml"
+MUTATION_WORKFLOW = WORKFLOWS / "mutation.yml"
 ALL_WORKFLOWS = sorted(WORKFLOWS.glob("*.y*ml"))
 
 
@@ -67,6 +70,25 @@ def test_the_test_workflow_can_be_called_by_the_deploy():
 
 def test_the_sync_workflow_follows_its_rules():
     assert sync_workflow_violations(load(SYNC_WORKFLOW.read_text())) == []
+
+
+def test_the_mutation_workflow_runs_weekly_and_by_hand_never_on_a_pull_request_and_keeps_its_report():
+    from mutation.run import PACKAGE_FOLDERS
+
+    workflow = load(MUTATION_WORKFLOW.read_text())
+    assert set(triggers(workflow)) == {"schedule", "workflow_dispatch"}
+    assert workflow["permissions"] == {"contents": "read"}
+    mutants, report = workflow["jobs"]["mutants"], workflow["jobs"]["report"]
+    assert set(mutants["strategy"]["matrix"]["group"]) == set(PACKAGE_FOLDERS) | {"sql"}
+    assert mutants["timeout-minutes"] < 360  # GitHub ends a job at 6 hours
+    for job_id, job in workflow["jobs"].items():
+        assert python_violations(job_id, job["steps"]) == []
+    assert "tools/venv.sh python -m mutation" in "".join(s.get("run", "") for s in mutants["steps"])
+    assert report["needs"] == "mutants" and report["if"] == "always()"
+    assert "python -m mutation --report-only" in "".join(s.get("run", "") for s in report["steps"])
+    (upload,) = [s for s in report["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["if"] == "always()"
+    assert {"build/mutation/report.md", "build/mutation/report.json"} <= set(upload["with"]["path"].split())
 
 
 def test_every_reviewed_pin_is_used():

@@ -228,3 +228,22 @@ def test_a_key_in_a_large_file_is_refused(hooked_repo):
 
     assert result.returncode != 0
     assert "sample.csv:700001: AWS Access Key" in result.stderr
+
+
+def test_a_key_pasted_into_an_existing_line_is_refused_with_that_line(hooked_repo):
+    """An edited line is an added line: the commit's version of it is new text, whatever the line count."""
+    hooked_repo.write("config/settings.env", "REGION=us-east-1\nAWS_ACCESS_KEY_ID=\nLOG_LEVEL=info\n")
+    hooked_repo.git("add", "config/settings.env")
+    hooked_repo.git("commit", "-q", "-m", "settings")
+    before = hooked_repo.head()
+    hooked_repo.write(
+        "config/settings.env", f"REGION=us-east-1\nAWS_ACCESS_KEY_ID={FAKE_ACCESS_KEY_ID}\nLOG_LEVEL=info\n"
+    )
+    hooked_repo.git("add", "config/settings.env")
+
+    result = hooked_repo.git("commit", "-m", "fill in the key", check=False)
+
+    assert result.returncode != 0, f"the key on an edited line was committed: {result.stdout}"
+    assert "config/settings.env:2: AWS Access Key" in result.stderr
+    assert "config/settings.env:1:" not in result.stderr and "config/settings.env:3:" not in result.stderr
+    assert hooked_repo.head() == before

@@ -11,12 +11,14 @@ from airflow.exceptions import AirflowException
 from airflow.sdk import DAG
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.redshiftdata.exceptions import ValidationException
 from moto.redshiftdata.models import ColumnMetadata, Record, StatementResult, redshiftdata_backends
 from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
 from lakehouse.defaults import dag_settings
 from lakehouse.redshift import copy_merge_check_group, failed_checks, redshift_check
 from lakehouse.tickit import PRIMARY_KEYS
+from tests.dags.rendering import manual_run, render_task, variable_values
 
 REGION = "us-east-1"
 
@@ -37,7 +39,14 @@ def test_group_stages_merges_checks_and_drops_in_order(repo_root):
     assert "sales.copy_to_staging" in tasks["sales.drop_staging"].upstream_task_ids  # its setup
     params = tasks["sales.merge"].params
     assert (params["key"], params["event_time"]) == (PRIMARY_KEYS["sales"], "saletime")
-    assert len(tasks["sales.merge"].sql) == 2, "DELETE and INSERT must go as one batch (one transaction)"
+    # One batch each (one transaction), in this order: a merge that inserted before deleting would delete
+    # the rows it just inserted.
+    assert tasks["sales.copy_to_staging"].sql == [
+        "redshift/staging/drop.sql",
+        "redshift/staging/create.sql",
+        "redshift/staging/copy.sql",
+    ]
+    assert tasks["sales.merge"].sql == ["redshift/merge/delete.sql", "redshift/merge/insert.sql"]
 
 
 def test_group_of_an_unknown_table_names_the_fix(repo_root):
@@ -70,9 +79,16 @@ def test_failed_checks_rejects_a_query_of_another_shape():
         failed_checks(_result(["n"], [(1,)]), "task x")
 
 
+# A statement runs a while on AWS: the first DescribeStatement after submitting shows it running, the
+# second finished. Its result can be fetched only once it finished ("the temporarily cached result of an SQL
+# statement": https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_GetStatementResult.html).
+FINISHED_AFTER_DESCRIBES = 2
+
+
 @pytest.fixture
 def redshift_data(monkeypatch):
-    """moto's Redshift Data API, with statements that finish and return the rows a test sets.
+    """moto's Redshift Data API, with statements that finish after two DescribeStatement calls (moto's
+    finish at once, more lenient than AWS) and then return the rows a test sets.
 
     The response handler is pinned to moto's own (backend result, serialised), whatever else patched it.
     """
@@ -87,15 +103,29 @@ def redshift_data(monkeypatch):
     with mock_aws():
         backend = redshiftdata_backends[DEFAULT_ACCOUNT_ID][REGION]
         answer = {}
-        run = backend.execute_statement
+        run, describe = backend.execute_statement, backend.describe_statement
+        describes: dict[str, int] = {}
 
-        def finished(**kwargs):
+        def submitted(**kwargs):
             statement = run(**kwargs)
-            statement.status = "FINISHED"
+            statement.status = "SUBMITTED"
             return statement
 
-        monkeypatch.setattr(backend, "execute_statement", finished)
-        monkeypatch.setattr(backend, "get_statement_result", lambda statement_id: answer["result"])
+        def described(statement_id):
+            statement = describe(statement_id)
+            describes[statement_id] = describes.get(statement_id, 0) + 1
+            if describes[statement_id] >= FINISHED_AFTER_DESCRIBES:
+                statement.status = "FINISHED"
+            return statement
+
+        def result(statement_id):
+            if describe(statement_id).status != "FINISHED":
+                raise ValidationException(f"Query {statement_id} has not finished: no result to fetch yet")
+            return answer["result"]
+
+        monkeypatch.setattr(backend, "execute_statement", submitted)
+        monkeypatch.setattr(backend, "describe_statement", described)
+        monkeypatch.setattr(backend, "get_statement_result", result)
 
         def statement_result(response):
             result = response.redshiftdata_backend.get_statement_result(
@@ -111,6 +141,7 @@ def _check_task(repo_root):
     with _dag("redshift__97_check", repo_root) as dag:
         task = redshift_check("check", "SELECT check_name, failures FROM checks WHERE failures > 0")
     task.cluster_identifier, task.database, task.db_user = "tickit-cluster", "dev", "awsuser"
+    task.poll_interval = 0.01  # the statements finish after two polls: no need to wait 5 s between them
     return dag, task
 
 
@@ -121,6 +152,34 @@ def test_check_passes_when_no_check_fails(redshift_data, repo_root):
     task.execute({})
     (statement,) = backend.statements.values()
     assert statement.query_string.startswith("SELECT check_name, failures")
+
+
+def test_statements_go_to_the_cluster_database_and_user_of_the_variables(redshift_data, repo_root):
+    """The connection is templated from the Variables and rendered at run time: every task of the group
+    renders its own three, and the check's statement reaches the Data API with them."""
+    answer, backend = redshift_data
+    answer["result"] = StatementResult(*_result(["check_name", "failures"], []).values())
+    with _dag("redshift__96_connection", repo_root) as dag:
+        copy_merge_check_group("sales", "raw/tickit/sales/")
+    connection = {
+        "redshift_cluster_id": "tickit-a",
+        "redshift_database": "lake_b",
+        "redshift_db_user": "loader_c",
+    }
+    run = manual_run(dag, datetime(2024, 3, 2, tzinfo=timezone.utc))
+    rendered = {
+        task.task_id: render_task(task, run, {**variable_values(), **connection}) for task in dag.tasks
+    }
+    expected = tuple(connection.values())
+    for task_id, task in rendered.items():
+        assert (task.cluster_identifier, task.database, task.db_user) == expected, task_id
+
+    rendered["sales.check"].poll_interval = 0.01
+    rendered["sales.check"].execute({})
+
+    (statement,) = backend.statements.values()
+    assert (statement.cluster_identifier, statement.database, statement.db_user) == expected
+    assert "staged_rows_not_in_target" in statement.query_string
 
 
 def test_check_fails_naming_the_failed_checks(redshift_data, repo_root):

@@ -6,12 +6,13 @@ the engine under test.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from lakehouse.redshift import staging_table
-from lakehouse.tickit import INCREMENTAL_TABLES, PRIMARY_KEYS, TABLES
+from lakehouse.tickit import EVENT_TIME_COLUMNS, INCREMENTAL_TABLES, PRIMARY_KEYS, TABLES
 from sample_data.tickit import COLUMNS
 from tests.sql.pipeline import (
     INCREMENTAL_DAG,
@@ -128,11 +129,91 @@ def test_merge_check_reports_rows_after_the_interval_and_duplicate_keys(pipeline
         pipeline.check(INCREMENTAL_DAG, "sales.check", logical_date)
 
 
-def test_references_check_names_a_sale_without_listing(pipeline):
+@pytest.mark.parametrize("table", INCREMENTAL_TABLES)
+def test_merge_check_counts_a_row_exactly_at_the_interval_end_and_not_one_second_before(
+    pipeline, tickit_sample, table
+):
+    """The interval is [start, end): a row dated exactly at its end belongs to the next run's day."""
+    sample, _ = tickit_sample
+    first_day, *_ = sample.increments
+    logical_date = datetime.fromisoformat(first_day).replace(tzinfo=timezone.utc)
+    interval_end = logical_date + timedelta(days=1)  # the daily run's data interval: [logical date, +1 day)
     pipeline.create_tables()
     pipeline.initial_load()
-    pipeline.engine.run("DELETE FROM tickit.listing WHERE listid IN (SELECT MIN(listid) FROM tickit.sales)")
-    with pytest.raises(CheckFailed, match="sales_without_listing"):
+    drop, create, copy = pipeline.sql(INCREMENTAL_DAG, f"{table}.copy_to_staging", logical_date)
+    pipeline.engine.run_batch([drop, create])
+    pipeline._copy(copy)
+    staged, key, event_time = (
+        staging_table(INCREMENTAL_DAG, table),
+        PRIMARY_KEYS[table],
+        EVENT_TIME_COLUMNS[table],
+    )
+
+    def stage_latest_row_at(moment: datetime) -> None:
+        pipeline.engine.run(
+            f"UPDATE tickit.{staged} SET {event_time} = CAST('{moment:%Y-%m-%d %H:%M:%S}' AS TIMESTAMP) "
+            f"WHERE {key} = (SELECT MAX({key}) FROM tickit.{staged})"
+        )
+        pipeline.engine.run_batch(pipeline.sql(INCREMENTAL_DAG, f"{table}.merge", logical_date))
+
+    stage_latest_row_at(interval_end - timedelta(seconds=1))
+    pipeline.check(INCREMENTAL_DAG, f"{table}.check", logical_date)  # the interval's last second: in it
+    stage_latest_row_at(interval_end)
+    with pytest.raises(CheckFailed, match=r"\('staged_rows_after_interval', 1\)"):
+        pipeline.check(INCREMENTAL_DAG, f"{table}.check", logical_date)
+
+
+def test_merge_check_fails_on_an_empty_extract(pipeline, tickit_sample):
+    """A day whose extract holds no rows (a missing or empty file) is a failed load, not a quiet day."""
+    sample, _ = tickit_sample
+    logical_date = datetime.fromisoformat(min(sample.increments)).replace(tzinfo=timezone.utc)
+    pipeline.create_tables()
+    pipeline.initial_load()
+    drop, create, _copy = pipeline.sql(INCREMENTAL_DAG, "sales.copy_to_staging", logical_date)
+    pipeline.engine.run_batch([drop, create])  # nothing copied
+    pipeline.engine.run_batch(pipeline.sql(INCREMENTAL_DAG, "sales.merge", logical_date))
+    with pytest.raises(CheckFailed, match=r"\[\('staging_empty', 1\)\]"):
+        pipeline.check(INCREMENTAL_DAG, "sales.check", logical_date)
+
+
+def test_merge_check_names_staged_rows_the_merge_did_not_insert(pipeline, tickit_sample):
+    """The merge's DELETE without its INSERT: the staged rows are gone from the table; the check says so."""
+    sample, _ = tickit_sample
+    logical_date = datetime.fromisoformat(min(sample.increments)).replace(tzinfo=timezone.utc)
+    pipeline.create_tables()
+    pipeline.initial_load()
+    drop, create, copy = pipeline.sql(INCREMENTAL_DAG, "sales.copy_to_staging", logical_date)
+    pipeline.engine.run_batch([drop, create])
+    pipeline._copy(copy)
+    delete, _insert = pipeline.sql(INCREMENTAL_DAG, "sales.merge", logical_date)
+    pipeline.engine.run_batch([delete])
+    with pytest.raises(CheckFailed, match=r"\[\('staged_rows_not_in_target', [1-9]\d*\)\]"):
+        pipeline.check(INCREMENTAL_DAG, "sales.check", logical_date)
+
+
+# Each reference the check guards: (check, fact table, its column, the table it points at, that table's key).
+REFERENCES = [
+    ("sales_without_listing", "sales", "listid", "listing", "listid"),
+    ("sales_without_buyer", "sales", "buyerid", "users", "userid"),
+    ("listings_without_event", "listing", "eventid", "event", "eventid"),
+    ("events_without_category", "event", "catid", "category", "catid"),
+    ("sales_without_date", "sales", "dateid", "date", "dateid"),
+]
+
+
+@pytest.mark.parametrize("check, fact, column, target, key", REFERENCES, ids=[r[0] for r in REFERENCES])
+def test_references_check_names_exactly_the_broken_reference_and_its_rows(
+    pipeline, check, fact, column, target, key
+):
+    """One referenced row deleted: that check alone fails, counting the rows that pointed at it."""
+    pipeline.create_tables()
+    pipeline.initial_load()
+    ((value, orphans),) = pipeline.engine.run(
+        f"SELECT {column}, COUNT(*) FROM tickit.{fact} GROUP BY {column} "
+        f"ORDER BY COUNT(*) DESC, {column} LIMIT 1"
+    )
+    pipeline.engine.run(f"DELETE FROM tickit.{target} WHERE {key} = {value}")
+    with pytest.raises(CheckFailed, match=rf"failed checks \[\('{check}', {orphans}\)\]$"):
         pipeline.check("redshift__02_initial_load", "check_references", pipeline.first_day)
 
 

@@ -1,0 +1,97 @@
+"""mutation.run: what each module's mutants run against, the reviewed equivalents, the score."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import repository
+from mutation import run
+
+
+def test_every_module_of_the_mutated_packages_has_test_files_that_exist():
+    targets = run.load_targets()
+    listed = {
+        module: tests
+        for modules in targets["python"]["packages"].values()
+        for module, tests in modules.items()
+    }
+    assert set(targets["python"]["packages"]) == set(run.PACKAGE_FOLDERS)
+    for module, tests in {**listed, **targets["sql"]}.items():
+        assert (repository.ROOT / module).exists(), module
+        assert tests and [t for t in tests if not (repository.ROOT / t).is_file()] == [], module
+
+
+def test_a_module_without_tests_is_refused_naming_it(tmp_path, monkeypatch):
+    text = run.TARGETS.read_text().replace('"tools/deploy/plan.py" = [', '"tools/deploy/plan_gone.py" = [')
+    (tmp_path / "targets.toml").write_text(text)
+    monkeypatch.setattr(run, "TARGETS", tmp_path / "targets.toml")
+    with pytest.raises(SystemExit, match=r"no tests listed for \['tools/deploy/plan.py'\].*Fix: add"):
+        run.load_targets()
+
+
+def test_each_operator_pattern_names_cosmic_ray_operators():
+    import cosmic_ray.plugins
+
+    names = list(cosmic_ray.plugins.operator_names())
+    for pattern in run.load_targets()["python"]["operators"]:
+        assert [name for name in names if re.fullmatch(pattern, name)], pattern
+
+
+def test_every_equivalent_mutant_has_a_reason(tmp_path, monkeypatch):
+    for entry in run.load_equivalents():
+        assert entry["reason"].strip() and entry["line"] != entry["mutant"], entry
+    (tmp_path / "equivalent.toml").write_text(
+        '[[equivalent]]\nmodule = "tools/deploy/plan.py"\nline = "a < 1"\nmutant = "a <= 1"\nreason = " "\n'
+    )
+    monkeypatch.setattr(run, "EQUIVALENT", tmp_path / "equivalent.toml")
+    with pytest.raises(SystemExit, match="lacks \\['a reason'\\]"):
+        run.load_equivalents()
+
+
+def test_the_score_counts_timeouts_as_killed_and_leaves_equivalent_and_unrun_mutants_out():
+    outcomes = ["killed", "killed", "timeout", "survived", "equivalent", "not run", "incompetent"]
+    counts = run.score([{"outcome": outcome} for outcome in outcomes])
+    assert counts["score"] == 75.0
+    assert (counts["killed"], counts["timeout"], counts["survived"], counts["equivalent"]) == (2, 1, 1, 1)
+    assert run.score([{"outcome": "equivalent"}])["score"] is None
+
+
+@pytest.mark.parametrize(
+    "count, limit, chosen",
+    [(10, None, set(range(10))), (10, 20, set(range(10))), (10, 3, {0, 3, 6}), (7, 1, {0})],
+)
+def test_a_sample_is_spread_over_the_module_and_the_same_every_time(count, limit, chosen):
+    assert run.sample(count, limit) == chosen
+
+
+def test_the_report_adds_up_the_results_of_every_module(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    for name, group, outcomes in [
+        ("a", "deploy", ["killed", "survived"]),
+        ("b", "deploy", ["killed", "timeout", "equivalent"]),
+        ("c", "sql redshift", ["survived"]),
+    ]:
+        mutants = [
+            {"outcome": o, "operator": "op", "line": 3, "original": "x < 1", "mutant": "x <= 1"}
+            for o in outcomes
+        ]
+        result = {
+            "module": f"{name}.py",
+            "group": group,
+            "baseline_seconds": 2.0,
+            "seconds": 8.0,
+            "mutants": mutants,
+        }
+        (results / f"{name}.json").write_text(json.dumps(result))
+
+    assert run.main(["--report-only", "--out", str(tmp_path)]) == 0
+
+    report = (tmp_path / "report.md").read_text()
+    assert "| deploy | 2 | 2 | 1 | 1 | 1 | 0 | 75.0 % | 20.0 |" in report
+    assert "| sql redshift | 1 | 0 | 0 | 1 | 0 | 0 | 0.0 % | 10.0 |" in report
+    assert "## Survivors (2)" in report and "- `a.py:3` op: `x < 1` -> `x <= 1`" in report
+    assert json.loads((tmp_path / "report.json").read_text())["summary"]["deploy"]["score"] == 75.0

@@ -1,0 +1,1 @@
+"""Mutation testing of the harness, the plugins and the SQL: `tools/venv.sh python -m mutation`."""

@@ -1,0 +1,432 @@
+"""The mutation run: Python mutants (cosmic-ray) of tools/deploy, tools/gate, hooks and plugins/lakehouse, and
+SQL mutants (mutation.sql_mutants) of sql/redshift and sql/athena, each run against the tests that cover it.
+
+Everything happens in a copy of the checkout (build/mutation/tree/), never in the checkout itself: cosmic-ray
+writes each mutant into the file on disk, so the tests that run our code in a subprocess (the git hooks, the
+deploy CLI) see the mutant too. Per module: one run of its tests on the unmutated copy (it must pass, and
+sets the timeout), then one `pytest -x` of those tests per mutant. Results per module in
+build/mutation/results/ (a later run of other modules keeps them); the report (report.md, report.json) is
+written from all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import repository
+
+HERE = Path(__file__).resolve().parent
+TARGETS = HERE / "targets.toml"
+EQUIVALENT = HERE / "equivalent.toml"
+OUT = repository.ROOT / "build" / "mutation"
+TIMEOUT_FACTOR, TIMEOUT_MARGIN = 3, 30  # a mutant's tests may take 3x the unmutated run, plus 30 s
+
+
+# Where each package's modules live: every module there needs its tests in targets.toml.
+PACKAGE_FOLDERS = {
+    "deploy": "tools/deploy",
+    "gate": "tools/gate",
+    "hooks": "hooks",
+    "lakehouse": "plugins/lakehouse",
+}
+
+
+def load_targets() -> dict:
+    targets = tomllib.loads(TARGETS.read_text())
+    for package, folder in PACKAGE_FOLDERS.items():
+        listed = set(targets["python"]["packages"].get(package, {}))
+        modules = {
+            p.relative_to(repository.ROOT).as_posix()
+            for p in (repository.ROOT / folder).glob("*.py")
+            if p.name != "__init__.py"
+        }
+        if modules - listed:
+            raise SystemExit(
+                f"{TARGETS}: no tests listed for {sorted(modules - listed)}. Fix: add each module under "
+                f"[python.packages.{package}] with the test files that cover it."
+            )
+    return targets
+
+
+def load_equivalents() -> list[dict]:
+    """The reviewed equivalent mutants: {module, line, mutant, reason} (lines without indentation)."""
+    entries = tomllib.loads(EQUIVALENT.read_text()).get("equivalent", [])
+    for entry in entries:
+        missing = {"module", "line", "mutant", "reason"} - set(entry)
+        if missing or not entry["reason"].strip():
+            raise SystemExit(
+                f"{EQUIVALENT}: entry {entry} lacks {sorted(missing) or ['a reason']}. "
+                "Fix: give module, line, mutant and a one-line reason why no test can tell them apart."
+            )
+    return entries
+
+
+def copy_tree(source: Path, tree: Path, rev: str | None) -> None:
+    """The files of the checkout (tracked and new, not ignored) or of commit `rev`, at `tree`."""
+    if tree.exists():
+        shutil.rmtree(tree)
+    tree.mkdir(parents=True)
+    if rev:
+        archive = subprocess.run(["git", "archive", rev], cwd=source, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        return
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=source,
+        check=True,
+        capture_output=True,
+    ).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        origin = source / name
+        if origin.is_file() or origin.is_symlink():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, tree / name, follow_symlinks=False)
+
+
+def test_command(venv: Path, tests: list[str]) -> list[str]:
+    return [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "--no-header",
+        "-p",
+        "no:warnings",
+        "-p",
+        "deploy.selection",
+        *tests,
+    ]
+
+
+def run_tests(tree: Path, command: list[str], timeout: float) -> tuple[str, float, str]:
+    """('passed' | 'failed' | 'timeout', seconds, the output's tail)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "LAKEHOUSE_GATE"))}
+    env.update(PYTHONPATH=f"{tree / 'tools'}:{tree / 'plugins'}", PYTHONDONTWRITEBYTECODE="1")
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            command,
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            start_new_session=True,
+        )
+    except subprocess.TimeoutExpired:
+        return "timeout", time.monotonic() - started, ""
+    seconds = time.monotonic() - started
+    tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-12:])
+    return ("passed" if done.returncode == 0 else "failed"), seconds, tail
+
+
+def _changed_line(original: str, mutated: str) -> tuple[int, str, str]:
+    """(line number, original line, mutated line) of the first line a mutation changed."""
+    before, after = original.splitlines(), mutated.splitlines()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+        if tag != "equal":
+            old = before[i1] if i1 < i2 else ""
+            new = after[j1] if j1 < j2 else ""
+            return i1 + 1, old, new
+    return 0, "", ""
+
+
+def python_module(
+    tree: Path,
+    venv: Path,
+    module: str,
+    tests: list[str],
+    operators: re.Pattern,
+    equivalents: list[dict],
+    limit: int | None,
+    log,
+) -> dict:
+    """Mutate one module with cosmic-ray's operators (the realistic ones) and run its tests per mutant."""
+    import cosmic_ray.plugins
+    from cosmic_ray.commands import init
+    from cosmic_ray.mutating import mutate_and_test, mutate_code
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome
+
+    command = test_command(venv, tests)
+    status, baseline, tail = run_tests(tree, command, timeout=1800)
+    result = {"module": module, "tests": tests, "baseline_seconds": round(baseline, 1), "mutants": []}
+    if status != "passed":
+        result["error"] = f"the tests fail without any mutant:\n{tail}"
+        log(f"  {module}: baseline {status}; skipped\n{tail}")
+        return result
+    timeout = baseline * TIMEOUT_FACTOR + TIMEOUT_MARGIN
+    session = OUT / "sessions" / (module.replace("/", "__") + ".sqlite")
+    session.parent.mkdir(parents=True, exist_ok=True)
+    session.unlink(missing_ok=True)
+    original = (tree / module).read_text()
+    cwd = os.getcwd()
+    os.chdir(tree)  # cosmic-ray mutates the module at its path relative to the working directory
+    try:
+        with use_db(str(session), WorkDB.Mode.create) as work_db:
+            init([Path(module)], work_db, {})
+            items = list(work_db.pending_work_items)
+            kept = [item for item in items if operators.fullmatch(item.mutations[0].operator_name)]
+            result["generated"] = len(items)
+            chosen = sample(len(kept), limit)
+            started = time.monotonic()
+            for index, item in enumerate(kept):
+                mutation = item.mutations[0]
+                operator = cosmic_ray.plugins.get_operator(mutation.operator_name)()
+                try:
+                    mutated = mutate_code(original, operator, mutation.occurrence)
+                except (
+                    Exception
+                ) as error:  # an operator cosmic-ray cannot apply here (e.g. ExceptionReplacer)
+                    result["mutants"].append(
+                        {
+                            "operator": mutation.operator_name,
+                            "line": mutation.start_pos[0],
+                            "original": "",
+                            "mutant": "",
+                            "outcome": "incompetent",
+                            "error": repr(error),
+                        }
+                    )
+                    continue
+                if mutated is None:
+                    continue
+                line, old, new = _changed_line(original, mutated)
+                entry = {
+                    "operator": mutation.operator_name,
+                    "line": line,
+                    "original": old.strip(),
+                    "mutant": new.strip(),
+                }
+                reason = next(
+                    (
+                        e["reason"]
+                        for e in equivalents
+                        if e["module"] == module and e["line"] == old.strip() and e["mutant"] == new.strip()
+                    ),
+                    None,
+                )
+                if reason is not None:
+                    result["mutants"].append({**entry, "outcome": "equivalent", "reason": reason})
+                    continue
+                if index not in chosen:
+                    result["mutants"].append({**entry, "outcome": "not run"})
+                    continue
+                tick = time.monotonic()
+                work = mutate_and_test(item.mutations, " ".join(command), timeout)
+                work_db.set_result(item.job_id, work)
+                if work.test_outcome == TestOutcome.KILLED:
+                    outcome = "timeout" if work.output == "timeout" else "killed"
+                elif work.test_outcome == TestOutcome.SURVIVED:
+                    outcome = "survived"
+                else:
+                    outcome = "incompetent"
+                result["mutants"].append(
+                    {**entry, "outcome": outcome, "seconds": round(time.monotonic() - tick, 1)}
+                )
+                log(f"    {outcome:<9} {module}:{line}: {old.strip()}  ->  {new.strip()}")
+            result["seconds"] = round(time.monotonic() - started, 1)
+    finally:
+        os.chdir(cwd)
+        (tree / module).write_text(original)
+    return result
+
+
+def sql_folder(
+    tree: Path, venv: Path, folder: str, tests: list[str], equivalents: list[dict], limit: int | None, log
+) -> dict:
+    from mutation.sql_mutants import all_mutants
+    from sample_data.tickit import COLUMNS
+
+    command = test_command(venv, tests)
+    status, baseline, tail = run_tests(tree, command, timeout=1800)
+    result = {"module": folder, "tests": tests, "baseline_seconds": round(baseline, 1), "mutants": []}
+    if status != "passed":
+        result["error"] = f"the tests fail without any mutant:\n{tail}"
+        log(f"  {folder}: baseline {status}; skipped\n{tail}")
+        return result
+    timeout = baseline * TIMEOUT_FACTOR + TIMEOUT_MARGIN
+    mutants = all_mutants(tree, folder, COLUMNS)
+    result["generated"] = len(mutants)
+    started, chosen = time.monotonic(), sample(len(mutants), limit)
+    for index, mutant in enumerate(mutants):
+        entry = {
+            "operator": mutant.kind,
+            "line": mutant.line,
+            "file": mutant.path,
+            "id": mutant.id,
+            "original": " ".join(mutant.original.split()),
+            "mutant": " ".join(mutant.replacement.split()),
+        }
+        reason = next(
+            (
+                e["reason"]
+                for e in equivalents
+                if e["module"] == mutant.path
+                and e["line"] == entry["original"]
+                and e["mutant"] == entry["mutant"]
+            ),
+            None,
+        )
+        if reason is not None:
+            result["mutants"].append({**entry, "outcome": "equivalent", "reason": reason})
+            continue
+        if index not in chosen:
+            result["mutants"].append({**entry, "outcome": "not run"})
+            continue
+        path = tree / mutant.path
+        original = path.read_text()
+        try:
+            path.write_text(mutant.apply(original))
+            status, seconds, _ = run_tests(tree, command, timeout)
+        finally:
+            path.write_text(original)
+        outcome = {"passed": "survived", "failed": "killed", "timeout": "timeout"}[status]
+        result["mutants"].append({**entry, "outcome": outcome, "seconds": round(seconds, 1)})
+        log(f"    {outcome:<9} {mutant.describe()}")
+    result["seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def sample(count: int, limit: int | None) -> set[int]:
+    """The indices of the mutants to run: all, or `limit` of them spread evenly (the same ones each time)."""
+    if limit is None or limit >= count:
+        return set(range(count))
+    return {index * count // limit for index in range(limit)}
+
+
+def score(mutants: list[dict]) -> dict:
+    counts = {name: 0 for name in ("killed", "timeout", "survived", "equivalent", "incompetent", "not run")}
+    for mutant in mutants:
+        counts[mutant["outcome"]] += 1
+    caught = counts["killed"] + counts["timeout"]
+    tried = caught + counts["survived"]
+    counts["score"] = round(100 * caught / tried, 1) if tried else None
+    return counts
+
+
+def write_report(out: Path) -> Path:
+    """report.json and report.md from every result file in out/results/."""
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    results = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
+    groups: dict[str, list[dict]] = {}
+    for result in results:
+        groups.setdefault(result["group"], []).append(result)
+    summary = {}
+    for group, members in groups.items():
+        summary[group] = {
+            **score([m for r in members for m in r["mutants"]]),
+            "modules": len(members),
+            "seconds": round(sum(r.get("seconds", 0) + r["baseline_seconds"] for r in members), 1),
+            "errors": [r["module"] for r in members if "error" in r],
+        }
+    (out / "report.json").write_text(json.dumps({"summary": summary, "results": results}, indent=1))
+    lines = [
+        "# Mutation report",
+        "",
+        "score = killed (timeouts included) / (killed + survived); equivalent "
+        "mutants (tools/mutation/equivalent.toml) are not counted.",
+        "",
+        "| group | modules | killed | timeout | survived | equivalent | not run | score | seconds |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for group, s in sorted(summary.items()):
+        lines.append(
+            f"| {group} | {s['modules']} | {s['killed']} | {s['timeout']} | {s['survived']} | "
+            f"{s['equivalent']} | {s['not run']} | {s['score']} % | {s['seconds']} |"
+        )
+    for result in results:
+        if "error" in result:
+            lines += ["", f"**{result['module']}: not run** ({result['error'].splitlines()[0]})"]
+    survivors = [(r, m) for r in results for m in r["mutants"] if m["outcome"] == "survived"]
+    lines += ["", f"## Survivors ({len(survivors)})", ""]
+    for result, mutant in survivors:
+        where = mutant.get("file", result["module"])
+        lines.append(
+            f"- `{where}:{mutant['line']}` {mutant['operator']}: `{mutant['original']}` -> "
+            f"`{mutant['mutant'] or '(removed)'}`"
+        )
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return out / "report.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    global OUT
+    parser = argparse.ArgumentParser(prog="python -m mutation", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--package", action="append", help="deploy, gate, hooks, lakehouse (default: all)")
+    parser.add_argument("--module", action="append", help="one module (path), e.g. tools/deploy/plan.py")
+    parser.add_argument("--sql", action="store_true", help="only the SQL mutants")
+    parser.add_argument("--no-sql", action="store_true", help="no SQL mutants")
+    parser.add_argument(
+        "--limit", type=int, help="run N mutants per module, spread evenly over it (a sample)"
+    )
+    parser.add_argument("--rev", help="mutate the tree of this commit instead of the working tree")
+    parser.add_argument("--out", type=Path, help="where results and the report go (default: build/mutation)")
+    parser.add_argument("--report-only", action="store_true", help="only write the report from results/")
+    args = parser.parse_args(argv)
+
+    OUT = (args.out or OUT).resolve()
+    if args.report_only:
+        report = write_report(OUT)
+        print(report.read_text())
+        return 0
+    targets, equivalents = load_targets(), load_equivalents()
+    packages = targets["python"]["packages"]
+    unknown = set(args.package or []) - set(packages)
+    if unknown:
+        parser.error(f"unknown package {sorted(unknown)}; the packages are {sorted(packages)}")
+    venv = Path(os.environ.get("LAKEHOUSE_VENV") or repository.ROOT / ".venv").absolute()
+    tree = OUT / "tree"
+    copy_tree(repository.ROOT, tree, args.rev)
+    operators = re.compile("|".join(f"(?:{o})" for o in targets["python"]["operators"]))
+    results_dir = OUT / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    def save(group: str, result: dict) -> None:
+        result["group"] = group
+        name = result["module"].replace("/", "__") + ".json"
+        (results_dir / name).write_text(json.dumps(result, indent=1))
+
+    selected_modules = set(args.module or [])
+    if not args.sql:
+        for package, modules in packages.items():
+            if args.package and package not in args.package:
+                continue
+            for module, tests in modules.items():
+                if selected_modules and module not in selected_modules:
+                    continue
+                log(f"== {package}: {module} ({', '.join(tests)})")
+                save(
+                    package, python_module(tree, venv, module, tests, operators, equivalents, args.limit, log)
+                )
+    if not args.no_sql and not args.package:
+        for folder, tests in targets["sql"].items():
+            if selected_modules and folder not in selected_modules:
+                continue
+            log(f"== SQL: {folder} ({', '.join(tests)})")
+            save(
+                "sql " + folder.removeprefix("sql/"),
+                sql_folder(tree, venv, folder, tests, equivalents, args.limit, log),
+            )
+    report = write_report(OUT)
+    print(report.read_text())
+    print(f"report: {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
