@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from pathlib import Path
 
-from gate import inventory
+from gate import catalogue, inventory
 from airflow_home import prepare
 from gate.loader import load_once
 from gate.rules import classify_import_error, import_error_message
@@ -65,4 +65,21 @@ def test_no_dag_outside_the_inventory(loaded):
     assert not unlisted and not moved, (
         f"inventory: DAGs not in {inventory.INVENTORY_FILE}: {unlisted}; moved (listed, found): {moved}. "
         "Fix: ./run_tests.sh --update-inventory and commit the diff."
+    )
+
+
+def test_the_dags_match_their_recorded_structure(loaded):
+    """Tasks, edges, schedule and assets of every inventoried DAG are those of tools/gate/inventory.json."""
+    message = inventory.drift_message(inventory.read_snapshot(), inventory.snapshot(loaded))
+    assert not message, message
+
+
+def test_the_dag_catalogue_matches_the_dags(loaded):
+    docs = catalogue.docs_file(loaded.folder)
+    if docs is None:
+        pytest.skip(f"{loaded.folder} is not the repository's DAG folder and GATE_DAGS_DOC_FILE is unset")
+    written = docs.read_text() if docs.exists() else ""
+    assert written == catalogue.render(loaded), (
+        f"inventory: {docs} is not what the DAGs give (it is generated, never edited by hand). "
+        f"Fix: {inventory.REFRESH}, then commit the diff."
     )
