@@ -42,7 +42,8 @@ def _strings(value):
 
 class _TemplateFiles:
     """The template files (SQL) under each search path, by content: Airflow reads a templated field that
-    names a file (`sql="redshift/x.sql"`) into the field when it parses the DAG, so the text tells the file."""
+    names a file (`sql="redshift/x.sql"`) into the field when it parses the DAG, so the text tells the file.
+    """
 
     def __init__(self):
         self._by_text: dict[Path, dict[str, str]] = {}
