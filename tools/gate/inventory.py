@@ -23,7 +23,7 @@ REFRESH = "./run_tests.sh --update-inventory"
 # The settings that decide when a DAG runs (what a schedule change is).
 SCHEDULE_KEYS = ("timetable", "start_date", "end_date", "catchup")
 # What the drift message lists, added and removed, per DAG.
-LISTED_KEYS = ("tasks", "edges", "consumes", "produces")
+LISTED_KEYS = ("tasks", "edges", "consumes", "produces", "variables", "templates")
 
 
 def parse(text: str) -> dict[str, dict]:
@@ -111,10 +111,13 @@ def _iso(moment) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def entry(dag, folder: Path) -> dict:
-    """One DAG's record in the snapshot."""
+def entry(dag, folder: Path, files=None) -> dict:
+    """One DAG's record in the snapshot (`files`: a dag_uses.TemplateFiles shared by the DAGs of a folder)."""
     from airflow.serialization.serialized_objects import encode_timetable
 
+    from gate.dag_uses import TemplateFiles, uses
+
+    variables, templates = uses(dag, files or TemplateFiles())
     edges = sorted(f"{task.task_id} -> {down}" for task in dag.tasks for down in task.downstream_task_ids)
     produces = {asset_label(outlet) for task in dag.tasks for outlet in task.outlets}
     return {
@@ -128,12 +131,17 @@ def entry(dag, folder: Path) -> dict:
         "produces": sorted(produces),
         "tasks": sorted(dag.task_dict),
         "edges": edges,
+        "variables": variables,
+        "templates": templates,
     }
 
 
 def snapshot(loaded) -> dict[str, dict]:
     """{dag_id: entry} of the DAGs that loaded."""
-    return {dag_id: entry(dag, loaded.folder) for dag_id, dag in sorted(loaded.dags.items())}
+    from gate.dag_uses import TemplateFiles
+
+    files = TemplateFiles()
+    return {dag_id: entry(dag, loaded.folder, files) for dag_id, dag in sorted(loaded.dags.items())}
 
 
 def render(entries: dict[str, dict]) -> str:
