@@ -55,27 +55,47 @@ def step_results(path: Path) -> list[tuple[str, str]]:
 
 
 def failures(log: str) -> list[Failure]:
-    """The failing tests of pytest's short summary (-rfE), in its order."""
+    """The failing tests of pytest's short summary (-rfE), in its order, each with its whole message from its
+    section of the log (the short summary cuts a long message to the terminal's width, or drops it)."""
+    sections = _sections(log)
     found = []
     for line in log.splitlines():
         match = SHORT_SUMMARY.match(line)
         if match:
-            found.append(Failure(match[1], match[2], (match[3] or "").strip()))
+            name = match[2].split("::")[-1]
+            message = sections.get(name, ("", None))[0] or (match[3] or "").strip()
+            found.append(Failure(match[1], match[2], message))
     return found
 
 
-def _traceback_lines(log: str) -> dict[str, tuple[str, int]]:
-    """{test name with parameters: (file, line)} of the last frame of each failure section of the log."""
-    where, current = {}, None
+MAX_MESSAGE_LINES = 20
+
+
+def _sections(log: str) -> dict[str, tuple[str, tuple[str, int] | None]]:
+    """{test name with parameters: (message, (file, line) of its last frame)} per failure section of the
+    log: the message is the exception's `E` lines, or the text of a failure without a traceback."""
+    parsed: dict[str, tuple[str, tuple[str, int] | None]] = {}
+    name, body = None, []
+
+    def close():
+        if name is None:
+            return
+        errors = [line[1:].strip() for line in body if line.startswith("E ")]
+        frames = [TRACEBACK_LINE.match(line) for line in body]
+        frames = [(frame[1], int(frame[2])) for frame in frames if frame]
+        traced = errors or frames or any(line.startswith(">") for line in body)
+        text = errors if traced else [line for line in body if line.strip() and not line.startswith("[gw")]
+        parsed[name] = ("\n".join(text[:MAX_MESSAGE_LINES]).strip(), frames[-1] if frames else None)
+
     for line in log.splitlines():
         header = SECTION_HEADER.match(line)
-        if header:
-            current = header[1]
-            continue
-        frame = TRACEBACK_LINE.match(line)
-        if current and frame:
-            where[current] = (frame[1], int(frame[2]))
-    return where
+        if header or line.startswith("====="):
+            close()
+            name, body = (header[1], []) if header else (None, [])
+        elif name is not None:
+            body.append(line)
+    close()
+    return parsed
 
 
 def _line_of(path: Path, text: str) -> int:
@@ -116,7 +136,7 @@ def _escape(text: str, prop: bool = False) -> str:
 
 def annotations(found: list[Failure], snapshot: dict[str, dict], log: str, root: Path) -> list[str]:
     """One `::error file=...,line=...,title=...::message` workflow command per failure."""
-    frames = _traceback_lines(log)
+    frames = {name: frame for name, (_, frame) in _sections(log).items() if frame}
     lines = []
     for failure in found:
         path, line = locate(failure, snapshot, frames, root)
