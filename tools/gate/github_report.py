@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +25,12 @@ from gate import inventory
 # Relative to the repository root.
 STEPS_FILE = Path("build/test-logs/gate-steps")
 PYTEST_LOG = Path("build/test-logs/pytest.log")
-INVENTORY_PATH = "tools/gate/inventory.json"
+INVENTORY_PATH = inventory.RECORDED_PATH
 ENVIRONMENT_UPDATE = "MWAA environment update on deploy, 20-30 min"
 SHORT_SUMMARY = re.compile(r"^(FAILED|ERROR) (\S+?)(?: - (.*))?$")
 SECTION_HEADER = re.compile(r"^_{3,} (?:ERROR (?:at \w+ of|collecting) )?(.+?) _{3,}$")
 TRACEBACK_LINE = re.compile(r"^(\S+\.py):(\d+): ")
 LINE_IN_MESSAGE = re.compile(r"(?:\.py:|\bline )(\d+)")
-NO_BASE = {"", "0" * 40}
 
 
 @dataclass(frozen=True)
@@ -148,24 +146,6 @@ def annotations(found: list[Failure], snapshot: dict[str, dict], log: str, root:
     return lines
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-
-
-def base_commit(root: Path, ref: str | None) -> str | None:
-    """The base's commit id, or None when there is none to compare with (a first push, an unknown ref)."""
-    if not ref or ref in NO_BASE:
-        return None
-    done = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def base_snapshot(root: Path, commit: str) -> dict[str, dict]:
-    """The base's structure snapshot, as recorded in its inventory (empty when it has none)."""
-    done = _git(root, "show", f"{commit}:{INVENTORY_PATH}")
-    return inventory.parse(done.stdout) if done.returncode == 0 else {}
-
-
 def bundle_changes(root: Path, commit: str) -> tuple[dict[str, list[str]], str]:
     """({'added'|'changed'|'removed': [bucket key]}, problem): this tree's bundle against the base's."""
     from deploy import bundle
@@ -257,8 +237,8 @@ def main(argv: list[str] | None = None, root: Path = repository.ROOT) -> int:
     log = log_file.read_text(errors="replace") if log_file.exists() else ""
     found = failures(log)
     head = inventory.read_snapshot(root / INVENTORY_PATH)
-    commit = base_commit(root, args.base)
-    base = base_snapshot(root, commit) if commit else {}
+    commit = inventory.commit_of(args.base, root)
+    base = inventory.recorded_at(commit, root) if commit else {}
     bundle = bundle_changes(root, commit) if commit else ({}, "")
     text = summary(step_results(root / STEPS_FILE), found, args.base, commit, base, head, bundle)
     for line in annotations(found, head, log, root):

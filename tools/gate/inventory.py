@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import repository
 
 # GATE_INVENTORY_FILE points the gate at another inventory (with GATE_DAGS_FOLDER, another DAG folder).
 INVENTORY_FILE = Path(os.environ.get("GATE_INVENTORY_FILE") or Path(__file__).with_name("inventory.json"))
+RECORDED_PATH = "tools/gate/inventory.json"  # in the repository, for `git show <commit>:<path>`
 REFRESH = "./run_tests.sh --update-inventory"
 # The settings that decide when a DAG runs (what a schedule change is).
 SCHEDULE_KEYS = ("timetable", "start_date", "end_date", "catchup")
@@ -36,6 +38,25 @@ def parse(text: str) -> dict[str, dict]:
 def read_snapshot(path: Path = INVENTORY_FILE) -> dict[str, dict]:
     """{dag_id: entry}; empty when the file does not exist yet."""
     return parse(path.read_text()) if path.exists() else {}
+
+
+def commit_of(ref: str | None, root: Path = repository.ROOT) -> str | None:
+    """The commit id `ref` names in the repository at `root`; None for no ref, git's all-zero id (a first
+    push) or a ref git does not know."""
+    if not ref or ref == "0" * 40:
+        return None
+    done = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def recorded_at(commit: str, root: Path = repository.ROOT) -> dict[str, dict]:
+    """The repository's snapshot as recorded at `commit` (git show, nothing parsed); empty if it had none."""
+    done = _git(root, "show", f"{commit}:{RECORDED_PATH}")
+    return parse(done.stdout) if done.returncode == 0 else {}
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
 
 
 def read(path: Path = INVENTORY_FILE) -> dict[str, str]:
