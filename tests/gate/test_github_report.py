@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -132,6 +131,9 @@ def test_the_summary_shows_steps_failures_and_what_changes_against_the_base(clon
     recorded[DAG_ID]["tasks"].append("clear_again")
     recorded[DAG_ID]["edges"].append("unload_sales_by_category -> clear_again")
     recorded["hudi__03_new"] = {**recorded.pop("hudi__01_initial_load"), "variables": ["emr_cluster_id"]}
+    hourly = recorded["hudi__02_incremental_upsert"]
+    hourly["timetable"]["__var"]["expression"] = "*/5 * * * *"
+    hourly["schedule"] = "every five minutes"
     (clone / "tools" / "gate" / "inventory.json").write_text(json.dumps(recorded))
     logs = clone / "build" / "test-logs"
     (logs / "gate-steps").write_text("  ok      flake8\n  FAILED  pytest (fast: not slow)\n")
@@ -148,36 +150,45 @@ def test_the_summary_shows_steps_failures_and_what_changes_against_the_base(clon
     text = summary_file.read_text()
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True).stdout
     assert text.startswith("earlier step\n## DAG gate\n")  # appended: other steps write there too
-    assert (
-        textwrap.dedent(
-            f"""\
-        | step | result |
-        |---|---|
-        | flake8 | ok |
-        | pytest (fast: not slow) | **FAILED** |
-
-        ### Failures (1)
-
-        - `tests/dags/test_dag_policy.py::test_dag_follows_rule[{DAG_ID}-owner]`: owner is 'airflow'
-
-        ## What this changes in production (against `HEAD`, {head[:12]})
-
-        > [!WARNING]
-        > **MWAA environment update on deploy, 20-30 min**: `plugins.zip` change.
-
-        ### DAGs
-
-        - added: `hudi__03_new` (manual (no schedule); 6 tasks; needs the Variables `emr_cluster_id`)
-        - removed: `hudi__01_initial_load`
-        - changed: `{DAG_ID}`: tasks added: clear_again; edges added: unload_sales_by_category -> clear_again
-
-        ### Bundle files
-
-        - changed: `{DAG_FILE}`, `plugins.zip`
-        """
-        )
-        in text
-    )
+    hourly_was = "Every hour (cron `0 * * * *` UTC, data intervals)"
+    since = "start 2024-01-01T00:00:00+00:00; catch-up off"
+    expected = [
+        "| step | result |",
+        "|---|---|",
+        "| flake8 | ok |",
+        "| pytest (fast: not slow) | **FAILED** |",
+        "",
+        "### Failures (1)",
+        "",
+        f"- `tests/dags/test_dag_policy.py::test_dag_follows_rule[{DAG_ID}-owner]`: owner is 'airflow'",
+        "",
+        f"## What this changes in production (against `HEAD`, {head[:12]})",
+        "",
+        "> [!WARNING]",
+        "> **MWAA environment update on deploy, 20-30 min**: `plugins.zip` change.",
+        "",
+        "### DAGs",
+        "",
+        "- added: `hudi__03_new` (manual (no schedule); 6 tasks; needs the Variables `emr_cluster_id`)",
+        "- removed: `hudi__01_initial_load`",
+        f"- changed: `hudi__02_incremental_upsert`: schedule: {hourly_was} -> every five minutes",
+        f"- changed: `{DAG_ID}`: tasks added: clear_again; edges added: "
+        "unload_sales_by_category -> clear_again",
+        "",
+        "### Schedule changes",
+        "",
+        "| DAG | settings (before -> after) | runs at unpause | runs per day | verdict |",
+        "|---|---|---|---|---|",
+        f"| `hudi__02_incremental_upsert` | {hourly_was}; {since} -> every five minutes; {since} | 1 -> 1 | "
+        "24 -> more than 48 | **REFUSED**<br>more than 48 runs per day, more than "
+        "schedule_max_runs_per_day = 48 |",
+        f"| `hudi__03_new` | not recorded -> manual (no schedule); {since} | - -> 0 | - -> 0 | **ok** |",
+        "",
+        "### Bundle files",
+        "",
+        f"- changed: `{DAG_FILE}`, `plugins.zip`",
+    ]
+    assert text.splitlines()[3:] == expected
     out = capsys.readouterr().out
     assert out.startswith(f"::error file={DAG_FILE},line=")
 

@@ -188,6 +188,16 @@ def dag_changes(base: dict[str, dict], head: dict[str, dict]) -> list[str]:
     return lines
 
 
+def schedule_section(base: dict[str, dict], head: dict[str, dict]) -> str:
+    """The schedule-change review (gate.schedule_changes) of this tree's snapshot against the base's."""
+    from gate import schedule_changes
+
+    try:
+        return schedule_changes.review(base, head).markdown()
+    except schedule_changes.AcknowledgementError as error:
+        return f"**Schedule changes not reviewed**: {error}"
+
+
 def summary(
     steps: list[tuple[str, str]],
     found: list[Failure],
@@ -220,6 +230,7 @@ def summary(
         out += [f"> [!WARNING]\n> **{ENVIRONMENT_UPDATE}**: {_names(environment)} change.", ""]
     out += ["### DAGs", ""]
     out += dag_changes(base, head) or ["No DAG added, removed or changed."]
+    out += ["", "### Schedule changes", "", schedule_section(base, head)]
     out += ["", "### Bundle files", ""]
     if problem:
         out.append(f"The bundles could not be compared: {problem}")
