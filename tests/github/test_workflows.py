@@ -187,6 +187,10 @@ GATE_MUTATIONS = {
         lambda w: without(step(w, "gate", "gate.github_report"), "if"),
         "even when the gate fails",
     ),
+    "schedule-review-without-base": (
+        lambda w: without(step(w, "gate", "./run_tests.sh"), "env"),
+        "GATE_BASE_REF",
+    ),
     "shallow-checkout": (
         lambda w: without(step(w, "gate", "actions/checkout@")["with"], "fetch-depth"),
         "fetch-depth: 0",

@@ -111,6 +111,10 @@ def pull_request_view_violations(job_steps: list[dict]) -> list[str]:
         found.append("gate: the checkout needs fetch-depth: 0 (the pull-request view reads the base commit)")
     gate = first_step(job_steps, r"^\./run_tests\.sh\s*$")
     view = first_step(job_steps, r"-m gate\.github_report --base ")
+    if gate is not None and "GATE_BASE_REF" not in job_steps[gate].get("env", {}):
+        found.append(
+            "gate: ./run_tests.sh needs env GATE_BASE_REF (the base commit the schedule review uses)"
+        )
     if view is None or gate is None or view < gate:
         found.append(
             "gate: after ./run_tests.sh, run the pull-request view: python -m gate.github_report --base"
