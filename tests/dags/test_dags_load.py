@@ -6,8 +6,10 @@ DAG folder costs one test here, not one per file).
 
 from __future__ import annotations
 
-import pytest
+import difflib
 from pathlib import Path
+
+import pytest
 
 from gate import catalogue, inventory
 from airflow_home import prepare
@@ -71,7 +73,8 @@ def test_no_dag_outside_the_inventory(loaded):
 def test_the_dags_match_their_recorded_structure(loaded):
     """Tasks, edges, schedule and assets of every inventoried DAG are those of tools/gate/inventory.json."""
     message = inventory.drift_message(inventory.read_snapshot(), inventory.snapshot(loaded))
-    assert not message, message
+    if message:
+        pytest.fail(message, pytrace=False)
 
 
 def test_the_dag_catalogue_matches_the_dags(loaded):
@@ -79,7 +82,13 @@ def test_the_dag_catalogue_matches_the_dags(loaded):
     if docs is None:
         pytest.skip(f"{loaded.folder} is not the repository's DAG folder and GATE_DAGS_DOC_FILE is unset")
     written = docs.read_text() if docs.exists() else ""
-    assert written == catalogue.render(loaded), (
-        f"inventory: {docs} is not what the DAGs give (it is generated, never edited by hand). "
-        f"Fix: {inventory.REFRESH}, then commit the diff."
-    )
+    expected = catalogue.render(loaded, inventory.snapshot(loaded))
+    if written != expected:
+        diff = difflib.unified_diff(
+            written.splitlines(), expected.splitlines(), str(docs), "what the DAGs give", lineterm="", n=0
+        )
+        pytest.fail(
+            f"inventory: {docs} is not what the DAGs give (it is generated, never edited by hand). "
+            f"Fix: {inventory.REFRESH}, then commit the diff.\n" + "\n".join(list(diff)[:30]),
+            pytrace=False,
+        )

@@ -80,23 +80,30 @@ def median_ms(function, repeat: int) -> float:
 def measure(label: str, loaded, repeat: int) -> None:
     from gate import catalogue, inventory, schedule_changes
 
-    recorded = inventory.snapshot(loaded)
+    recorded = copy.deepcopy(inventory.snapshot(loaded))
     docs = catalogue.render(loaded, recorded)
-    snapshot_ms = median_ms(lambda: inventory.snapshot(loaded), repeat)
-    drift_ms = median_ms(lambda: inventory.drift(recorded, inventory.snapshot(loaded)), repeat)
-    catalogue_ms = median_ms(lambda: catalogue.render(loaded, recorded) == docs, repeat)
-    unchanged_ms = median_ms(lambda: schedule_changes.review(recorded, recorded), repeat)
+
+    def fresh_snapshot():
+        inventory._SNAPSHOTS.clear()  # the gate makes it once per session: time that once
+        return inventory.snapshot(loaded)
+
+    snapshot_ms = median_ms(fresh_snapshot, repeat)
+    found = inventory.snapshot(loaded)
+    drift_ms = median_ms(lambda: inventory.drift(recorded, found), repeat)
+    catalogue_ms = median_ms(lambda: catalogue.render(loaded, found) == docs, repeat)
+    unchanged_ms = median_ms(lambda: schedule_changes.review(recorded, found), repeat)
     changed = copy.deepcopy(recorded)
     cron = next(dag_id for dag_id, entry in changed.items() if "cron" in entry["schedule"])
     changed[cron]["timetable"]["__var"]["expression"] = "*/5 * * * *"
     changed[cron]["schedule"] = "every 5 minutes"
     one_change = schedule_changes.review(recorded, changed)
     changed_ms = median_ms(lambda: schedule_changes.review(recorded, changed), repeat)
-    total = snapshot_ms + drift_ms + catalogue_ms
+    total = snapshot_ms + drift_ms + catalogue_ms + unchanged_ms
     print(
         f"{label}: {len(loaded.dags)} DAGs: snapshot {snapshot_ms:.1f} ms, drift {drift_ms:.1f} ms, "
-        f"catalogue {catalogue_ms:.1f} ms (structure and docs checks: {total:.1f} ms); schedules unchanged "
-        f"{unchanged_ms:.1f} ms, one change {changed_ms:.1f} ms ({len(one_change.changes)} DAG reviewed)"
+        f"catalogue {catalogue_ms:.1f} ms, schedules unchanged {unchanged_ms:.1f} ms: the gate's fast path "
+        f"adds {total:.1f} ms; schedules with one change {changed_ms:.1f} ms "
+        f"({', '.join(c.dag_id + ': ' + c.per_day_words() for c in one_change.changes)})"
     )
 
 

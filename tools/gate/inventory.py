@@ -157,12 +157,20 @@ def entry(dag, folder: Path, files=None) -> dict:
     }
 
 
+_SNAPSHOTS: dict[int, tuple[object, dict[str, dict]]] = {}
+
+
 def snapshot(loaded) -> dict[str, dict]:
-    """{dag_id: entry} of the DAGs that loaded."""
+    """{dag_id: entry} of the DAGs that loaded, made once per parsed folder (the structure, catalogue and
+    schedule checks share it: treat it as read-only)."""
     from gate.dag_uses import TemplateFiles
 
-    files = TemplateFiles()
-    return {dag_id: entry(dag, loaded.folder, files) for dag_id, dag in sorted(loaded.dags.items())}
+    known = _SNAPSHOTS.get(id(loaded))
+    if known is None or known[0] is not loaded:
+        files = TemplateFiles()
+        entries = {dag_id: entry(dag, loaded.folder, files) for dag_id, dag in sorted(loaded.dags.items())}
+        known = _SNAPSHOTS[id(loaded)] = (loaded, entries)
+    return known[1]
 
 
 def render(entries: dict[str, dict]) -> str:

@@ -18,7 +18,6 @@ satisfy (also when only the producer side changed: an asset renamed where it is 
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -48,10 +47,10 @@ def settings_words(entry: dict) -> str:
     return words + (f"; end {entry['end_date']}" if entry.get("end_date") else "")
 
 
-def schedule_settings(entry: dict | None) -> tuple | None:
+def schedule_settings(entry: dict | None) -> list | None:
     if entry is None or "timetable" not in entry:
         return None
-    return tuple(json.dumps(entry.get(key), sort_keys=True) for key in inventory.SCHEDULE_KEYS)
+    return [entry.get(key) for key in inventory.SCHEDULE_KEYS]
 
 
 def _moment(text: str | None):
