@@ -77,6 +77,7 @@ step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" bash -c 'set -o pipe
 echo
 echo "== gate summary =="
 printf '%s\n' ${summary[@]+"${summary[@]}"}
+printf '%s\n' ${summary[@]+"${summary[@]}"} >"$LOGS/gate-steps" # for tools/gate/github_report.py
 if [ "${#failed[@]}" -gt 0 ]; then
     # The DAG gate's own verdicts first (by the rank of its marker: load, inventory, then policy), then
     # collection errors, then the rest.

@@ -6,10 +6,12 @@ DAG folder costs one test here, not one per file).
 
 from __future__ import annotations
 
-import pytest
+import difflib
 from pathlib import Path
 
-from gate import inventory
+import pytest
+
+from gate import catalogue, inventory
 from airflow_home import prepare
 from gate.loader import load_once
 from gate.rules import classify_import_error, import_error_message
@@ -66,3 +68,27 @@ def test_no_dag_outside_the_inventory(loaded):
         f"inventory: DAGs not in {inventory.INVENTORY_FILE}: {unlisted}; moved (listed, found): {moved}. "
         "Fix: ./run_tests.sh --update-inventory and commit the diff."
     )
+
+
+def test_the_dags_match_their_recorded_structure(loaded):
+    """Tasks, edges, schedule and assets of every inventoried DAG are those of tools/gate/inventory.json."""
+    message = inventory.drift_message(inventory.read_snapshot(), inventory.snapshot(loaded))
+    if message:
+        pytest.fail(message, pytrace=False)
+
+
+def test_the_dag_catalogue_matches_the_dags(loaded):
+    docs = catalogue.docs_file(loaded.folder)
+    if docs is None:
+        pytest.skip(f"{loaded.folder} is not the repository's DAG folder and GATE_DAGS_DOC_FILE is unset")
+    written = docs.read_text() if docs.exists() else ""
+    expected = catalogue.render(loaded, inventory.snapshot(loaded))
+    if written != expected:
+        diff = difflib.unified_diff(
+            written.splitlines(), expected.splitlines(), str(docs), "what the DAGs give", lineterm="", n=0
+        )
+        pytest.fail(
+            f"inventory: {docs} is not what the DAGs give (it is generated, never edited by hand). "
+            f"Fix: {inventory.REFRESH}, then commit the diff.\n" + "\n".join(list(diff)[:30]),
+            pytrace=False,
+        )

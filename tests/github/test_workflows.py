@@ -197,6 +197,26 @@ GATE_MUTATIONS = {
         "all suites",
     ),
     "no-postgres": (lambda w: step(w, "gate", "postgresql-15").update({"run": "true"}), "PostgreSQL 15"),
+    "no-pull-request-view": (
+        lambda w: w["jobs"]["gate"]["steps"].remove(step(w, "gate", "gate.github_report")),
+        "run the pull-request view",
+    ),
+    "pull-request-view-before-the-gate": (
+        lambda w: move(w, "gate", "gate.github_report", 0),
+        "run the pull-request view",
+    ),
+    "pull-request-view-only-on-success": (
+        lambda w: without(step(w, "gate", "gate.github_report"), "if"),
+        "even when the gate fails",
+    ),
+    "schedule-review-without-base": (
+        lambda w: without(step(w, "gate", "./run_tests.sh"), "env"),
+        "GATE_BASE_REF",
+    ),
+    "shallow-checkout": (
+        lambda w: without(step(w, "gate", "actions/checkout@")["with"], "fetch-depth"),
+        "fetch-depth: 0",
+    ),
 }
 
 

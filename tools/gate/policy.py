@@ -21,6 +21,8 @@ class Policy:
     parse_budget_seconds: float
     clock_start_date_window_hours: float
     one_test_per_dag_and_rule_up_to: int
+    schedule_max_runs_at_unpause: int
+    schedule_max_runs_per_day: float
     airflow_2_imports: tuple[tuple[str, str], ...]  # (Airflow 2 module, where Airflow 3 has it)
 
 
@@ -38,5 +40,7 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
         parse_budget_seconds=float(budget) if budget else float(raw["parse_budget_seconds"]),
         clock_start_date_window_hours=float(raw["clock_start_date_window_hours"]),
         one_test_per_dag_and_rule_up_to=int(per_pair or raw["one_test_per_dag_and_rule_up_to"]),
+        schedule_max_runs_at_unpause=int(raw["schedule_max_runs_at_unpause"]),
+        schedule_max_runs_per_day=float(raw["schedule_max_runs_per_day"]),
         airflow_2_imports=tuple(raw["airflow_2_imports"].items()),
     )

@@ -100,6 +100,31 @@ def gate_workflow_violations(workflow: dict) -> list[str]:
         found.append("must run ./run_tests.sh (all suites, no --fast)")
     if "postgresql-15" not in scripts:
         found.append("must install PostgreSQL 15 for the slow SQL tests")
+    found += pull_request_view_violations(gate_steps)
+    return found
+
+
+def pull_request_view_violations(job_steps: list[dict]) -> list[str]:
+    """The gate job ends with the pull-request view (tools/gate/github_report.py): after the gate, also when
+    it fails, against the base commit, from a checkout with the history that holds that commit."""
+    found = []
+    checkouts = [s for s in job_steps if s.get("uses", "").startswith("actions/checkout@")]
+    if not checkouts or checkouts[0].get("with", {}).get("fetch-depth") != 0:
+        found.append("gate: the checkout needs fetch-depth: 0 (the pull-request view reads the base commit)")
+    gate = first_step(job_steps, r"^\./run_tests\.sh\s*$")
+    view = first_step(job_steps, r"-m gate\.github_report --base ")
+    if gate is not None and "GATE_BASE_REF" not in job_steps[gate].get("env", {}):
+        found.append(
+            "gate: ./run_tests.sh needs env GATE_BASE_REF (the base commit the schedule review uses)"
+        )
+    if view is None or gate is None or view < gate:
+        found.append(
+            "gate: after ./run_tests.sh, run the pull-request view: python -m gate.github_report --base"
+        )
+    elif not re.search(r"!cancelled\(\)|always\(\)", str(job_steps[view].get("if", ""))):
+        found.append(
+            "gate: the pull-request view must run even when the gate fails (if: ${{ !cancelled() }})"
+        )
     return found
 
 

@@ -1,0 +1,201 @@
+"""The pull-request view: annotations from a real pytest log, and the job summary against a base commit of a
+real clone (a DAG gains a task, a plugin changes, a DAG is added and one removed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gate import github_report, inventory
+from gate.github_report import Failure
+
+DAG_ID = "redshift__04_unload_sales_by_category"
+DAG_FILE = f"dags/{DAG_ID}.py"
+FAILING_TESTS = f"""
+import pytest
+
+
+@pytest.mark.parametrize("case", ["{DAG_ID}-owner"])
+def test_dag_follows_rule(case):
+    pytest.fail("{DAG_ID}: owner is 'airflow' (a message longer than the terminal's width). Fix: set owner",
+                pytrace=False)
+
+
+def test_plain():
+    value = 1
+    assert value == 2, "one is not two"
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+
+def test_broken_fixture(broken):
+    pass
+"""
+
+
+def dag_id_line(repo_root, dag_id: str) -> int:
+    lines = (repo_root / "dags" / f"{dag_id}.py").read_text().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if f'"{dag_id}"' in line)
+
+
+@pytest.fixture(scope="module")
+def pytest_log(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("failing")
+    (folder / "test_failing.py").write_text(FAILING_TESTS)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider", "test_failing.py"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED test_failing.py::test_dag_follows_rule[" in done.stdout
+    return done.stdout
+
+
+def test_failures_are_read_from_pytest_s_short_summary(pytest_log):
+    assert github_report.failures(pytest_log) == [
+        Failure(
+            "FAILED",
+            f"test_failing.py::test_dag_follows_rule[{DAG_ID}-owner]",
+            f"{DAG_ID}: owner is 'airflow' (a message longer than the terminal's width). Fix: set owner",
+        ),
+        Failure("FAILED", "test_failing.py::test_plain", "AssertionError: one is not two\nassert 1 == 2"),
+        Failure("ERROR", "test_failing.py::test_broken_fixture", "RuntimeError: fixture broke"),
+    ]
+
+
+def test_a_dag_failure_is_annotated_on_its_dag_id_and_another_on_the_failing_line(pytest_log, repo_root):
+    found = github_report.failures(pytest_log)
+    lines = github_report.annotations(found, inventory.read_snapshot(), pytest_log, repo_root)
+    assert lines == [
+        f"::error file={DAG_FILE},line={dag_id_line(repo_root, DAG_ID)},title=FAILED test_dag_follows_rule"
+        f"[{DAG_ID}-owner]::{DAG_ID}: owner is 'airflow' (a message longer than the terminal's width). Fix: "
+        "set owner",
+        "::error file=test_failing.py,line=13,title=FAILED test_plain::AssertionError: one is not two%0A"
+        "assert 1 == 2",
+        "::error file=test_failing.py,line=18,title=ERROR test_broken_fixture::RuntimeError: fixture broke",
+    ]
+
+
+def test_a_file_that_does_not_load_is_annotated_at_the_line_its_message_names(repo_root):
+    failure = Failure(
+        "FAILED",
+        "tests/dags/test_dags_load.py::test_dag_file_loads[redshift__99_new.py-parse-purity]",
+        "redshift__99_new.py does not load: Variable.get at parse time (line 12). Fix: ...",
+    )
+    assert github_report.locate(failure, {}, {}, repo_root) == ("dags/redshift__99_new.py", 12)
+
+
+def test_the_inventory_and_catalogue_checks_are_annotated_on_their_files(repo_root):
+    structure = Failure(
+        "FAILED", "tests/dags/test_dags_load.py::test_the_dags_match_their_recorded_structure", ""
+    )
+    docs = Failure("FAILED", "tests/dags/test_dags_load.py::test_the_dag_catalogue_matches_the_dags", "")
+    assert github_report.locate(structure, {}, {}, repo_root) == ("tools/gate/inventory.json", 1)
+    assert github_report.locate(docs, {}, {}, repo_root) == ("docs/dags.md", 1)
+
+
+def test_workflow_command_characters_are_escaped(repo_root):
+    failure = Failure("ERROR", "tests/x.py::test_a[b:c,d]", "50% done\nsecond line")
+    [line] = github_report.annotations([failure], {}, "", repo_root)
+    assert line == "::error file=tests/x.py,line=1,title=ERROR test_a[b%3Ac%2Cd]::50%25 done%0Asecond line"
+
+
+ADDED_TASK = (
+    '    clear_again = clear_s3_prefix("clear_again", layout.UNLOAD_PREFIX)\n    unload >> clear_again\n'
+)
+
+
+@pytest.fixture
+def clone(tmp_path, repo_root):
+    """A clone at this branch's last commit; the test changes its working tree (the base is HEAD)."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(repo_root), str(repo)], check=True)
+    (repo / "build" / "test-logs").mkdir(parents=True)
+    return repo
+
+
+def test_the_summary_shows_steps_failures_and_what_changes_against_the_base(clone, monkeypatch, capsys):
+    dag = clone / DAG_FILE
+    dag.write_text(dag.read_text() + ADDED_TASK)
+    with (clone / "plugins" / "lakehouse" / "assets.py").open("a") as plugin:
+        plugin.write("# changed\n")
+    recorded = inventory.read_snapshot(clone / "tools" / "gate" / "inventory.json")
+    recorded[DAG_ID]["tasks"].append("clear_again")
+    recorded[DAG_ID]["edges"].append("unload_sales_by_category -> clear_again")
+    recorded["hudi__03_new"] = {**recorded.pop("hudi__01_initial_load"), "variables": ["emr_cluster_id"]}
+    hourly = recorded["hudi__02_incremental_upsert"]
+    hourly["timetable"]["__var"]["expression"] = "*/5 * * * *"
+    hourly["schedule"] = "every five minutes"
+    (clone / "tools" / "gate" / "inventory.json").write_text(json.dumps(recorded))
+    logs = clone / "build" / "test-logs"
+    (logs / "gate-steps").write_text("  ok      flake8\n  FAILED  pytest (fast: not slow)\n")
+    (logs / "pytest.log").write_text(
+        f"FAILED tests/dags/test_dag_policy.py::test_dag_follows_rule[{DAG_ID}-owner]"
+        " - owner is 'airflow'\n"
+    )
+    summary_file = clone.parent / "summary.md"
+    summary_file.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary_file))
+
+    assert github_report.main(["--base", "HEAD"], root=clone) == 0
+
+    text = summary_file.read_text()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True).stdout
+    assert text.startswith("earlier step\n## DAG gate\n")  # appended: other steps write there too
+    hourly_was = "Every hour (cron `0 * * * *` UTC, data intervals)"
+    since = "start 2024-01-01T00:00:00+00:00; catch-up off"
+    expected = [
+        "| step | result |",
+        "|---|---|",
+        "| flake8 | ok |",
+        "| pytest (fast: not slow) | **FAILED** |",
+        "",
+        "### Failures (1)",
+        "",
+        f"- `tests/dags/test_dag_policy.py::test_dag_follows_rule[{DAG_ID}-owner]`: owner is 'airflow'",
+        "",
+        f"## What this changes in production (against `HEAD`, {head[:12]})",
+        "",
+        "> [!WARNING]",
+        "> **MWAA environment update on deploy, 20-30 min**: `plugins.zip` change.",
+        "",
+        "### DAGs",
+        "",
+        "- added: `hudi__03_new` (manual (no schedule); 6 tasks; needs the Variables `emr_cluster_id`)",
+        "- removed: `hudi__01_initial_load`",
+        f"- changed: `hudi__02_incremental_upsert`: schedule: {hourly_was} -> every five minutes",
+        f"- changed: `{DAG_ID}`: tasks added: clear_again; edges added: "
+        "unload_sales_by_category -> clear_again",
+        "",
+        "### Schedule changes",
+        "",
+        "| DAG | settings (before -> after) | runs at unpause | runs per day | verdict |",
+        "|---|---|---|---|---|",
+        f"| `hudi__02_incremental_upsert` | {hourly_was}; {since} -> every five minutes; {since} | 1 -> 1 | "
+        "24 -> more than 48 | **REFUSED**<br>more than 48 runs per day, more than "
+        "schedule_max_runs_per_day = 48 |",
+        f"| `hudi__03_new` | not recorded -> manual (no schedule); {since} | - -> 0 | - -> 0 | **ok** |",
+        "",
+        "### Bundle files",
+        "",
+        f"- changed: `{DAG_FILE}`, `plugins.zip`",
+    ]
+    assert text.splitlines()[3:] == expected
+    out = capsys.readouterr().out
+    assert out.startswith(f"::error file={DAG_FILE},line=")
+
+
+def test_without_a_base_the_summary_says_so(clone, monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    assert github_report.main(["--base", "0" * 40], root=clone) == 0
+    out = capsys.readouterr().out
+    assert "**The gate did not finish**: no step results in `build/test-logs/gate-steps`." in out
+    assert f"No base commit to compare with (`{'0' * 40}`): nothing to compare." in out

@@ -1,0 +1,101 @@
+"""The structure snapshot: what it records per DAG, the drift message, and the older format."""
+
+from __future__ import annotations
+
+import json
+
+from gate import inventory
+from gate.loader import load
+
+SHIPPED = "redshift__04_unload_sales_by_category.py"
+DAG_ID = "redshift__04_unload_sales_by_category"
+ANCHOR = "    clear_unload_prefix >> unload\n"
+ADDED_TASK = (
+    ANCHOR + '    notify = clear_s3_prefix("clear_again", layout.UNLOAD_PREFIX)\n    unload >> notify\n'
+)
+
+
+def test_a_dag_is_recorded_with_tasks_edges_schedule_and_assets(loaded):
+    entry = inventory.snapshot(loaded)[DAG_ID]
+    assert entry["file"] == SHIPPED
+    assert entry["tasks"] == ["clear_unload_prefix", "unload_sales_by_category"]
+    assert entry["edges"] == ["clear_unload_prefix -> unload_sales_by_category"]
+    assert entry["schedule"] == "on assets `redshift_tickit_loaded`"
+    assert (entry["consumes"], entry["produces"]) == (
+        ["redshift_tickit_loaded"],
+        ["s3_tickit_sales_by_category"],
+    )
+    assert entry["timetable"]["__type"] == "airflow.timetables.simple.AssetTriggeredTimetable"
+    assert (entry["start_date"], entry["end_date"], entry["catchup"]) == (
+        "2024-01-01T00:00:00+00:00",
+        None,
+        False,
+    )
+
+
+def test_the_checked_in_snapshot_is_the_repository_s(loaded):
+    assert inventory.read_snapshot() == inventory.snapshot(loaded)
+    assert inventory.read() == inventory.current(loaded)
+
+
+def test_adding_a_task_fails_with_what_was_added_and_the_refresh_command(tmp_path, repo_root):
+    original = (repo_root / "dags" / SHIPPED).read_text()
+    assert ANCHOR in original, f"{SHIPPED} no longer contains {ANCHOR!r}: update the test"
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / SHIPPED).write_text(original.replace(ANCHOR, ADDED_TASK))
+    (tmp_path / "sql").symlink_to(repo_root / "sql")
+    recorded = {DAG_ID: inventory.read_snapshot()[DAG_ID]}
+
+    message = inventory.drift_message(recorded, inventory.snapshot(load(tmp_path / "dags")))
+
+    assert message.splitlines() == [
+        f"inventory: the DAGs differ from the structure recorded in {inventory.INVENTORY_FILE}:",
+        f"  {DAG_ID}: tasks added: clear_again; edges added: unload_sales_by_category -> clear_again",
+        "Fix: ./run_tests.sh --update-inventory (rewrites it and docs/dags.md), then review and commit the "
+        "diff.",
+    ]
+
+
+def test_drift_names_removed_tasks_edges_assets_and_the_schedule():
+    old = {
+        "d": {
+            "tasks": ["a", "b"],
+            "edges": ["a -> b"],
+            "consumes": [],
+            "produces": ["x"],
+            "schedule": "manual (no schedule)",
+            "catchup": False,
+        }
+    }
+    new = {
+        "d": {
+            "tasks": ["a"],
+            "edges": [],
+            "consumes": ["y"],
+            "produces": [],
+            "schedule": "on assets `y`",
+            "catchup": True,
+        }
+    }
+    assert inventory.drift(old, new) == [
+        "d: tasks removed: b; edges removed: a -> b; consumes added: y; produces removed: x; "
+        "schedule: manual (no schedule) -> on assets `y`; catchup: False -> True"
+    ]
+    assert inventory.drift(old, old) == []
+    assert inventory.drift_message(old, old) == ""
+
+
+def test_dags_on_one_side_only_are_not_drift():
+    # Listed but not loaded, or loaded but not listed, are the inventory's own checks (test_dags_load.py).
+    assert inventory.drift({"gone": {"tasks": ["a"]}}, {"new": {"tasks": ["b"]}}) == []
+
+
+def test_the_older_format_reads_as_files_and_drifts_as_such(tmp_path):
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps({"d": "d.py"}))
+    assert inventory.read(path) == {"d": "d.py"}
+    assert inventory.read_snapshot(path) == {"d": {"file": "d.py"}}
+    assert inventory.drift({"d": {"file": "d.py"}}, {"d": {"file": "d.py", "timetable": {}}}) == [
+        "d: timetable settings changed"
+    ]
+    assert inventory.parse("") == {}

@@ -1,0 +1,196 @@
+"""The schedule-change review on fixtures (tests/gate/schedule_changes/: the same DAGs before and after), its
+counts checked against an independent replay with DAG.next_dagrun_info, its limits at the boundary, the
+acknowledgements file, and the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from gate import inventory, schedule_changes
+from gate.loader import load
+from gate.policy import load_policy
+
+FIXTURES = Path(__file__).with_name("schedule_changes")
+NOW = pendulum.now("UTC")
+
+
+@pytest.fixture(scope="module")
+def bags():
+    base, head = load(FIXTURES / "base"), load(FIXTURES / "head")
+    assert not base.bag.import_errors and not head.bag.import_errors
+    assert sorted(base.dags) == sorted(head.dags)
+    return base, head
+
+
+@pytest.fixture(scope="module")
+def snapshots(bags):
+    return tuple(inventory.snapshot(loaded) for loaded in bags)
+
+
+def review(snapshots, *dag_ids, acknowledged=None, policy=None):
+    base, head = ({d: s[d] for d in dag_ids} for s in snapshots)
+    return schedule_changes.review(base, head, NOW, policy or load_policy(), acknowledged or {})
+
+
+def replay(dag, unpause_cap: int, ahead_cap: int) -> tuple[int, int]:
+    """The runs at unpause and over the next 7 days, by the methods of the DAG the scheduler holds (the
+    serialized DAG: its own time restriction from start date, end date and catch-up), not the snapshot's."""
+    from airflow.serialization.serialized_objects import SerializedDAG
+
+    dag = SerializedDAG.from_dict(SerializedDAG.to_dict(dag))
+    at_unpause, last = 0, None
+    while at_unpause <= unpause_cap:
+        info = dag.next_dagrun_info(last, restricted=True)
+        if info is None or info.run_after > NOW:
+            break
+        at_unpause, last = at_unpause + 1, info.data_interval
+    window = dag.iter_dagrun_infos_between(NOW, NOW + timedelta(days=7) - timedelta(microseconds=1))
+    return at_unpause, len(list(itertools.islice(window, ahead_cap + 1)))
+
+
+CASES = {
+    "start_moved_back": ("start_moved_back",),
+    "tightened_cron": ("tightened_cron",),
+    "asset_renamed_by_its_producer": ("orders_producer", "orders_consumer"),
+    "no_extra_run": ("moved_to_six",),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_computed_runs_match_an_independent_replay(bags, snapshots, case):
+    result = review(snapshots, *CASES[case])
+    assert result.changes, case
+    caps = schedule_changes.caps(load_policy())
+    for change in result.changes:
+        for loaded, runs in zip(bags, (change.runs_before, change.runs_after)):
+            assert (runs.at_unpause, runs.next_days) == replay(
+                loaded.dags[change.dag_id], *caps
+            ), change.dag_id
+
+
+def test_a_start_date_a_year_back_with_catch_up_is_refused(snapshots):
+    (change,) = review(snapshots, "start_moved_back").changes
+    assert change.lines()[:3] == [
+        "start_moved_back [REFUSED]: At 00:00 (cron `0 0 * * *` UTC, data intervals); start "
+        "2024-01-01T00:00:00+00:00; catch-up off -> At 00:00 (cron `0 0 * * *` UTC, data intervals); start "
+        "2023-01-01T00:00:00+00:00; catch-up on",
+        "  runs at unpause: 1 -> more than 100; runs per day: 1 -> 1",
+        "  more than 100 runs at unpause, more than schedule_max_runs_at_unpause = 10 (catch-up from the "
+        "start date?)",
+    ]
+    assert change.lines()[3].startswith("  Fix: change the schedule, or acknowledge it: add to ")
+
+
+def test_a_cron_tightened_to_every_five_minutes_is_refused(snapshots):
+    (change,) = review(snapshots, "tightened_cron").changes
+    assert change.refused
+    assert change.lines()[1:3] == [
+        "  runs at unpause: 1 -> 1; runs per day: 1 -> more than 48",
+        "  more than 48 runs per day, more than schedule_max_runs_per_day = 48",
+    ]
+
+
+def test_an_asset_renamed_only_where_it_is_updated_leaves_its_consumer_refused(snapshots):
+    result = review(snapshots, "orders_producer", "orders_consumer")
+    # The producer's schedule did not change; its consumer's condition can no longer be met.
+    assert [change.dag_id for change in result.changes] == ["orders_consumer"]
+    assert result.changes[0].lines()[1:4] == [
+        "  runs at unpause: 0 -> 0; runs per day: 0 -> 0",
+        "  triggered by `orders` (no DAG updates it)",
+        "  no DAG updates the assets its condition needs (on assets `orders`): it would never run",
+    ]
+    assert result.refused == result.changes
+
+
+def test_a_timetable_change_with_no_extra_run_passes(snapshots):
+    result = review(snapshots, "moved_to_six")
+    assert result.refused == []
+    assert result.report().splitlines() == [
+        "schedule changes:",
+        "moved_to_six [ok]: At 00:00 (cron `0 0 * * *` UTC, data intervals); start "
+        "2024-01-01T00:00:00+00:00; catch-up off -> At 06:00 (cron `0 6 * * *` UTC, data intervals); start "
+        "2024-01-01T00:00:00+00:00; catch-up off",
+        "  runs at unpause: 1 -> 1; runs per day: 1 -> 1",
+    ]
+
+
+def test_nothing_schedule_related_changed_reviews_nothing(snapshots):
+    base, _ = snapshots
+    assert schedule_changes.review(base, base, NOW, load_policy(), {}).changes == []
+
+
+def test_an_acknowledged_change_passes_and_says_why(snapshots):
+    (change,) = review(snapshots, "tightened_cron").changes
+    reason = "near-real-time feed agreed with its owners"
+    result = review(snapshots, "tightened_cron", acknowledged={("tightened_cron", change.after): reason})
+    assert result.refused == []
+    assert result.changes[0].lines()[-1] == f"  acknowledged: {reason}"
+    other = review(snapshots, "tightened_cron", acknowledged={("tightened_cron", change.before): reason})
+    assert other.refused, "an acknowledgement names the settings it accepts, not any change of the DAG"
+
+
+def cron_entry(start, catchup: bool, expression: str = "0 0 * * *") -> dict:
+    from airflow.serialization.serialized_objects import encode_timetable
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+    timetable = CronDataIntervalTimetable(expression, "UTC")
+    return {
+        "schedule": inventory.schedule_words(timetable),
+        "timetable": encode_timetable(timetable),
+        "start_date": start.isoformat(),
+        "end_date": None,
+        "catchup": catchup,
+    }
+
+
+def test_runs_at_unpause_at_the_limit_pass_and_one_past_is_refused():
+    policy = dataclasses.replace(load_policy(), schedule_max_runs_at_unpause=3)
+    midnight = NOW.start_of("day")
+    at_limit = {"d": cron_entry(midnight - timedelta(days=3), catchup=True)}
+    past_limit = {"d": cron_entry(midnight - timedelta(days=4), catchup=True)}
+    (ok,) = schedule_changes.review({}, at_limit, NOW, policy, {}).changes
+    (refused,) = schedule_changes.review({}, past_limit, NOW, policy, {}).changes
+    assert (ok.runs_after.at_unpause, ok.refused) == (3, False)
+    assert (refused.runs_after.at_unpause, refused.refused) == (4, True)
+
+
+def test_runs_per_day_at_the_limit_pass_and_one_past_is_refused():
+    hourly = {"d": cron_entry(pendulum.datetime(2024, 1, 1), catchup=False, expression="0 * * * *")}
+    at_limit = dataclasses.replace(load_policy(), schedule_max_runs_per_day=24)
+    below = dataclasses.replace(load_policy(), schedule_max_runs_per_day=23)
+    (ok,) = schedule_changes.review({}, hourly, NOW, at_limit, {}).changes
+    (refused,) = schedule_changes.review({}, hourly, NOW, below, {}).changes
+    assert (ok.runs_after.per_day, ok.refused) == (24, False)
+    assert (refused.runs_after.per_day_words(), refused.refused) == ("more than 23", True)
+
+
+def test_the_shipped_acknowledgements_file_reads():
+    assert schedule_changes.acknowledgements() == {}
+
+
+def test_a_bad_acknowledgement_is_a_clear_error(tmp_path):
+    path = tmp_path / "acknowledged.toml"
+    path.write_text('[[change]]\ndag_id = "d"\nsettings = "s"\n')
+    with pytest.raises(schedule_changes.AcknowledgementError, match=r"number 1 lacks reason\. Fix: "):
+        schedule_changes.acknowledgements(path)
+    path.write_text("[[change]\n")
+    with pytest.raises(schedule_changes.AcknowledgementError, match="not valid TOML"):
+        schedule_changes.acknowledgements(path)
+    path.write_text('[[change]]\ndag_id = "d"\nsettings = "s"\nreason = "r"\n')
+    assert schedule_changes.acknowledgements(path) == {("d", "s"): "r"}
+
+
+def test_the_summary_table_shows_each_change(snapshots):
+    table = review(snapshots, "tightened_cron", "moved_to_six").markdown().splitlines()
+    assert table[0] == "| DAG | settings (before -> after) | runs at unpause | runs per day | verdict |"
+    assert [row.split(" | ")[0] for row in table[2:]] == ["| `moved_to_six`", "| `tightened_cron`"]
+    assert table[3].endswith(
+        "| 1 -> 1 | 1 -> more than 48 | **REFUSED**<br>more than 48 runs per day, more than "
+        "schedule_max_runs_per_day = 48 |"
+    )
