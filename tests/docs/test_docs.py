@@ -92,9 +92,16 @@ def commands(document: Path, text: str | None = None) -> list[Command]:
 
 
 def _declared_options(source: Path) -> set[str]:
-    """The option strings a Python file declares with argparse's add_argument (but for help=SUPPRESS)."""
+    """The option strings a Python file declares with argparse's add_argument (but for help=SUPPRESS); a
+    package's `__main__.py` also declares those of the package modules it imports (`from pkg.run import main`)."""
     options = set()
-    for node in ast.walk(ast.parse(source.read_text())):
+    tree = ast.parse(source.read_text())
+    if source.name == "__main__.py":
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(f"{source.parent.name}."):
+                imported = source.parent / (node.module.split(".", 1)[1].replace(".", "/") + ".py")
+                options |= _declared_options(imported) if imported.is_file() else set()
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
             hidden = any(
                 getattr(k.value, "attr", None) == "SUPPRESS" for k in node.keywords if k.arg == "help"
