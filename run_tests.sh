@@ -14,8 +14,8 @@ source "$ROOT/tools/venv.sh"
 
 fast=0
 pytest_args=()
-for arg in "$@"; do
-    case "$arg" in
+while [ $# -gt 0 ]; do
+    case "$1" in
         --fast) fast=1 ;;
         --update-inventory)
             ensure_venv || exit 1
@@ -25,8 +25,9 @@ for arg in "$@"; do
             sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
-        *) pytest_args+=("$arg") ;;
+        *) pytest_args+=("$1") ;;
     esac
+    shift
 done
 
 ensure_venv || exit 1
@@ -40,28 +41,29 @@ mode=$([ "$fast" = 1 ] && echo fast || echo full)
 tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
 export LAKEHOUSE_GATE_MODE="$mode" LAKEHOUSE_GATE_SELECTION="$LOGS/selection"
 rm -f "$LAKEHOUSE_GATE_SELECTION"
-# The modules of the DAG gate proper (pytest marker dag_gate) and their rank, written by gate.summary.
-export LAKEHOUSE_DAG_GATE_RANKS="$LOGS/dag-gate-ranks"
-: >"$LAKEHOUSE_DAG_GATE_RANKS"
+# Every real test outcome, for the summary below (tools/gate/summary.py, loaded with -p).
+export LAKEHOUSE_GATE_OUTCOMES="$LOGS/outcomes.json"
+rm -f "$LAKEHOUSE_GATE_OUTCOMES"
 
 failed=()
+summary=()
+# step NAME LOG COMMAND...: runs COMMAND, its output shown and kept in build/test-logs/LOG for the summary.
 step() {
-    local name=$1
-    shift
+    local name=$1 log=$2
+    shift 2
     echo "== $name =="
-    if "$@"; then
+    if "$@" 2>&1 | tee "$LOGS/$log"; then
         summary+=("  ok      $name")
     else
         summary+=("  FAILED  $name")
         failed+=("$name")
     fi
 }
-summary=()
 
-step "flake8" flake8 .
-step "black --check" black --check .
+step "flake8" flake8.log flake8 .
+step "black --check" black.log black --check .
 # Every file of the tree under test, committed with --no-verify or not (the pre-commit hook's scanner).
-step "secret scan" python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
+step "secret scan" secret-scan.log python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
 if [ "$fast" = 1 ]; then
     marker=(-m "not slow")
     # A DAG file that does not import: only the DAG gate runs (tests/conftest.py), so the answer comes first.
@@ -71,28 +73,16 @@ else
     # out longest first (tests/conftest.py SLOWEST_FIRST).
     marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
 fi
-step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" bash -c 'set -o pipefail; python -m pytest -q -rfE --continue-on-collection-errors "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
-    -p deploy.selection -p gate.summary ${marker[@]+"${marker[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
+step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" pytest.log python -m pytest -q -rfE \
+    --continue-on-collection-errors -p deploy.selection -p gate.summary ${marker[@]+"${marker[@]}"} \
+    ${pytest_args[@]+"${pytest_args[@]}"}
 
 echo
 echo "== gate summary =="
 printf '%s\n' ${summary[@]+"${summary[@]}"}
 if [ "${#failed[@]}" -gt 0 ]; then
-    # The DAG gate's own verdicts first (by the rank of its marker: load, inventory, then policy), then
-    # collection errors, then the rest.
-    problems=$(grep -E '^(FAILED|ERROR) ' "$LOGS/pytest.log" 2>/dev/null |
-        awk -v ranks="$LAKEHOUSE_DAG_GATE_RANKS" '
-            FILENAME == ranks {split($0, entry, "\t"); rank[entry[2]] = entry[1]; next}
-            {module = $2; sub(/::.*/, "", module)}
-            module in rank {print rank[module] "\t" $0; next}
-            /^ERROR/ {print 100 "\t" $0; next} {print 101 "\t" $0}' "$LAKEHOUSE_DAG_GATE_RANKS" - |
-        sort -s -k1,1n | cut -f2-)
-    if [ -n "$problems" ]; then
-        echo "$problems" | head -n 25 | sed 's/^/  /'
-        count=$(echo "$problems" | wc -l)
-        [ "$count" -gt 25 ] && echo "  ... and $((count - 25)) more"
-    fi
-    echo "Fix: black .  (formatting) | flake8 .  (lint) | full pytest output: build/test-logs/pytest.log"
+    # One line per root cause (DAG files that do not import, DAG rules, the rest) and a fix per failed step.
+    python -m gate.summary "build/test-logs" ${failed[@]+"${failed[@]}"}
     exit 1
 fi
 if [ -n "$tested_tree" ]; then
