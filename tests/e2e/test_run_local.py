@@ -72,3 +72,13 @@ def test_an_unknown_dag_id_exits_2_naming_the_fix(capsys):
     error = capsys.readouterr().err
     assert "error: no DAG 'redshift__99_missing'" in error
     assert "Fix: pass a dag_id listed in tools/gate/inventory.json." in error
+
+
+def test_a_misspelt_dag_id_suggests_the_closest_in_one_line(capsys):
+    from local_aws.__main__ import main
+
+    assert main(["redshift__01_create_table"]) == 2
+    assert capsys.readouterr().err == (
+        "error: no DAG 'redshift__01_create_table' in dags/; did you mean 'redshift__01_create_tables'? "
+        "Fix: ./run_local.sh redshift__01_create_tables\n"
+    )

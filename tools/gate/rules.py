@@ -327,7 +327,10 @@ def check(dag, rule: Rule, loaded: LoadedBag, policy: Policy) -> str | None:
     problem = rule.check(dag, loaded, policy)
     if problem:
         where = shown_path(dag.fileloc, loaded.folder if loaded else None)
-        return f"{rule.name}: DAG '{dag.dag_id}' ({where}): {problem}. Fix: {rule.fix_for(policy)}."
+        fix = (
+            "" if " Fix: " in problem else f". Fix: {rule.fix_for(policy)}"
+        )  # a problem may know its own fix
+        return f"{rule.name}: DAG '{dag.dag_id}' ({where}): {problem}{fix}."
     return None
 
 

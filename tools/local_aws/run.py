@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from gate.run_contexts import ASSET_TRIGGERED, TRIGGERED_BY, RunContext
+from gate.rules import shown_path
+from gate.suggest import closest
 import repository
 
 REPO_ROOT = repository.ROOT
@@ -74,10 +76,18 @@ def load_dag(dag_id: str, dags_folder: Path = DAGS_FOLDER):
     if dag_id in bag.dags:
         return bag.dags[dag_id]
     errors = "".join(
-        f"\n  {path}: {error.strip().splitlines()[-1]}" for path, error in bag.import_errors.items()
+        f"\n  {shown_path(path)}: {error.strip().splitlines()[-1]}"
+        for path, error in bag.import_errors.items()
     )
+    close = closest(dag_id, bag.dags)
+    if close and not errors:
+        raise KeyError(
+            f"no DAG '{dag_id}' in {shown_path(dags_folder)}/; did you mean {' or '.join(map(repr, close))}? "
+            f"Fix: ./run_local.sh {close[0]}"
+        )
+    found = ", ".join(sorted(bag.dags)) or "none"
     raise KeyError(
-        f"no DAG '{dag_id}' in {dags_folder} (found: {', '.join(sorted(bag.dags)) or 'none'}).{errors}\n"
+        f"no DAG '{dag_id}' in {shown_path(dags_folder)}/ (found: {found}).{errors}\n"
         + (
             "Fix: the import error above."
             if errors
