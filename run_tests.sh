@@ -6,6 +6,8 @@
 #   ./run_tests.sh --fast              the pre-push path: skips suites marked slow (PostgreSQL, end to end)
 #   ./run_tests.sh --update-inventory  rewrite tools/gate/inventory.json from the DAGs that load, then exit
 #   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags); never stamped
+#   ./run_tests.sh [--fast] --dag ID   only that DAG (repeatable): its file linted and parsed, its policy,
+#                                      render, SQL and local-run tests; never stamped
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 2
@@ -14,15 +16,23 @@ source "$ROOT/tools/venv.sh"
 
 fast=0
 pytest_args=()
+dags=()
+dag_ids="" # the same, as one string for messages
 while [ $# -gt 0 ]; do
     case "$1" in
         --fast) fast=1 ;;
+        --dag=*) dags+=("${1#--dag=}") && dag_ids="$dag_ids ${1#--dag=}" ;;
+        --dag)
+            [ $# -ge 2 ] || { echo "error: --dag needs a DAG id, e.g. ./run_tests.sh --dag redshift__01_create_tables" >&2; exit 2; }
+            dags+=("$2") && dag_ids="$dag_ids $2"
+            shift
+            ;;
         --update-inventory)
             ensure_venv || exit 1
             exec "$VENV/bin/python" -m gate.inventory
             ;;
         -h | --help)
-            sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) pytest_args+=("$1") ;;
@@ -35,10 +45,25 @@ export PATH="$VENV/bin:$PATH"
 LOGS="$ROOT/build/test-logs"
 mkdir -p "$LOGS"
 mode=$([ "$fast" = 1 ] && echo fast || echo full)
+# What flake8 and black read, and the suites pytest collects: everything, or with --dag the DAGs' files and
+# the suites of per-DAG tests (tests/conftest.py keeps those of the chosen DAGs).
+lint_paths=(.)
+suites=()
+if [ "${#dags[@]}" -gt 0 ]; then
+    dag_files=$(python -m gate.inventory --check-ids ${dags[@]+"${dags[@]}"}) || exit 2
+    # shellcheck disable=SC2206  # one repository-relative path per line, no spaces (dags/<dag_id>.py)
+    lint_paths=($dag_files)
+    suites=(tests/dags tests/sql tests/e2e/test_dag_runs.py)
+    export LAKEHOUSE_GATE_DAGS="${dag_ids# }"
+    echo "== only the DAGs${dag_ids} ($(echo "$dag_files" | tr '\n' ' ' | sed 's/ $//')) =="
+fi
 # The tree under test (tools/deploy/stamp.py): a green run of the whole selection stamps it for ./sync_dags.sh.
 # Whether pytest ran the whole selection is pytest's to say (tools/deploy/selection.py, loaded below): test
 # arguments, PYTEST_ADDOPTS or the ini file's addopts narrowing the run all leave the tree unstamped.
-tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
+tested_tree=""
+if [ "${#dags[@]}" -eq 0 ]; then
+    tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
+fi
 export LAKEHOUSE_GATE_MODE="$mode" LAKEHOUSE_GATE_SELECTION="$LOGS/selection"
 rm -f "$LAKEHOUSE_GATE_SELECTION"
 # Every real test outcome, for the summary below (tools/gate/summary.py, loaded with -p).
@@ -60,14 +85,16 @@ step() {
     fi
 }
 
-step "flake8" flake8.log flake8 .
-step "black --check" black.log black --check .
+step "flake8" flake8.log flake8 ${lint_paths[@]+"${lint_paths[@]}"}
+step "black --check" black.log black --check ${lint_paths[@]+"${lint_paths[@]}"}
 # Every file of the tree under test, committed with --no-verify or not (the pre-commit hook's scanner).
 step "secret scan" secret-scan.log python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
 if [ "$fast" = 1 ]; then
     marker=(-m "not slow")
     # A DAG file that does not import: only the DAG gate runs (tests/conftest.py), so the answer comes first.
     export LAKEHOUSE_STOP_ON_BROKEN_DAGS=1
+elif [ "${#dags[@]}" -gt 0 ]; then
+    marker=()  # a few DAGs: one process (starting pytest-xdist's workers would cost more than it saves)
 else
     # Everything, on every core (pytest-xdist; LAKEHOUSE_TEST_WORKERS=0 runs it in this process), handed
     # out longest first (tests/conftest.py SLOWEST_FIRST).
@@ -75,7 +102,7 @@ else
 fi
 step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" pytest.log python -m pytest -q -rfE \
     --continue-on-collection-errors -p deploy.selection -p gate.summary ${marker[@]+"${marker[@]}"} \
-    ${pytest_args[@]+"${pytest_args[@]}"}
+    ${suites[@]+"${suites[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
 
 echo
 echo "== gate summary =="
@@ -88,4 +115,8 @@ fi
 if [ -n "$tested_tree" ]; then
     python -m deploy.stamp write "$tested_tree" "$mode" "$LAKEHOUSE_GATE_SELECTION"
 fi
-echo "all green"
+if [ "${#dags[@]}" -gt 0 ]; then
+    echo "all green for${dag_ids} (a run of chosen DAGs is never stamped for ./sync_dags.sh)"
+else
+    echo "all green"
+fi
