@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 OUTCOMES = "LAKEHOUSE_GATE_OUTCOMES"
+SHOWN_LOG = "LAKEHOUSE_GATE_SHOWN_LOG"  # where the user finds the whole log (the pre-push hook copies it)
 SUBJECTS = "gate_subjects"
 RANK = "gate_rank"
 IMPORT_RANK, RULE_RANK = 0, 1
@@ -273,7 +274,8 @@ def main(argv: list[str]) -> int:
             print(f"pytest: {outcome_counts(record)}")
             for line in diagnosis(record):
                 print(f"  {line}")
-        fixes.append(f"the causes above, in order; the whole log: {_relative(str(logs), root)}/pytest.log")
+        log = os.environ.get(SHOWN_LOG) or f"{_relative(str(logs), root)}/pytest.log"
+        fixes.append(f"the causes above, in order; the whole log: {log}")
     if fixes:
         print("Fix: " + "\n     ".join(fixes))
     return 0
