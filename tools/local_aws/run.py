@@ -7,7 +7,7 @@ import inspect
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +28,16 @@ WAITER_ATTRIBUTES = ("waiter_delay",)
 BUNDLE_NAME = "dags-folder"  # Airflow's default bundle: the DAG folder
 
 
+@dataclass(frozen=True)
+class TaskRun:
+    """One task instance of a run: when it started (None: it never ran), its state and duration."""
+
+    task_id: str
+    state: str
+    started: datetime | None
+    seconds: float | None
+
+
 @dataclass
 class RunResult:
     dag_id: str
@@ -36,6 +46,7 @@ class RunResult:
     state: str
     task_states: dict[str, str]
     seconds: float
+    task_runs: list[TaskRun] = field(default_factory=list)  # in run order
 
     @property
     def logical_date(self) -> datetime | None:
@@ -417,8 +428,21 @@ def run_dag(dag, run: RunContext) -> RunResult:
     ):
         dag_run = dag.test(logical_date=run.logical_date, run_after=run.run_after)
     seconds = time.perf_counter() - start
-    task_states = {
-        ti.task_id: getattr(ti.state, "value", str(ti.state)) for ti in dag_run.get_task_instances()
-    }
+    instances = dag_run.get_task_instances()
+    task_states = {ti.task_id: getattr(ti.state, "value", str(ti.state)) for ti in instances}
     state = getattr(dag_run.state, "value", dag_run.state)
-    return RunResult(dag.dag_id, dag_run.run_id, run, str(state), task_states, seconds)
+    return RunResult(
+        dag.dag_id, dag_run.run_id, run, str(state), task_states, seconds, in_run_order(dag, instances)
+    )
+
+
+def in_run_order(dag, instances) -> list[TaskRun]:
+    """The task instances as TaskRuns, by start time; those that never ran last, in the DAG's task order."""
+    position = {task_id: n for n, task_id in enumerate(dag.task_dict)}
+    runs = [
+        TaskRun(ti.task_id, str(getattr(ti.state, "value", ti.state) or "none"), ti.start_date, ti.duration)
+        for ti in instances
+    ]
+    return sorted(
+        runs, key=lambda r: (r.started is None, r.started or datetime.min, position.get(r.task_id, 0))
+    )
