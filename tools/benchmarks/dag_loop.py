@@ -77,7 +77,7 @@ def scratch_repository(root: Path, dags: int, env: dict) -> tuple[Path, str]:
     inventory_file = repo / "tools/gate/inventory.json"
     inventory = json.loads(inventory_file.read_text())
     for n in range(dags):
-        dag_id = f"redshift__bench_{n:04d}"
+        dag_id = f"datalake__bench_{n:04d}"
         (repo / "dags" / f"{dag_id}.py").write_text(template.format(n=n, dag_id=dag_id, tasks=1))
         inventory[dag_id] = f"{dag_id}.py"
     inventory_file.write_text(json.dumps(inventory, indent=2, sort_keys=True) + "\n")
@@ -88,7 +88,7 @@ def scratch_repository(root: Path, dags: int, env: dict) -> tuple[Path, str]:
     run(["git", "remote", "add", "origin", str(remote)], repo, env)
     run(["git", "push", "-q", "--no-verify", "origin", "main"], repo, env)
     run(["hooks/install.sh"], repo, env)
-    return repo, "redshift__bench_0001"
+    return repo, "datalake__bench_0001"
 
 
 def main() -> int:
