@@ -6,6 +6,8 @@
 #   ./run_tests.sh --fast              the pre-push path: skips suites marked slow (PostgreSQL, end to end)
 #   ./run_tests.sh --update-inventory  rewrite tools/gate/inventory.json from the DAGs that load, then exit
 #   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags); never stamped
+#   ./run_tests.sh [--fast] --dag ID   only that DAG (repeatable): its file linted and parsed, its policy,
+#                                      render, SQL and local-run tests; never stamped
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 2
@@ -14,19 +16,28 @@ source "$ROOT/tools/venv.sh"
 
 fast=0
 pytest_args=()
-for arg in "$@"; do
-    case "$arg" in
+dags=()
+dag_ids="" # the same, as one string for messages
+while [ $# -gt 0 ]; do
+    case "$1" in
         --fast) fast=1 ;;
+        --dag=*) dags+=("${1#--dag=}") && dag_ids="$dag_ids ${1#--dag=}" ;;
+        --dag)
+            [ $# -ge 2 ] || { echo "error: --dag needs a DAG id, e.g. ./run_tests.sh --dag redshift__01_create_tables" >&2; exit 2; }
+            dags+=("$2") && dag_ids="$dag_ids $2"
+            shift
+            ;;
         --update-inventory)
             ensure_venv || exit 1
             exec "$VENV/bin/python" -m gate.inventory
             ;;
         -h | --help)
-            sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
-        *) pytest_args+=("$arg") ;;
+        *) pytest_args+=("$1") ;;
     esac
+    shift
 done
 
 ensure_venv || exit 1
@@ -34,69 +45,79 @@ export PATH="$VENV/bin:$PATH"
 LOGS="$ROOT/build/test-logs"
 mkdir -p "$LOGS"
 mode=$([ "$fast" = 1 ] && echo fast || echo full)
+# What flake8 and black read, and the suites pytest collects: everything, or with --dag the DAGs' files and
+# the suites of per-DAG tests (tests/conftest.py keeps those of the chosen DAGs).
+lint_paths=(.)
+suites=()
+if [ "${#dags[@]}" -gt 0 ]; then
+    dag_files=$(python -m gate.inventory --check-ids ${dags[@]+"${dags[@]}"}) || exit 2
+    # shellcheck disable=SC2206  # one repository-relative path per line, no spaces (dags/<dag_id>.py)
+    lint_paths=($dag_files)
+    suites=(tests/dags tests/sql/test_sql_parses.py tests/e2e/test_dag_runs.py)
+    export LAKEHOUSE_GATE_DAGS="${dag_ids# }"
+    echo "== only the DAGs${dag_ids} ($(echo "$dag_files" | tr '\n' ' ' | sed 's/ $//')) =="
+fi
 # The tree under test (tools/deploy/stamp.py): a green run of the whole selection stamps it for ./sync_dags.sh.
 # Whether pytest ran the whole selection is pytest's to say (tools/deploy/selection.py, loaded below): test
 # arguments, PYTEST_ADDOPTS or the ini file's addopts narrowing the run all leave the tree unstamped.
-tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
+tested_tree=""
+if [ "${#dags[@]}" -eq 0 ]; then
+    tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
+fi
 export LAKEHOUSE_GATE_MODE="$mode" LAKEHOUSE_GATE_SELECTION="$LOGS/selection"
 rm -f "$LAKEHOUSE_GATE_SELECTION"
-# The modules of the DAG gate proper (pytest marker dag_gate) and their rank, written by gate.summary.
-export LAKEHOUSE_DAG_GATE_RANKS="$LOGS/dag-gate-ranks"
-: >"$LAKEHOUSE_DAG_GATE_RANKS"
+# Every real test outcome, for the summary below (tools/gate/summary.py, loaded with -p).
+export LAKEHOUSE_GATE_OUTCOMES="$LOGS/outcomes.json"
+rm -f "$LAKEHOUSE_GATE_OUTCOMES"
 
 failed=()
+summary=()
+# step NAME LOG COMMAND...: runs COMMAND, its output shown and kept in build/test-logs/LOG for the summary.
 step() {
-    local name=$1
-    shift
+    local name=$1 log=$2
+    shift 2
     echo "== $name =="
-    if "$@"; then
+    if "$@" 2>&1 | tee "$LOGS/$log"; then
         summary+=("  ok      $name")
     else
         summary+=("  FAILED  $name")
         failed+=("$name")
     fi
 }
-summary=()
 
-step "flake8" flake8 .
-step "black --check" black --check .
+step "flake8" flake8.log flake8 ${lint_paths[@]+"${lint_paths[@]}"}
+step "black --check" black.log black --check ${lint_paths[@]+"${lint_paths[@]}"}
 # Every file of the tree under test, committed with --no-verify or not (the pre-commit hook's scanner).
-step "secret scan" python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
+step "secret scan" secret-scan.log python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
 if [ "$fast" = 1 ]; then
     marker=(-m "not slow")
     # A DAG file that does not import: only the DAG gate runs (tests/conftest.py), so the answer comes first.
     export LAKEHOUSE_STOP_ON_BROKEN_DAGS=1
+elif [ "${#dags[@]}" -gt 0 ]; then
+    marker=()  # a few DAGs: one process (starting pytest-xdist's workers would cost more than it saves)
 else
     # Everything, on every core (pytest-xdist; LAKEHOUSE_TEST_WORKERS=0 runs it in this process), handed
     # out longest first (tests/conftest.py SLOWEST_FIRST).
     marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
 fi
-step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" bash -c 'set -o pipefail; python -m pytest -q -rfE --continue-on-collection-errors "$@" 2>&1 | tee "'"$LOGS"'/pytest.log"' _ \
-    -p deploy.selection -p gate.summary ${marker[@]+"${marker[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
+step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" pytest.log python -m pytest -q -rfE \
+    --continue-on-collection-errors -p deploy.selection -p gate.summary ${marker[@]+"${marker[@]}"} \
+    ${suites[@]+"${suites[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
 
 echo
 echo "== gate summary =="
 printf '%s\n' ${summary[@]+"${summary[@]}"}
 printf '%s\n' ${summary[@]+"${summary[@]}"} >"$LOGS/gate-steps" # for tools/gate/github_report.py
 if [ "${#failed[@]}" -gt 0 ]; then
-    # The DAG gate's own verdicts first (by the rank of its marker: load, inventory, then policy), then
-    # collection errors, then the rest.
-    problems=$(grep -E '^(FAILED|ERROR) ' "$LOGS/pytest.log" 2>/dev/null |
-        awk -v ranks="$LAKEHOUSE_DAG_GATE_RANKS" '
-            FILENAME == ranks {split($0, entry, "\t"); rank[entry[2]] = entry[1]; next}
-            {module = $2; sub(/::.*/, "", module)}
-            module in rank {print rank[module] "\t" $0; next}
-            /^ERROR/ {print 100 "\t" $0; next} {print 101 "\t" $0}' "$LAKEHOUSE_DAG_GATE_RANKS" - |
-        sort -s -k1,1n | cut -f2-)
-    if [ -n "$problems" ]; then
-        echo "$problems" | head -n 25 | sed 's/^/  /'
-        count=$(echo "$problems" | wc -l)
-        [ "$count" -gt 25 ] && echo "  ... and $((count - 25)) more"
-    fi
-    echo "Fix: black .  (formatting) | flake8 .  (lint) | full pytest output: build/test-logs/pytest.log"
+    # One line per root cause (DAG files that do not import, DAG rules, the rest) and a fix per failed step.
+    python -m gate.summary "build/test-logs" ${failed[@]+"${failed[@]}"}
     exit 1
 fi
 if [ -n "$tested_tree" ]; then
     python -m deploy.stamp write "$tested_tree" "$mode" "$LAKEHOUSE_GATE_SELECTION"
 fi
-echo "all green"
+if [ "${#dags[@]}" -gt 0 ]; then
+    echo "all green for${dag_ids} (a run of chosen DAGs is never stamped for ./sync_dags.sh)"
+else
+    echo "all green"
+fi

@@ -45,8 +45,36 @@ def pytest_collection_modifyitems(config, items):
             Path(item.path).resolve().relative_to(repository.TESTS).as_posix(), len(rank)
         )
     )
+    _only_the_selected_dags(config, items)
     if os.environ.get(STOP_ON_BROKEN_DAGS) == "1":
         _only_the_dag_gate_if_dags_are_broken(config, items)
+
+
+def _only_the_selected_dags(config, items) -> None:
+    """./run_tests.sh --dag ID: the tests of those DAGs (a DAG id or DAG file among their parameters), and
+    the DAG gate's checks of the parsed files; not the tests of other DAGs, nor those that need every DAG
+    (the whole lake run, hand-written tests of named DAGs)."""
+    from gate import inventory
+
+    chosen = set(inventory.selected() or ())
+    if not chosen:
+        return
+    names = set(inventory.read_all()) | {path.stem for path in DAGS_FOLDER.glob("*.py")} | chosen
+
+    def dags_of(item) -> set[str]:
+        params = getattr(getattr(item, "callspec", None), "params", {}).values()
+        return {Path(v).stem for v in params if isinstance(v, str) and Path(v).stem in names}
+
+    def wanted(item) -> bool:
+        named = dags_of(item)
+        if "lake" in getattr(item, "fixturenames", ()):
+            return False
+        return bool(named & chosen) if named else _dag_gate_rank(item) is not None
+
+    dropped = [item for item in items if not wanted(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if wanted(item)]
 
 
 def _dag_gate_rank(item) -> int | None:

@@ -14,7 +14,7 @@ from gate import inventory
 from airflow_home import prepare
 from gate.loader import load_once
 from gate.policy import load_policy
-from gate.rules import EVERY_DAG, RULES_BY_NAME, check, parse_budget_message, policy_test_cases
+from gate.rules import EVERY_DAG, LOADS, RULES_BY_NAME, check, parse_budget_message, policy_test_cases
 
 pytestmark = pytest.mark.dag_gate(rank=1)  # the gate proper, after the load verdicts in the summary
 DAGS_FOLDER = prepare()
@@ -44,8 +44,13 @@ def _budget_cases() -> list[str]:
 
 def pytest_generate_tests(metafunc):
     if "rule_name" in metafunc.fixturenames:
-        cases = _policy_cases()
-        metafunc.parametrize("dag_id,rule_name", cases, ids=[f"{d}-{r}" for d, r in cases])
+        # A listed DAG that did not load: its cause (an import error, a renamed dag_id) is ranked before it.
+        consequence = pytest.mark.dag_gate(rank=2)
+        cases = [
+            pytest.param(d, r, id=f"{d}-{r}", marks=consequence if r == LOADS else ())
+            for d, r in _policy_cases()
+        ]
+        metafunc.parametrize("dag_id,rule_name", cases)
     if "dag_file" in metafunc.fixturenames:
         files = _budget_cases()
         metafunc.parametrize("dag_file", files, ids=[f"{name}-parse-budget" for name in files])

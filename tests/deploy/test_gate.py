@@ -204,11 +204,16 @@ def test_a_failing_run_lists_the_dag_gate_first_and_a_broken_module_stops_nothin
     assert done.returncode == 1
     summary = done.stdout.split("== gate summary ==")[1].splitlines()
     assert "  ok      flake8" in summary and "  ok      black --check" in summary
-    problems = [line.strip().split(" ")[:2] for line in summary if line.startswith(("  FAILED t", "  ERROR"))]
-    assert problems == [
-        ["FAILED", "tests/dags/test_dags_load.py::test_bag_is_not_empty"],
-        ["ERROR", "tests/test_broken_module.py"],
-        ["FAILED", "tests/test_aaa_other.py::test_other_suite"],  # ran despite the broken module
+    causes = summary[summary.index("  FAILED  pytest (fast: not slow)") + 1 :]
+    assert causes == [
+        "pytest: 2 failed, 1 errors, 1 passed",
+        "  DAG files that do not import:",
+        "    no DAG loaded",
+        "  Other failures:",
+        "    ERROR tests/test_broken_module.py - ModuleNotFoundError: No module named 'no_such_module'",
+        # ran despite the broken module
+        "    FAILED tests/test_aaa_other.py::test_other_suite - assert 1 == 2",
+        "Fix: the causes above, in order; the whole log: build/test-logs/pytest.log",
     ], "\n".join(summary)
     assert (
         "test_release_is_good" in (gated / "build/test-logs/pytest.log").read_text()

@@ -93,7 +93,8 @@ def commands(document: Path, text: str | None = None) -> list[Command]:
 
 def _declared_options(source: Path) -> set[str]:
     """The option strings a Python file declares with argparse's add_argument (but for help=SUPPRESS); a
-    package's `__main__.py` also declares those of the package modules it imports (`from pkg.run import main`)."""
+    package's `__main__.py` also declares those of the package modules it imports (`from pkg.run import
+    main`)."""
     options = set()
     tree = ast.parse(source.read_text())
     if source.name == "__main__.py":

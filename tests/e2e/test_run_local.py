@@ -8,6 +8,7 @@ cheaper per case.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -46,16 +47,28 @@ def test_a_run_that_succeeds_exits_0_and_summarises_what_reached_aws(tmp_path):
         TMPDIR=str(scratch),
     )
 
+    lines = done.stdout.splitlines()
+    log = repository.ROOT / lines[0].removeprefix("full log: ")
+
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert list(own_home.iterdir()) == []
     assert list(scratch.iterdir()) == []
-    assert (
-        "== redshift__01_create_tables (manual run with logical date 2024-05-01 00:00: data interval "
-        "2024-05-01 00:00 to 2024-05-01 00:00): success in "
-    ) in done.stdout
-    assert "  success          create_schema_and_tables" in done.stdout
-    assert "Redshift Data API call 1: 8 statement(s)" in done.stdout
+    assert lines[0].startswith("full log: build/local-runs/redshift__01_create_tables-") and log.is_file()
+    assert lines[1] == (
+        "redshift__01_create_tables: manual run with logical date 2024-05-01 00:00: data interval "
+        "2024-05-01 00:00 to 2024-05-01 00:00"
+    )
+    assert re.fullmatch(
+        r"  success +\d+\.\d s  create_schema_and_tables  Redshift Data: sql/redshift/ddl/schema\.sql, "
+        r"sql/redshift/ddl/users\.sql, sql/redshift/ddl/venue\.sql \+ 5 more",
+        lines[2],
+    ), lines[2]
+    assert lines[3].startswith("== redshift__01_create_tables: success in ")
+    assert lines[-1] == lines[0]
+    assert len(lines) < 10 and len(set(lines[:-1])) == len(lines) - 1, done.stdout  # no line twice
+    assert "\033[" not in done.stdout  # a pipe, not a terminal: no colour
     assert "SNS alert" not in done.stdout
+    assert "create_schema_and_tables" in log.read_text()  # Airflow's own output went to the log
 
 
 @pytest.mark.slow
@@ -64,8 +77,11 @@ def test_failing_aws_work_exits_1_and_shows_the_alert(capsys):
 
     assert main(["redshift__01_create_tables", "--fail"]) == 1  # its normal trigger: by hand, no date
     output = capsys.readouterr().out
-    assert "== redshift__01_create_tables (manual run without a logical date: " in output
-    assert "  failed           create_schema_and_tables" in output
+    assert "redshift__01_create_tables: manual run without a logical date: " in output
+    assert re.search(
+        r"^  failed +\d+\.\d s  create_schema_and_tables  Redshift Data: sql/", output, re.M
+    ), output
+    assert "== redshift__01_create_tables: failed in " in output
     assert "SNS alert: MWAA: redshift__01_create_tables failed" in output
 
 
@@ -87,3 +103,13 @@ def test_an_unknown_dag_id_exits_2_naming_the_fix(capsys):
     error = capsys.readouterr().err
     assert "error: no DAG 'redshift__99_missing'" in error
     assert "Fix: pass a dag_id listed in tools/gate/inventory.json." in error
+
+
+def test_a_misspelt_dag_id_suggests_the_closest_in_one_line(capsys):
+    from local_aws.__main__ import main
+
+    assert main(["redshift__01_create_table"]) == 2
+    assert capsys.readouterr().err == (
+        "error: no DAG 'redshift__01_create_table' in dags/; did you mean 'redshift__01_create_tables'? "
+        "Fix: ./run_local.sh redshift__01_create_tables\n"
+    )

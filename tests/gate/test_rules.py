@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import shlex
+import subprocess
 import traceback
 from pathlib import Path
+
+import pytest
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
 
 import gate.rules
-from gate.rules import RULES_BY_NAME, check, classify_import_error
+from gate.rules import RULES_BY_NAME, check, classify_import_error, import_error_message
 from lakehouse.hudi import TableSpecError
 
 
@@ -76,3 +81,24 @@ def test_a_text_naming_a_module_that_does_not_import_is_not_a_declaration():
 def test_the_gate_names_no_plugin_class():
     source = Path(gate.rules.__file__).read_text()
     assert "TableSpecError" not in source and "lakehouse.hudi" not in source
+
+
+@pytest.mark.slow
+def test_the_import_error_hint_is_a_command_that_works_as_printed(tmp_path, repo_root):
+    """`run the file with python` failed with No module named 'lakehouse'; the hint now runs the file in the
+    venv with the repository's import roots and shows the file's own exception."""
+    broken = tmp_path / "redshift__99_broken.py"
+    broken.write_text(
+        "from lakehouse.defaults import dag_settings  # noqa: F401\n\nraise RuntimeError('boom')\n"
+    )
+    text = "Traceback (most recent call last):\nRuntimeError: boom\n"
+
+    message = import_error_message(broken, text)
+    command = message.splitlines()[0].split("Fix: run the file to see the exception: ", 1)[1].rstrip(".")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AIRFLOW_HOME")}
+    env["AIRFLOW_HOME"] = str(tmp_path / "home")
+    done = subprocess.run(shlex.split(command), cwd=repo_root, env=env, capture_output=True, text=True)
+
+    assert message.startswith(f"import-error: {broken} does not load: RuntimeError: boom. Fix: ")
+    assert command == f"tools/venv.sh python {broken}"
+    assert done.stderr.strip().splitlines()[-1] == "RuntimeError: boom", done.stderr

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from gate.loader import load_once
-from gate.rules import RULES_BY_NAME, check
+from gate.rules import RULES_BY_NAME, check, shown_path
 from gate.run_contexts import (
     ASSET_TRIGGERED,
     MANUAL,
@@ -137,7 +137,10 @@ def test_the_rule_names_the_dag_task_field_run_and_fix(corpus, policy):
 
     message = check(dag, RULES_BY_NAME["templates-render"], corpus, policy)
 
-    assert message.startswith(f"templates-render: DAG '{BAD_DAG}' ({dag.fileloc}): task 'report_day', ")
+    assert message.startswith(
+        f"templates-render: DAG '{BAD_DAG}' ({shown_path(dag.fileloc)}): task 'report_day', "
+    )
+    assert shown_path(dag.fileloc) == f"tests/gate/bad_dags/{BAD_DAG}.py"
     assert "field 'bash_command', asset-triggered run: no logical date, no data interval: " in message
     assert "UndefinedError: 'ds' is undefined" in message
     assert message.rstrip(".").endswith("({{ require_data_interval() }} of lakehouse.defaults)")
@@ -160,7 +163,10 @@ def test_the_bag_keeps_each_dags_verdict_for_the_rule(corpus, policy):
     verdict.clear()
     assert corpus.render_problems(dag) == render_problems(dag)
     message = check(dag, RULES_BY_NAME["templates-render"], corpus, policy)
-    assert f"({dag.fileloc}): {render_problems(dag)[0]} (and 1 more: {render_problems(dag)[1]})" in message
+    assert (
+        f"({shown_path(dag.fileloc)}): {render_problems(dag)[0]} (and 1 more: {render_problems(dag)[1]})"
+        in message
+    )
     assert (
         corpus.render_problems(clean) == []
         and check(clean, RULES_BY_NAME["templates-render"], corpus, policy) is None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import shutil
 import subprocess
 import tarfile
 
@@ -97,3 +99,32 @@ def test_good_push_succeeds(clone):
     assert "pre-push: gate passed" in output
     assert "all green" in output
     assert remote_main(clone) == clone.head()
+
+
+def test_a_push_changing_one_dags_sql_tests_only_that_dag_and_names_the_file(clone, loaded):
+    from gate.loader import READS_FILE
+
+    # What each DAG file read, as this session's parse of the same DAGs recorded it.
+    (clone.path / "build/test-gate").mkdir(parents=True)
+    shutil.copy(READS_FILE, clone.path / "build/test-gate/dag-reads.json")
+    event = clone.path / "sql/redshift/ddl/event.sql"
+    good = event.read_text()
+    event.write_text(good.replace("    catid SMALLINT NOT NULL,", "    catid SMALLINT NOT NULL NOT,,"))
+    clone.git("commit", "-q", "-am", "A typo in the event table")
+
+    blocked = clone.git("push", "origin", "main", check=False)
+    summary = blocked.output.split("== gate summary ==")[-1]
+
+    assert blocked.returncode != 0
+    assert "testing only the DAGs: redshift__01_create_tables" in blocked.output, blocked.output
+    assert "running ./run_tests.sh --fast --dag redshift__01_create_tables on" in blocked.output
+    assert "sql/redshift/ddl/event.sql:4:31: redshift__01_create_tables.create_schema_and_tables" in summary
+    assert not re.search(r"pre-push-\w{6}/", summary), summary  # no path of the temporary checkout
+    assert "the whole log: build/test-logs/pre-push-pytest.log" in summary
+
+    event.write_text(good)
+    clone.git("commit", "-q", "-am", "Fix the typo")
+    passed = clone.git("push", "origin", "main").output
+
+    assert "testing only the DAGs: redshift__01_create_tables" in passed
+    assert "all green for redshift__01_create_tables" in passed and "pre-push: gate passed" in passed

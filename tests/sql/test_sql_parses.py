@@ -14,13 +14,14 @@ import sqlglot
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel
+from sqlglot.errors import ErrorLevel, ParseError
 
 from lakehouse import layout
 from lakehouse.redshift import staging_table
 from tests.dags.rendering import normal_run, render_task, rendered_sql, variable_values
 from tests.sql.engines import unload_parts
 from gate import inventory
+from gate.template_files import sql_location
 
 LOGICAL_DATE = datetime(2008, 3, 1, tzinfo=timezone.utc)
 INVENTORY = inventory.read()
@@ -33,8 +34,23 @@ def tasks_of(loaded, dag_id: str, operator: type) -> list:
     return [task for task in loaded.dags[dag_id].tasks if isinstance(task, operator)]
 
 
-def parse_one_statement(sql: str, where: str, dialect: str = "redshift") -> exp.Expression:
-    trees = [t for t in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if t is not None]
+def parse_one_statement(
+    sql: str, where: str, dialect: str = "redshift", task=None, raw=None
+) -> exp.Expression:
+    """The one statement of `sql`; a syntax error names the .sql file and line of `raw` (the task's
+    unrendered text) when `task` is given, the task and the statement."""
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if t is not None]
+    except ParseError as error:
+        if task is None or not error.errors:
+            raise
+        first = error.errors[0]
+        location = sql_location(task.dag.get_template_env(), raw, sql, first["line"], first["col"])
+        pytest.fail(
+            f"{location}: {where}: SQL syntax error ({dialect}): {first['description']} near "
+            f"{first['highlight']!r}. Fix: correct the SQL there",
+            pytrace=False,
+        )
     assert len(trees) == 1, f"{where}: expected one statement, found {len(trees)}:\n{sql}"
     assert not isinstance(trees[0], exp.Command), f"{where}: sqlglot fell back to an unparsed Command:\n{sql}"
     return trees[0]
@@ -53,18 +69,19 @@ def test_every_redshift_dag_sends_sql():
 def test_redshift_statements_parse(loaded, dag_id):
     parsed = 0
     for task in tasks_of(loaded, dag_id, RedshiftDataOperator):
+        raw = [task.sql] if isinstance(task.sql, str) else list(task.sql)
         for number, sql in enumerate(rendered_sql(task, run_of(task))):
             where = f"{dag_id}.{task.task_id} statement {number + 1}"
             if re.match(r"\s*(--[^\n]*\n\s*)*UNLOAD\b", sql, re.IGNORECASE):
                 query, _ = unload_parts(sql)
                 assert isinstance(parse_one_statement(query, f"{where} (UNLOAD query)"), exp.Select)
             else:
-                parse_one_statement(sql, where)
+                parse_one_statement(sql, where, task=task, raw=raw[number])
             parsed += 1
     athena = tasks_of(loaded, dag_id, AthenaOperator)
     for task in athena:
         parse_one_statement(
-            render_task(task, run_of(task)).query, f"{dag_id}.{task.task_id}", dialect="athena"
+            render_task(task, run_of(task)).query, f"{dag_id}.{task.task_id}", "athena", task, task.query
         )
     assert parsed + len(athena) > 0, f"{dag_id} runs no SQL"
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import gc
 import importlib
+import json
+import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -16,6 +20,11 @@ from gate.purity import parse_guards
 import repository
 
 PLUGINS_FOLDER = repository.PLUGINS
+READS_FILE = repository.BUILD / "test-gate" / "dag-reads.json"
+# Where the files a DAG reads at parse time live (SQL, specs, schemas); plugins/ changes affect every DAG.
+RECORDED_FOLDERS = tuple(
+    f"{folder.relative_to(repository.ROOT)}/" for folder in (repository.DAGS, repository.SQL)
+)
 
 
 @dataclass
@@ -133,18 +142,70 @@ class _DagKwargsRecorder:
 
 
 def load(folder: Path, guarded_roots: tuple[Path, ...] = (PLUGINS_FOLDER,)) -> LoadedBag:
-    """Parse every DAG file in `folder` once, with services forbidden and per-file timings kept."""
+    """Parse every DAG file in `folder` once, with services forbidden and per-file timings kept; under
+    `./run_tests.sh --dag ID` only the files of those DAGs (gate.inventory.selected_files)."""
+    from gate.inventory import selected_files
+
     folder = Path(folder).resolve()
-    files = dag_files(folder)
+    chosen = selected_files(folder)
+    files = dag_files(folder) if chosen is None else [path for path in chosen if path.is_file()]
     roots = (folder, *guarded_roots)
     with parse_guards(*roots), _DagKwargsRecorder() as recorder:
         shared = _warm_shared_imports(files)
-        bag, seconds = _parse_timed(folder)
+        bag, seconds = _parse_timed(folder, None if chosen is None else files)
     return LoadedBag(folder, bag, files, seconds, shared, recorder.kwargs)
 
 
-def _parse_timed(folder: Path):
-    """A DagBag of `folder`, and the CPU seconds each file's parse took.
+# The files each DAG file opened while it was parsed (SQL, specs, schemas): which DAGs a change affects.
+_READS: dict[Path, set[str]] = {}
+_reading: list[Path] = []
+_ROOT_PREFIX = str(repository.ROOT) + "/"
+
+
+def _record_open(event: str, args: tuple) -> None:
+    if not _reading or event != "open" or not isinstance(args[0], (str, os.PathLike)):
+        return
+    path = os.fspath(args[0])
+    if isinstance(path, str) and path.startswith(_ROOT_PREFIX):
+        _READS[_reading[-1]].add(path[len(_ROOT_PREFIX) :])
+
+
+@contextlib.contextmanager
+def _recording_reads(dag_file: Path):
+    if not _reading and not getattr(_record_open, "installed", False):
+        sys.addaudithook(_record_open)  # audit hooks cannot be removed: it records only while a file parses
+        _record_open.installed = True
+    _READS[dag_file] = set()
+    _reading.append(dag_file)
+    try:
+        yield
+    finally:
+        _reading.pop()
+
+
+def write_reads(loaded: "LoadedBag", target: Path = READS_FILE) -> None:
+    """Merge what the parsed DAG files read into `target` ({DAG file: [repository paths]}), for the pre-push
+    hook's choice of DAGs to test (gate.affected). Only the repository's own DAG folder is recorded."""
+    if loaded.folder != repository.DAGS.resolve():
+        return
+    from gate.inventory import selected
+
+    known = json.loads(target.read_text()) if target.is_file() else {}
+    if selected() is None:
+        known = {}  # a parse of the whole folder replaces the record
+    for path in loaded.files:
+        reads = _READS.get(path.resolve(), set())
+        known[str(path.relative_to(repository.ROOT))] = sorted(
+            r for r in reads if r.startswith(RECORDED_FOLDERS) and "__pycache__" not in r
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}")
+    partial.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
+    os.replace(partial, target)
+
+
+def _parse_timed(folder: Path, files: list[Path] | None = None):
+    """A DagBag of `folder` (or of just `files` in it), and the CPU seconds each file's parse took.
 
     DagBag's own `dagbag_stats` hold wall time, which grows with whatever else the machine runs (a parallel
     test worker, a laptop's IDE); CPU time is the file's own work, so the parse budget judges the file, not
@@ -158,12 +219,18 @@ def _parse_timed(folder: Path):
         def process_file(self, filepath, *args, **kwargs):
             start = time.thread_time()
             try:
-                return super().process_file(filepath, *args, **kwargs)
+                with _recording_reads(Path(filepath).resolve()):
+                    return super().process_file(filepath, *args, **kwargs)
             finally:
                 path = Path(filepath).resolve()
                 cpu_seconds[path] = cpu_seconds.get(path, 0.0) + time.thread_time() - start
 
-    bag = CpuTimedDagBag(dag_folder=str(folder), include_examples=False, safe_mode=True)
+    if files is None:
+        bag = CpuTimedDagBag(dag_folder=str(folder), include_examples=False, safe_mode=True)
+    else:  # only these files; the bag's folder stays the DAG folder
+        bag = CpuTimedDagBag(dag_folder=str(folder), include_examples=False, collect_dags=False)
+        for path in files:
+            bag.collect_dags(dag_folder=str(path), include_examples=False, safe_mode=True)
     return bag, cpu_seconds
 
 
@@ -175,6 +242,10 @@ def load_once(folder: Path) -> LoadedBag:
     folder = Path(folder).resolve()
     if folder not in _LOADED:
         _LOADED[folder] = load(folder)
+        try:
+            write_reads(_LOADED[folder])
+        except OSError:  # a read-only checkout: the pre-push hook then tests every DAG
+            pass
         # The parsed DAGs live as long as the session: keep the garbage collector from walking them again in
         # every later full collection (pytest runs several at the end of a session).
         gc.freeze()

@@ -12,6 +12,7 @@ from typing import Callable, Iterable
 
 from gate.loader import LoadedBag
 from gate.policy import Policy
+import repository
 
 
 @dataclass(frozen=True)
@@ -299,23 +300,42 @@ def classify_import_error(text: str) -> tuple[str, str]:
     for rule, (pattern, fix) in IMPORT_ERROR_RULES.items():
         if re.search(pattern, text):
             return rule, fix
-    return "import-error", "run the file with python to see the exception"
+    return "import-error", "run the file to see the exception: tools/venv.sh python {path}"
 
 
-def import_error_message(path: Path, text: str) -> str:
+def shown_path(path: Path | str, folder: Path | None = None) -> str:
+    """`path` as a message shows it: relative to the repository (or to the parent of the DAG folder under
+    test), so it never names a temporary checkout."""
+    path = Path(path)
+    for base in (repository.ROOT, *((folder.parent,) if folder else ())):
+        try:
+            return str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def import_error_message(path: Path, text: str, folder: Path | None = None) -> str:
+    """First line: rule, file, the exception's last line and a fix that works as printed; then the text."""
     rule, fix = classify_import_error(text)
+    shown = shown_path(path, folder)
     last = text.strip().splitlines()[-1] if text.strip() else ""
-    return f"{rule}: {path} does not load: {last}\nFix: {fix}.\n{text}"
+    return f"{rule}: {shown} does not load: {last}. Fix: {fix.replace("{path}", shown)}.\n{text}"
 
 
 def check(dag, rule: Rule, loaded: LoadedBag, policy: Policy) -> str | None:
     problem = rule.check(dag, loaded, policy)
     if problem:
-        return f"{rule.name}: DAG '{dag.dag_id}' ({dag.fileloc}): {problem}. Fix: {rule.fix_for(policy)}."
+        where = shown_path(dag.fileloc, loaded.folder if loaded else None)
+        fix = (
+            "" if " Fix: " in problem else f". Fix: {rule.fix_for(policy)}"
+        )  # a problem may know its own fix
+        return f"{rule.name}: DAG '{dag.dag_id}' ({where}): {problem}{fix}."
     return None
 
 
 EVERY_DAG = "every-dag"
+LOADS = "loads"  # the pseudo-rule of a listed DAG that did not load
 
 
 def policy_test_cases(dag_ids: Iterable[str], loaded: LoadedBag, policy: Policy) -> list[tuple[str, str]]:
@@ -326,7 +346,7 @@ def policy_test_cases(dag_ids: Iterable[str], loaded: LoadedBag, policy: Policy)
     loaded gets (dag_id, "loads").
     """
     dag_ids = sorted(dag_ids)
-    missing = [(dag_id, "loads") for dag_id in dag_ids if dag_id not in loaded.dags]
+    missing = [(dag_id, LOADS) for dag_id in dag_ids if dag_id not in loaded.dags]
     present = [dag_id for dag_id in dag_ids if dag_id in loaded.dags]
     if len(dag_ids) <= policy.one_test_per_dag_and_rule_up_to:
         return [(dag_id, rule.name) for dag_id in present for rule in RULES] + missing
@@ -343,7 +363,8 @@ def policy_test_cases(dag_ids: Iterable[str], loaded: LoadedBag, policy: Policy)
 def parse_budget_message(path: Path, seconds: float, policy: Policy) -> str | None:
     if seconds > policy.parse_budget_seconds:
         return (
-            f"{PARSE_BUDGET}: {path} took {seconds:.2f} s of CPU to parse beyond the shared imports "
+            f"{PARSE_BUDGET}: {shown_path(path)} took {seconds:.2f} s of CPU to parse beyond the shared "
+            "imports "
             f"(budget {policy.parse_budget_seconds} s, tools/gate/policy.toml or DAG_PARSE_BUDGET_SECONDS). "
             "Fix: move work out of module level into tasks or plugins; never loop over remote listings."
         )
@@ -353,7 +374,7 @@ def parse_budget_message(path: Path, seconds: float, policy: Policy) -> str | No
 def violations(loaded: LoadedBag, policy: Policy) -> Iterable[tuple[str, Path, str]]:
     """Every (rule, file, message) the bag breaks: import errors, policy rules and parse budget."""
     for path, text in sorted(loaded.import_errors().items()):
-        yield classify_import_error(text)[0], path, import_error_message(path, text)
+        yield classify_import_error(text)[0], path, import_error_message(path, text, loaded.folder)
     for dag in loaded.dags.values():
         for rule in RULES:
             message = check(dag, rule, loaded, policy)

@@ -261,10 +261,19 @@ def template_context(
 def render_task(task, run: RunContext, variables: dict[str, str] | None = None):
     """A copy of `task` with every templated field rendered for `run`, by the DAG's own Jinja environment
     (StrictUndefined, template_searchpath = sql/), as the task runner renders it."""
+    from gate.template_files import TemplateFileError, explain
+
     dag = task.dag
-    rendered = copy.copy(task)
+    rendered, jinja_env = copy.copy(task), dag.get_template_env()
     context = template_context(dag, task, run, variables if variables is not None else variable_values())
-    rendered.render_template_fields(context, jinja_env=dag.get_template_env())
+    try:
+        rendered.render_template_fields(context, jinja_env=jinja_env)
+    except Exception as error:
+        field = _failing_field(copy.copy(task), context, jinja_env)
+        explained = explain(error, jinja_env, f"{dag.dag_id}.{task.task_id}, field '{field}'")
+        if explained is None:
+            raise
+        raise TemplateFileError(explained) from None
     return rendered
 
 
@@ -315,6 +324,8 @@ def render_problems(dag, variables: dict[str, str] | None = None) -> list[str]:
     """
     from airflow.exceptions import AirflowFailException
 
+    from gate.template_files import explain
+
     variables = variables if variables is not None else variable_values()
     jinja_env = dag.get_template_env()
     problems = []
@@ -328,7 +339,11 @@ def render_problems(dag, variables: dict[str, str] | None = None) -> list[str]:
                 continue
             except Exception as error:
                 field = _failing_field(copy.copy(task), context, jinja_env)
-                problems.append(f"task '{task.task_id}', field '{field}', {run.describe()}: {_reason(error)}")
+                where = f"task '{task.task_id}', field '{field}'"
+                # A missing file or a Jinja typo is the template's own: the same in every run, said once.
+                problems.append(
+                    explain(error, jinja_env, where) or f"{where}, {run.describe()}: {_reason(error)}"
+                )
         for callback in failure_callbacks(dag) if dag.tasks else []:
             context = callback_context(dag, run, variables)
             try:

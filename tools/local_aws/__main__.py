@@ -52,53 +52,69 @@ def main(argv: list[str] | None = None) -> int:
 
     import logging
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request to the moto server
-
+    from gate.rules import shown_path
+    from local_aws import report
     from local_aws.run import ensure_metadata_db, load_dag, load_dags, make_local
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request to the moto server
+    logging.getLogger("airflow.models.dagbag.DagBag").setLevel(logging.WARNING)  # "Filling up the DagBag"
     try:
         dags = load_dags() if args.all else {args.dag_id: load_dag(args.dag_id)}  # a wrong id is told at once
     except KeyError as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 2
-    for dag in dags.values():
-        make_local(dag)
-    ensure_metadata_db()
-    from local_aws.harness import LocalAws
+    log = report.log_file("all" if args.all else args.dag_id)
+    colour = sys.stdout.isatty()
+    print(f"full log: {shown_path(log)}", flush=True)
+    with report.output_to(log) as (out, err):
+        for dag in dags.values():
+            make_local(dag)
+        ensure_metadata_db()
+        from local_aws.harness import LocalAws
 
-    with LocalAws() as aws:
-        aws.pending.failing = args.fail
-        if args.all:
-            return _run_all(aws, dags)
-        dag = dags[args.dag_id]
-        try:
-            result = aws.run_dag(dag, choose_run(dag, args, aws))
-        except ValueError as error:
-            print(f"error: {error.args[0]}", file=sys.stderr)
-            return 2
-        print(f"\n== {result.summary()}")
-        for number, sqls in enumerate(aws.redshift_statements(), start=1):
-            print(f"  Redshift Data API call {number}: {len(sqls)} statement(s)")
-        for step in aws.emr_steps():
-            print(f"  EMR step {step['Name']}: {step['State']}")
-        for query in aws.athena_queries():
-            print(f"  Athena: {' '.join(query.split())[:100]}")
-        for bucket in aws.seeded.buckets:
-            print(f"  s3://{bucket}: {len(aws.object_keys(bucket))} object(s)")
-        for alert in aws.alerts():
-            print(f"  SNS alert: {alert.subject}")
+        with LocalAws() as aws:
+            aws.pending.failing = args.fail
+            if args.all:
+                return _run_all(aws, dags, out, log)
+            dag = dags[args.dag_id]
+            try:
+                run = choose_run(dag, args, aws)
+                print(f"{dag.dag_id}: {run.describe()}", file=out, flush=True)
+                result = aws.run_dag(dag, run)
+            except ValueError as error:
+                print(f"error: {error.args[0]}", file=err)
+                return 2
+            calls = report.calls_by_task(
+                dag, run, aws.variables, aws.redshift_statements(), aws.athena_queries()
+            )
+            lines = report.task_lines(result, calls, colour)
+            state = report.coloured(result.state, 0, colour)
+            print("\n".join(lines), file=out)
+            print(f"== {dag.dag_id}: {state} in {result.seconds:.1f} s ({len(lines)} tasks)", file=out)
+            for step in aws.emr_steps():
+                print(f"  EMR step {step['Name']}: {step['State']}", file=out)
+            for bucket in aws.seeded.buckets:
+                print(f"  s3://{bucket}: {len(aws.object_keys(bucket))} object(s)", file=out)
+            for alert in aws.alerts():
+                print(f"  SNS alert: {alert.subject}", file=out)
+            print(f"full log: {shown_path(log)}", file=out)
     return 0 if result.succeeded else 1
 
 
-def _run_all(aws, dags) -> int:
+def _run_all(aws, dags, out, log) -> int:
+    from gate.rules import shown_path
     from local_aws.lake import run_all, table
 
     start = time.perf_counter()
     runs = run_all(aws, dags)
-    print(f"\n== every DAG as the scheduler runs it ({len(runs)} runs, {time.perf_counter() - start:.1f} s)")
-    print(table(runs))
+    print(
+        f"== every DAG as the scheduler runs it ({len(runs)} runs, {time.perf_counter() - start:.1f} s)",
+        file=out,
+    )
+    print(table(runs), file=out)
     for alert in aws.alerts():
-        print(f"  SNS alert: {alert.subject}")
+        print(f"  SNS alert: {alert.subject}", file=out)
+    print(f"full log: {shown_path(log)}", file=out)
     return 0 if all(lake_run.result.succeeded for lake_run in runs) else 1
 
 

@@ -7,11 +7,13 @@ import inspect
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from gate.run_contexts import ASSET_TRIGGERED, TRIGGERED_BY, RunContext
+from gate.rules import shown_path
+from gate.suggest import closest
 import repository
 
 DAGS_FOLDER = repository.DAGS
@@ -25,6 +27,16 @@ WAITER_ATTRIBUTES = ("waiter_delay",)
 BUNDLE_NAME = "dags-folder"  # Airflow's default bundle: the DAG folder
 
 
+@dataclass(frozen=True)
+class TaskRun:
+    """One task instance of a run: when it started (None: it never ran), its state and duration."""
+
+    task_id: str
+    state: str
+    started: datetime | None
+    seconds: float | None
+
+
 @dataclass
 class RunResult:
     dag_id: str
@@ -33,6 +45,7 @@ class RunResult:
     state: str
     task_states: dict[str, str]
     seconds: float
+    task_runs: list[TaskRun] = field(default_factory=list)  # in run order
 
     @property
     def logical_date(self) -> datetime | None:
@@ -73,10 +86,18 @@ def load_dag(dag_id: str, dags_folder: Path = DAGS_FOLDER):
     if dag_id in bag.dags:
         return bag.dags[dag_id]
     errors = "".join(
-        f"\n  {path}: {error.strip().splitlines()[-1]}" for path, error in bag.import_errors.items()
+        f"\n  {shown_path(path)}: {error.strip().splitlines()[-1]}"
+        for path, error in bag.import_errors.items()
     )
+    close = closest(dag_id, bag.dags)
+    if close and not errors:
+        raise KeyError(
+            f"no DAG '{dag_id}' in {shown_path(dags_folder)}/; did you mean {' or '.join(map(repr, close))}? "
+            f"Fix: ./run_local.sh {close[0]}"
+        )
+    found = ", ".join(sorted(bag.dags)) or "none"
     raise KeyError(
-        f"no DAG '{dag_id}' in {dags_folder} (found: {', '.join(sorted(bag.dags)) or 'none'}).{errors}\n"
+        f"no DAG '{dag_id}' in {shown_path(dags_folder)}/ (found: {found}).{errors}\n"
         + (
             "Fix: the import error above."
             if errors
@@ -406,8 +427,21 @@ def run_dag(dag, run: RunContext) -> RunResult:
     ):
         dag_run = dag.test(logical_date=run.logical_date, run_after=run.run_after)
     seconds = time.perf_counter() - start
-    task_states = {
-        ti.task_id: getattr(ti.state, "value", str(ti.state)) for ti in dag_run.get_task_instances()
-    }
+    instances = dag_run.get_task_instances()
+    task_states = {ti.task_id: getattr(ti.state, "value", str(ti.state)) for ti in instances}
     state = getattr(dag_run.state, "value", dag_run.state)
-    return RunResult(dag.dag_id, dag_run.run_id, run, str(state), task_states, seconds)
+    return RunResult(
+        dag.dag_id, dag_run.run_id, run, str(state), task_states, seconds, in_run_order(dag, instances)
+    )
+
+
+def in_run_order(dag, instances) -> list[TaskRun]:
+    """The task instances as TaskRuns, by start time; those that never ran last, in the DAG's task order."""
+    position = {task_id: n for n, task_id in enumerate(dag.task_dict)}
+    runs = [
+        TaskRun(ti.task_id, str(getattr(ti.state, "value", ti.state) or "none"), ti.start_date, ti.duration)
+        for ti in instances
+    ]
+    return sorted(
+        runs, key=lambda r: (r.started is None, r.started or datetime.min, position.get(r.task_id, 0))
+    )

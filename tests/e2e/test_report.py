@@ -1,0 +1,73 @@
+"""local_aws.report: task lines in run order, the log redirected, colour only on a terminal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+from local_aws.report import coloured, task_lines
+from local_aws.run import in_run_order
+
+T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
+
+
+def instance(task_id: str, state: str | None, started: datetime | None, seconds: float | None):
+    return SimpleNamespace(task_id=task_id, state=state, start_date=started, duration=seconds)
+
+
+def test_tasks_come_in_run_order_those_that_never_ran_last_in_dag_order():
+    dag = SimpleNamespace(task_dict={"a": 1, "b": 2, "c": 3, "d": 4})
+    instances = [
+        instance("d", "upstream_failed", None, None),
+        instance("a", "success", T0 + timedelta(seconds=5), 1.0),
+        instance("c", "failed", T0, 2.5),
+        instance("b", "upstream_failed", None, None),
+    ]
+    result = SimpleNamespace(task_runs=in_run_order(dag, instances))
+
+    assert [r.task_id for r in result.task_runs] == ["c", "a", "b", "d"]
+    assert task_lines(result, {"c": "Redshift Data: sql/x.sql"}, colour=False) == [
+        "  failed            2.5 s  c  Redshift Data: sql/x.sql",
+        "  success           1.0 s  a",
+        "  upstream_failed     - s  b",
+        "  upstream_failed     - s  d",
+    ]
+
+
+def test_colour_only_when_asked():
+    assert coloured("failed", 7, colour=False) == "failed "
+    assert coloured("failed", 7, colour=True) == "\033[31mfailed \033[0m"
+    assert coloured("success", 0, colour=True) == "\033[32msuccess\033[0m"
+
+
+SCRIPT = """
+import os, sys
+from pathlib import Path
+from local_aws.report import output_to
+
+with output_to(Path(sys.argv[1])) as (out, err):
+    print("airflow says a lot")
+    os.write(2, b"a subprocess writes to fd 2\\n")
+    print("one line for the user", file=out)
+    print("an error for the user", file=err)
+print("after the run")
+"""
+
+
+def test_everything_but_the_users_lines_goes_to_the_log(tmp_path):
+    log = tmp_path / "run.log"
+    roots = os.pathsep.join(sys.path)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(log)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": roots},
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "one line for the user\nafter the run\n"
+    assert done.stderr == "an error for the user\n"
+    assert log.read_text() == "airflow says a lot\na subprocess writes to fd 2\n"

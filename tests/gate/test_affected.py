@@ -1,0 +1,76 @@
+"""gate.affected: the DAGs a change affects, or every DAG when the record cannot say."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gate import inventory
+from gate.affected import EVERY_DAG, MAX_DAGS, affected, main
+
+LISTED = inventory.read_all()
+
+
+@pytest.fixture(scope="module")
+def reads(loaded):
+    """The record the session's parse of dags/ wrote (gate.loader.write_reads)."""
+    from gate.loader import READS_FILE
+
+    return json.loads(READS_FILE.read_text())
+
+
+def dag_files() -> set[str]:
+    return {f"dags/{file}" for file in LISTED.values()}
+
+
+def test_the_parse_records_what_each_dag_file_read(reads):
+    assert set(reads) == dag_files()
+    assert "sql/redshift/ddl/event.sql" in reads["dags/redshift__01_create_tables.py"]
+    assert "dags/hudi/tables.yaml" in reads["dags/hudi__01_initial_load.py"]
+    assert not [path for files in reads.values() for path in files if not path.startswith(("dags/", "sql/"))]
+
+
+def test_a_dag_file_or_a_file_it_reads_affects_only_the_dags_that_read_it(reads):
+    present = dag_files()
+    assert affected(["dags/redshift__01_create_tables.py"], reads, present)[0] == [
+        "redshift__01_create_tables"
+    ]
+    assert affected(["sql/redshift/ddl/event.sql"], reads, present)[0] == ["redshift__01_create_tables"]
+    assert affected(["dags/hudi/tables.yaml"], reads, present)[0] == [
+        "hudi__01_initial_load",
+        "hudi__02_incremental_upsert",
+    ]
+
+
+@pytest.mark.parametrize(
+    "changed, why",
+    [
+        (["plugins/lakehouse/redshift.py"], "plugins/lakehouse/redshift.py is not a DAG"),
+        (["sql/redshift/ddl/event.sql", "tools/gate/rules.py"], "tools/gate/rules.py is not a DAG"),
+        (["sql/redshift/ddl/new_table.sql"], "no DAG is recorded reading sql/redshift/ddl/new_table.sql"),
+        ([], "no file changed"),
+    ],
+)
+def test_what_the_record_cannot_place_tests_every_dag(reads, changed, why):
+    dags, reason = affected(changed, reads, dag_files())
+    assert dags is None and reason.startswith(why), reason
+
+
+def test_a_deleted_dag_file_or_a_record_of_a_few_dags_tests_every_dag(reads):
+    assert affected(["dags/redshift__01_create_tables.py"], reads, set())[0] is None
+    partial = {"dags/redshift__01_create_tables.py": reads["dags/redshift__01_create_tables.py"]}
+    dags, why = affected(["sql/redshift/ddl/event.sql"], partial, dag_files())
+    assert dags is None and why.startswith("no record of what dags/")
+
+
+def test_more_than_the_limit_of_dags_tests_every_dag(reads, monkeypatch):
+    many = {f"dags/redshift__{n:03d}_x.py": [] for n in range(MAX_DAGS + 1)}
+    monkeypatch.setattr(inventory, "read_all", lambda: {p[5:-3]: p[5:] for p in many})
+    assert affected(sorted(many)[:MAX_DAGS], many, set(many))[0] is not None  # at the limit: per DAG
+    assert affected(sorted(many), many, set(many)) == (None, f"{MAX_DAGS + 1} DAGs are affected")
+
+
+def test_no_record_exits_with_every_dag(tmp_path, capsys):
+    assert main([str(tmp_path / "none.json"), "sql/x.sql"]) == EVERY_DAG
+    assert capsys.readouterr().out.startswith("every DAG: no record")

@@ -1,0 +1,178 @@
+"""./run_tests.sh's diagnosis (gate.summary): real outcomes only, one line per root cause, causes first."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import repository
+from gate.summary import COLLECTION_RANK, OTHER_RANK, Failure, diagnosis, main, root_causes, step_problems
+from tests.gate.test_gate_run import run_dag_suite
+
+SUITE_WITH_NOISE = """
+import logging
+
+
+def test_logs_lines_that_look_like_outcomes():
+    print("FAILED tests/test_fake.py::test_fake - printed, not a verdict")
+    logging.getLogger("noise").error("ERROR tests/test_fake.py - logged, not a verdict")
+    print("SELECT 1\\nFROM t")
+
+
+def test_really_fails():
+    print("FAILED tests/test_fake.py::test_other - printed by a failing test")
+    assert 1 == 2, "the one real failure"
+"""
+
+
+def run_plugin(tmp_path: Path, *pytest_args: str) -> dict:
+    (tmp_path / "test_noise.py").write_text(SUITE_WITH_NOISE)
+    outcomes = tmp_path / "outcomes.json"
+    roots = os.pathsep.join(str(root) for root in repository.IMPORT_ROOTS)
+    env = {**os.environ, "LAKEHOUSE_GATE_OUTCOMES": str(outcomes), "PYTHONPATH": roots}
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "gate.summary", "-p", "no:cacheprovider", *pytest_args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(outcomes.read_text())
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_only_real_outcomes_are_counted_not_captured_output(tmp_path, workers):
+    record = run_plugin(tmp_path, *workers)
+
+    assert record["counts"] == {"passed": 1, "failed": 1, "errors": 0, "skipped": 0}
+    assert [(f["nodeid"], f["kind"]) for f in record["failures"]] == [
+        ("test_noise.py::test_really_fails", "failed")
+    ]
+    assert diagnosis(record) == [
+        "Other failures:",
+        "  FAILED test_noise.py::test_really_fails - the one real failure",
+    ]
+
+
+def failure(nodeid: str, message: str, rank: int = OTHER_RANK, subjects=(), kind="failed") -> Failure:
+    return Failure(nodeid, kind, message, rank, list(subjects))
+
+
+def test_causes_come_in_order_import_errors_rules_then_the_rest_and_consequences_fold():
+    broken, renamed = "redshift__09_broken", "redshift__05_catalog"
+    failures = [
+        failure("tests/other.py::test_unrelated", "AssertionError: 1 == 2"),
+        failure("tests/x.py", "ModuleNotFoundError: no_such_module", COLLECTION_RANK, kind="collection"),
+        failure("tests/sql.py::test_parse[b]", f"{broken} did not load", subjects=[broken]),
+        failure("tests/dags/inv.py::test_inventory", "inventory: ...", 2, [renamed, f"{renamed}_x", broken]),
+        failure(
+            "tests/dags/policy.py::test[r-dag-id]",
+            f"dag-id-matches-file: DAG '{renamed}'",
+            1,
+            [renamed, f"{renamed}_x"],
+        ),
+        failure(
+            "tests/dags/load.py::test_loads[b.py]", f"import: dags/{broken}.py does not load", 0, [broken]
+        ),
+        failure(
+            "tests/gate/corpus.py::test_shipped",
+            f"assert ['dag-id-matches-file: DAG {renamed}']",
+            101,
+            [renamed],
+        ),
+        failure("tests/other.py::test_twice", "AssertionError: 1 == 2"),  # the same first line: a repeat
+    ]
+
+    shown, folded = root_causes(failures)
+
+    assert [f.nodeid for f in shown] == [
+        "tests/dags/load.py::test_loads[b.py]",
+        "tests/dags/policy.py::test[r-dag-id]",
+        "tests/x.py",
+        "tests/other.py::test_twice",
+    ]
+    assert folded == 4
+
+
+def test_a_rule_broken_by_two_dags_is_two_causes_and_a_failure_without_subjects_is_never_folded():
+    failures = [
+        failure("p::t[a-tags]", "tags: DAG 'a'", 1, ["a"]),
+        failure("p::t[b-tags]", "tags: DAG 'b'", 1, ["b"]),
+        failure("o::t", "something else entirely"),
+    ]
+    shown, folded = root_causes(failures)
+    assert [f.nodeid for f in shown] == ["p::t[a-tags]", "p::t[b-tags]", "o::t"] and folded == 0
+
+
+def test_a_follow_up_naming_a_dag_no_cause_names_is_kept():
+    failures = [
+        failure("p::t[a-tags]", "tags: DAG 'a'", 1, ["a"]),
+        failure("s::t[a-b]", "a and b", subjects=["a", "b"]),  # b has no cause shown: a cause of its own
+    ]
+    assert [f.nodeid for f in root_causes(failures)[0]] == ["p::t[a-tags]", "s::t[a-b]"]
+
+
+def test_the_footer_names_only_the_failed_steps_with_repo_relative_files(tmp_path, capsys, monkeypatch):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "black.log").write_text(
+        f"would reformat {tmp_path}/dags/x.py\n\nOh no!\n1 file would be reformatted.\n"
+    )
+    (logs / "flake8.log").write_text("./dags/x.py:1:2: E225 missing whitespace around operator\n")
+    monkeypatch.chdir(tmp_path)
+
+    main([str(logs), "black --check"])
+    only_black = capsys.readouterr().out
+    problems, fixes = step_problems(logs, ["flake8"], tmp_path)
+
+    assert only_black.splitlines() == [
+        "  black: would reformat dags/x.py",
+        "Fix: tools/venv.sh black dags/x.py",
+    ]
+    assert str(tmp_path) not in only_black
+    assert problems == ["flake8: dags/x.py:1:2: E225 missing whitespace around operator"]
+    assert fixes == ["edit the lines flake8 lists, then: tools/venv.sh flake8 dags/x.py"]
+
+
+@pytest.mark.slow
+def test_a_dag_id_that_differs_from_its_file_is_one_line_naming_the_cause(repo_root, tmp_path):
+    """Before: nine FAILED lines, the useful one third. Now: the rule first, every consequence folded."""
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    renamed = copy / "redshift__05_catalog_sales_by_category.py"
+    renamed.write_text(
+        (repo_root / "dags" / renamed.name)
+        .read_text()
+        .replace('dag_id="redshift__05_catalog_sales_by_category"', 'dag_id="redshift__05_catalog_sales"')
+    )
+    outcomes = tmp_path / "logs" / "outcomes.json"
+    outcomes.parent.mkdir()
+    suite = (
+        "-p",
+        "gate.summary",
+        "tests/dags/test_dags_load.py",
+        "tests/dags/test_dag_policy.py",
+        "tests/dags/test_templates_render.py",
+        "tests/sql/test_sql_parses.py",
+        "tests/gate/test_bad_dag_corpus.py::test_shipped_dags_break_no_rule",
+    )
+
+    done = run_dag_suite(repo_root, tmp_path, [renamed], suite=suite, LAKEHOUSE_GATE_OUTCOMES=str(outcomes))
+    record = json.loads(outcomes.read_text())
+    lines = diagnosis(record)
+
+    assert done.returncode == 1
+    assert record["counts"]["failed"] == 9, done.stdout[-3000:]
+    assert lines == [
+        "DAG rules:",
+        "  dag-id-matches-file: DAG 'redshift__05_catalog_sales' "
+        "(dags/redshift__05_catalog_sales_by_category.py): dag_id 'redshift__05_catalog_sales' differs from "
+        "the file name 'redshift__05_catalog_sales_by_category'. "
+        "Fix: name the file <dag_id>.py or set dag_id to the file name.",
+        "(8 more failing tests follow from the causes above)",
+    ], "\n".join(lines)

@@ -1,0 +1,93 @@
+"""Template and SQL errors name their file and line; a misspelt path or name gets the closest ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from airflow.models.dagbag import DagBag
+
+from gate.run_contexts import manual_run, render_problems, render_task
+from gate.suggest import closest, did_you_mean
+from gate.template_files import TemplateFileError, source_line, sql_location
+
+DAG_FILE = """
+from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
+from airflow.sdk import DAG
+
+with DAG(dag_id="redshift__templates", schedule=None, template_searchpath=[{sql!r}]):
+    RedshiftDataOperator(task_id="load", sql={files!r}, database="dev", cluster_identifier="c")
+"""
+GOOD = "CREATE SCHEMA IF NOT EXISTS {{ params.schema | default('tickit') }};\n"
+TYPO = "CREATE TABLE t (\n    a INTEGER,\n    b INTEGER {{ params.schema }\n)\n"
+
+
+def load_dag(tmp_path: Path, files: list[str]):
+    sql = tmp_path / "sql"
+    (sql / "ddl").mkdir(parents=True)
+    (sql / "ddl" / "schema.sql").write_text(GOOD)
+    (sql / "ddl" / "sales.sql").write_text("SELECT 1\n")
+    (sql / "ddl" / "typo.sql").write_text(TYPO)
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "redshift__templates.py").write_text(DAG_FILE.format(sql=str(sql), files=files))
+    bag = DagBag(dag_folder=str(tmp_path / "dags"), include_examples=False, safe_mode=False)
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags["redshift__templates"]
+
+
+def test_a_misspelt_sql_path_is_one_line_with_the_closest_name(tmp_path):
+    dag = load_dag(tmp_path, ["ddl/shema.sql"])
+
+    problems = render_problems(dag, variables={})
+    with pytest.raises(TemplateFileError) as raised:
+        render_task(dag.task_dict["load"], manual_run(dag, None), variables={})
+
+    assert problems == [  # one line, not one per run
+        f"task 'load', field 'sql': template file 'ddl/shema.sql' does not exist under {tmp_path / 'dags'}, "
+        f"{tmp_path / 'sql'}; "
+        "did you mean 'ddl/schema.sql'? Fix: correct the path in the DAG file (relative to sql/)"
+    ]
+    assert str(raised.value).startswith(
+        "redshift__templates.load, field 'sql': template file 'ddl/shema.sql'"
+    )
+    assert "\n" not in str(raised.value)
+
+
+def test_a_jinja_typo_names_the_file_and_line(tmp_path):
+    dag = load_dag(tmp_path, ["ddl/schema.sql", "ddl/typo.sql"])
+
+    problems = render_problems(dag, variables={})
+
+    assert problems == [
+        f"{tmp_path / 'sql' / 'ddl' / 'typo.sql'}:3: task 'load', field 'sql': Jinja syntax error: "
+        "unexpected '}'. Fix: correct the Jinja at that line"
+    ]
+
+
+def test_a_sql_position_maps_to_the_file_line(tmp_path):
+    dag = load_dag(tmp_path, ["ddl/schema.sql"])
+    env = dag.get_template_env()
+    typo = (tmp_path / "sql" / "ddl" / "typo.sql").read_text()
+
+    assert sql_location(env, typo, typo, 3, 15) == f"{tmp_path / 'sql' / 'ddl' / 'typo.sql'}:3:15"
+    assert sql_location(env, "SELECT 2\n", "SELECT 2\n", 1, 8) == "inline SQL, rendered line 1, column 8"
+
+
+def test_source_line_when_rendering_keeps_or_removes_lines():
+    raw = "COPY t\n{%- if x %}\nFROM 'a'\n{%- endif %}\nGZIP\n"
+    rendered = "COPY t\nFROM 'a'\nGZIP\n"
+
+    assert source_line("a\nb\n", "a\nB\n", 2) == 2  # same line count: the same line
+    assert source_line(raw, rendered, 3) == 5  # GZIP: the one equal file line
+    assert source_line(raw, rendered, 4) is None  # past the rendering
+    assert source_line("x\nx\ny\n", "x\nx\n", 1) is None  # two candidates: no guess
+
+
+def test_suggestions_are_the_nearly_best_names_only():
+    names = ["redshift__01_create_tables", "redshift__02_initial_load", "hudi__01_initial_load"]
+
+    assert closest("redshift__01_create_table", names) == ["redshift__01_create_tables"]
+    assert closest("load", names) == []  # below the cutoff: no suggestion
+    assert closest("redshift__0_initial_load", names) == ["redshift__02_initial_load"]
+    assert did_you_mean("hudi_01_initial_load", names) == "did you mean 'hudi__01_initial_load'? "
+    assert did_you_mean("zzz", names) == ""

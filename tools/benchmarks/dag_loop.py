@@ -1,0 +1,140 @@
+"""The one-DAG loop at scale: `./run_tests.sh --fast --dag ID` and a pre-push of a one-DAG change, with N
+synthetic one-task DAGs beside the repository's own.
+
+In a scratch copy of the committed repository (git archive HEAD) with N synthetic DAGs (the generator of
+tools/benchmarks/gate.py) in dags/ and the inventory, a bare remote and the git hooks installed, it times:
+
+- the full parse of the folder once (what records which files each DAG reads: gate.loader);
+- `./run_tests.sh --fast --dag <a synthetic DAG>`, cold then warm (goal: <= 5 s warm);
+- `git push` of a commit that changes one synthetic DAG: the hook tests only that DAG (goal: <= 15 s);
+- with --whole, `./run_tests.sh --fast` over all N + 9 DAGs (slow: every DAG parsed and rendered).
+
+    tools/venv.sh python tools/benchmarks/dag_loop.py [--dags 800] [--whole]
+
+Prints numbers and the goals they are compared with; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+DAG_GOAL_SECONDS, PRE_PUSH_GOAL_SECONDS = 5.0, 15.0
+
+
+def synthetic_dag_template() -> str:
+    """DAG_TEMPLATE of tools/benchmarks/gate.py, loaded by its path (this folder's gate.py shadows the gate
+    package)."""
+    spec = importlib.util.spec_from_file_location("gate_benchmark", HERE / "gate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.DAG_TEMPLATE
+
+
+def environment(home: Path) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "AIRFLOW", "GATE_", "LAKEHOUSE_"))
+    }
+    (home / "gitconfig").write_text("[user]\n  name = bench\n  email = bench@example.com\n")
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(home / "gitconfig"), LAKEHOUSE_VENV=sys.prefix)
+    return env
+
+
+def run(
+    cmd: list[str], cwd: Path, env: dict, check: bool = True
+) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, CPU seconds of the children, result)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if check and done.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return wall, cpu, done
+
+
+def scratch_repository(root: Path, dags: int, env: dict) -> tuple[Path, str]:
+    repo = root / "repo"
+    repo.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "HEAD"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
+    template = synthetic_dag_template()
+    inventory_file = repo / "tools/gate/inventory.json"
+    inventory = json.loads(inventory_file.read_text())
+    for n in range(dags):
+        dag_id = f"datalake__bench_{n:04d}"
+        (repo / "dags" / f"{dag_id}.py").write_text(template.format(n=n, dag_id=dag_id, tasks=1))
+        inventory[dag_id] = f"{dag_id}.py"
+    inventory_file.write_text(json.dumps(inventory, indent=2, sort_keys=True) + "\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "bench"]):
+        run(["git", *args], repo, env)
+    remote = root / "remote.git"
+    run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], root, env)
+    run(["git", "remote", "add", "origin", str(remote)], repo, env)
+    run(["git", "push", "-q", "--no-verify", "origin", "main"], repo, env)
+    run(["hooks/install.sh"], repo, env)
+    return repo, "datalake__bench_0001"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dags", type=int, default=800, help="synthetic DAGs (default 800)")
+    parser.add_argument("--whole", action="store_true", help="also time ./run_tests.sh --fast over every DAG")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dag-loop-bench-") as tmp:
+        root = Path(tmp)
+        env = environment(root)
+        repo, dag_id = scratch_repository(root, args.dags, env)
+        total = len(json.loads((repo / "tools/gate/inventory.json").read_text()))
+        print(f"scratch repository: {total} DAGs ({args.dags} synthetic one-task DAGs)")
+
+        record = "from airflow_home import prepare\nfrom gate.loader import load_once\nload_once(prepare())\n"
+        wall, cpu, _ = run(["tools/venv.sh", "python", "-c", record], repo, env)
+        print(f"full parse of dags/ (records what each DAG reads): {wall:.1f} s wall, {cpu:.1f} s CPU")
+
+        one = ["./run_tests.sh", "--fast", "--dag", dag_id]
+        for label in ("cold", "warm"):
+            wall, cpu, done = run(one, repo, env, check=False)
+            print(
+                f"./run_tests.sh --fast --dag {dag_id} ({label}): {wall:.1f} s wall, {cpu:.1f} s CPU "
+                f"(goal <= {DAG_GOAL_SECONDS:.0f} s warm): {done.stdout.strip().splitlines()[-1]}"
+            )
+
+        path = repo / "dags" / f"{dag_id}.py"
+        path.write_text(
+            path.read_text().replace("Synthetic benchmark DAG", "Synthetic benchmark DAG, edited,")
+        )
+        run(["git", "commit", "-q", "--no-verify", "-am", "edit one DAG"], repo, env)
+        wall, cpu, done = run(["git", "push", "origin", "main"], repo, env, check=False)
+        chosen = [line for line in (done.stdout + done.stderr).splitlines() if "testing" in line]
+        print(
+            f"git push of a one-DAG change (pre-push hook): {wall:.1f} s wall, {cpu:.1f} s CPU "
+            f"(goal <= {PRE_PUSH_GOAL_SECONDS:.0f} s), exit {done.returncode}: {' | '.join(chosen)}"
+        )
+        if args.whole:
+            wall, cpu, done = run(["./run_tests.sh", "--fast"], repo, env, check=False)
+            print(
+                f"./run_tests.sh --fast over {total} DAGs: {wall:.1f} s wall, {cpu:.1f} s CPU: "
+                f"{done.stdout.strip().splitlines()[-1]}"
+            )
+        shutil.rmtree(repo / "build", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
