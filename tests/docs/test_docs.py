@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,7 +160,10 @@ def check_venv_python(argv: tuple[str, ...], pytest_parser) -> str | None:
     """`tools/venv.sh python -m MODULE ...` or `... python FILE.py ...`: it exists and takes the flags."""
     if len(argv) == 1:
         return check_executable(argv, pytest_parser)
-    if len(argv) < 3 or argv[1] != "python":
+    if argv[1] != "python":  # a console script of the venv, e.g. `tools/venv.sh black dags/x.py`
+        script = Path(sys.executable).parent / argv[1]
+        return None if script.is_file() else f"the venv has no command {argv[1]!r}"
+    if len(argv) < 3:
         return "tools/venv.sh runs `python ...`"
     if argv[2] == "-m":
         module = argv[3].replace(".", "/")
