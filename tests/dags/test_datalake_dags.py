@@ -13,6 +13,7 @@ from sqlglot import exp
 from gate.loader import dag_files
 from lakehouse.assets import REFINED_TABLES
 from lakehouse.tickit import TABLES
+from sql_statements import parse_statement, parse_statements
 from tests.dags.lake_support import VARIABLES, render
 
 REFINE = "datalake__01_tickit_refine"
@@ -104,7 +105,7 @@ def athena_tasks(dag) -> dict[str, AthenaOperator]:
 
 def athena_dialect(sql: str) -> str:
     """Athena runs DDL (other than CTAS) on its Hive engine and everything else on Trino."""
-    statement = sqlglot.parse_one(sql, read="hive")
+    statement = parse_statement(sql, "hive")
     is_ctas = isinstance(statement, exp.Create) and statement.expression is not None
     return "hive" if isinstance(statement, (exp.Drop, exp.Create)) and not is_ctas else "trino"
 
@@ -113,7 +114,7 @@ def test_every_athena_query_parses_without_fallback(gold):
     for task_id, task in athena_tasks(gold).items():
         sql = render(task, "query")
         dialect = athena_dialect(sql)
-        statements = sqlglot.parse(sql, read=dialect, error_level=sqlglot.ErrorLevel.RAISE)
+        statements = parse_statements(sql, dialect, error_level=sqlglot.ErrorLevel.RAISE)
         assert len(statements) == 1, f"{task_id}: Athena runs one statement per query"
         assert not isinstance(
             statements[0], exp.Command
@@ -137,7 +138,7 @@ def ctas_properties(statement: exp.Create) -> dict[str, exp.Expression]:
 
 @pytest.mark.parametrize("table", GOLD_TABLES)
 def test_gold_ctas_writes_partitioned_parquet_where_the_dag_clears(gold, table):
-    create = sqlglot.parse_one(render(gold.task_dict[f"{table}.create_table"], "query"), read="trino")
+    create = parse_statement(render(gold.task_dict[f"{table}.create_table"], "query"), "trino")
     assert isinstance(create, exp.Create) and create.this.name == table
     properties = ctas_properties(create)
     assert properties["format"].name == "PARQUET"
@@ -160,12 +161,12 @@ def test_gold_group_drops_clears_creates_and_checks_the_table(gold, table):
     assert gold.task_dict[f"{table}.drop_table"].upstream_task_ids == {"create_database"}
     for step in ("drop_table", "create_table", "check_not_empty"):
         assert render(gold.task_dict[f"{table}.{step}"], "database") == VARIABLES["glue_database_gold"]
-    check = sqlglot.parse_one(render(gold.task_dict[f"{table}.check_not_empty"], "query"), read="trino")
+    check = parse_statement(render(gold.task_dict[f"{table}.check_not_empty"], "query"), "trino")
     assert [t.name for t in check.find_all(exp.Table)] == [table]
     assert isinstance(check.selects[0].this, exp.Count)
 
 
 def test_gold_database_is_created_with_the_name_of_the_variable(gold):
-    create = sqlglot.parse_one(render(gold.task_dict["create_database"], "query"), read="hive")
+    create = parse_statement(render(gold.task_dict["create_database"], "query"), "hive")
     assert create.args["kind"] == "DATABASE" and create.args.get("exists")
     assert create.this.name == VARIABLES["glue_database_gold"]

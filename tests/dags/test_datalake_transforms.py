@@ -17,6 +17,7 @@ import sqlglot
 from sqlglot import exp
 
 from lakehouse.tickit import TABLES
+from sql_statements import parse_statement
 from sample_data.tickit import generate, write_files
 from tests.dags.lake_support import VARIABLES, render
 
@@ -45,7 +46,7 @@ def refine_script(dags_folder):
 def redshift_columns(repo_root, table: str) -> list[tuple[str, str]]:
     """(name, Spark type) of each column of sql/redshift/ddl/<table>.sql, in order."""
     text = jinja2.Template((repo_root / "sql" / "redshift" / "ddl" / f"{table}.sql").read_text())
-    create = sqlglot.parse_one(text.render(params={"schema": "tickit"}), read="redshift")
+    create = parse_statement(text.render(params={"schema": "tickit"}), "redshift")
     columns = []
     for column in create.this.expressions:
         if not isinstance(column, exp.ColumnDef):
@@ -111,7 +112,7 @@ def test_refined_tables_keep_every_row_with_typed_columns(lake, sample):
 
 def gold_select(gold_dag, table: str) -> str:
     """The SELECT of the gold CTAS, as Athena would run it, in DuckDB's dialect."""
-    create = sqlglot.parse_one(render(gold_dag.task_dict[f"{table}.create_table"], "query"), read="trino")
+    create = parse_statement(render(gold_dag.task_dict[f"{table}.create_table"], "query"), "trino")
     return create.expression.sql(dialect="duckdb")
 
 

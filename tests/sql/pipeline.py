@@ -11,9 +11,9 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import sqlglot
 from sqlglot import exp
 
+from sql_statements import parse_statement
 from lakehouse.tickit import INCREMENTAL_TABLES, PRIMARY_KEYS, TABLES
 from sample_data.tickit import COLUMNS, TickitSample, read_rows
 from tests.dags.rendering import normal_run, rendered_sql, variable_values
@@ -60,7 +60,7 @@ class RedshiftPipeline:
         self.engine.run_batch(self.sql(dag_id, f"{table}.drop_staging", logical_date))
 
     def _copy(self, copy_sql: str) -> None:
-        tree = sqlglot.parse_one(copy_sql, read="redshift")
+        tree = parse_statement(copy_sql, "redshift")
         assert isinstance(tree, exp.Copy), copy_sql
         uri = tree.args["files"][0].name
         assert uri.startswith(f"s3://{BUCKET}/"), f"COPY reads {uri}, not the lakehouse bucket {BUCKET}"

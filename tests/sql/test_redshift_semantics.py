@@ -141,8 +141,9 @@ def test_file_columns_are_the_ddl_columns(pipeline):
     for table in TABLES:
         rows = pipeline.engine.run(f"SELECT * FROM tickit.{table} LIMIT 0")
         assert rows == []
-    import sqlglot
     from sqlglot import exp
+
+    from sql_statements import parse_statement
 
     for table in TABLES:
         (ddl,) = [
@@ -150,7 +151,7 @@ def test_file_columns_are_the_ddl_columns(pipeline):
             for s in pipeline.sql("redshift__01_create_tables", "create_schema_and_tables")
             if f".{table} (" in s
         ]
-        columns = tuple(c.name for c in sqlglot.parse_one(ddl, read="redshift").find_all(exp.ColumnDef))
+        columns = tuple(c.name for c in parse_statement(ddl, "redshift").find_all(exp.ColumnDef))
         assert (
             columns == COLUMNS[table]
         ), f"sql/redshift/ddl/{table}.sql columns differ from sample_data COLUMNS"

@@ -10,7 +10,6 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-import sqlglot
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
 from sqlglot import exp
@@ -21,6 +20,7 @@ from lakehouse.redshift import staging_table
 from tests.dags.rendering import normal_run, render_task, rendered_sql, variable_values
 from tests.sql.engines import unload_parts
 from gate import inventory
+from sql_statements import parse_statements
 
 LOGICAL_DATE = datetime(2008, 3, 1, tzinfo=timezone.utc)
 INVENTORY = inventory.read()
@@ -34,7 +34,7 @@ def tasks_of(loaded, dag_id: str, operator: type) -> list:
 
 
 def parse_one_statement(sql: str, where: str, dialect: str = "redshift") -> exp.Expression:
-    trees = [t for t in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if t is not None]
+    trees = parse_statements(sql, dialect, error_level=ErrorLevel.RAISE)
     assert len(trees) == 1, f"{where}: expected one statement, found {len(trees)}:\n{sql}"
     assert not isinstance(trees[0], exp.Command), f"{where}: sqlglot fell back to an unparsed Command:\n{sql}"
     return trees[0]
