@@ -12,9 +12,11 @@ from sqlglot import exp
 
 from gate.loader import dag_files
 from lakehouse.assets import REFINED_TABLES
-from lakehouse.tickit import TABLES
+from sample_data.bucket import redshift_spec
 from sql_statements import parse_statement, parse_statements
 from tests.dags.lake_support import VARIABLES, render
+
+TABLES = [table.name for table in redshift_spec().tables]
 
 REFINE = "datalake__01_tickit_refine"
 GOLD = "datalake__02_tickit_gold"
@@ -85,10 +87,11 @@ def test_refine_runs_crawl_then_jobs_then_crawl_and_announces_the_refined_tables
 
 
 def test_dag_processor_skips_the_runtime_folders(tmp_path, dags_folder):
-    """Airflow 3 reads .airflowignore as globs: DAG-like files in glue_scripts/, hudi/, sql/ are skipped."""
+    """Airflow 3 reads .airflowignore as globs: DAG-like files in glue_scripts/, hudi/, redshift/ (the table
+    specs), sql/ are skipped."""
     shutil.copy(dags_folder / ".airflowignore", tmp_path)
     probe = "from airflow.sdk import DAG  # a file the DAG processor would parse\n"
-    for folder in ("glue_scripts", "hudi", "sql", "elsewhere"):
+    for folder in ("glue_scripts", "hudi", "redshift", "sql", "elsewhere"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "probe.py").write_text(probe)
     assert dag_files(tmp_path) == [tmp_path / "elsewhere" / "probe.py"]

@@ -61,10 +61,10 @@ def _initial_prefixes(result):
 def _incremental_prefixes(result):
     """The day of the run's data interval: the scheduled run of [D, D+1) loads D."""
     from lakehouse import layout
-    from lakehouse.tickit import INCREMENTAL_TABLES
+    from sample_data.bucket import redshift_spec
 
     day = f"{result.run.data_interval[0]:%Y-%m-%d}"
-    return [layout.incremental_prefix(t, day) for t in INCREMENTAL_TABLES]
+    return [layout.incremental_prefix(t.name, day) for t in redshift_spec().incremental]
 
 
 def unload_writes_under_the_unload_prefix(aws, dag, result) -> None:
@@ -95,10 +95,10 @@ def crawler_reads(crawler: str, prefixes: Callable, must_hold_objects: bool) -> 
 
 
 def refine_jobs_ran_the_bundled_script(aws, dag, result) -> None:
-    from lakehouse.tickit import TABLES
+    from sample_data.bucket import redshift_spec
 
     glue, bucket = aws.client("glue"), aws.variables["lakehouse_bucket"]
-    for table in TABLES:
+    for table in (t.name for t in redshift_spec().tables):
         job = glue.get_job(JobName=f"tickit_refine_{table}")["Job"]
         location = job["Command"]["ScriptLocation"]
         assert location.startswith(f"s3://{bucket}/"), location
@@ -134,16 +134,16 @@ def hudi_schemas_uploaded(aws, dag, result) -> None:
 
 def _full_prefixes():
     from lakehouse import layout
-    from lakehouse.tickit import TABLES
+    from sample_data.bucket import redshift_spec
 
-    return [layout.full_prefix(table) for table in TABLES]
+    return [layout.full_prefix(table.name) for table in redshift_spec().tables]
 
 
 def _refined_prefixes():
     from lakehouse.layout import refined_prefix
-    from lakehouse.tickit import TABLES
+    from sample_data.bucket import redshift_spec
 
-    return [refined_prefix(table) for table in TABLES]
+    return [refined_prefix(table.name) for table in redshift_spec().tables]
 
 
 def _unload_prefix():

@@ -16,9 +16,10 @@ from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
 from lakehouse.defaults import dag_settings
 from lakehouse.redshift import copy_merge_check_group, failed_checks, redshift_check
-from lakehouse.tickit import PRIMARY_KEYS
+from sample_data.bucket import redshift_spec
 
 REGION = "us-east-1"
+TICKIT = {table.name: table for table in redshift_spec().tables}
 
 
 def _dag(dag_id: str, repo_root) -> DAG:
@@ -27,7 +28,9 @@ def _dag(dag_id: str, repo_root) -> DAG:
 
 def test_group_stages_merges_checks_and_drops_in_order(repo_root):
     with _dag("redshift__99_group", repo_root) as dag:
-        copy_merge_check_group("sales", "raw/tickit_incremental/sales/ds={ds}/", event_time="saletime")
+        copy_merge_check_group(
+            TICKIT["sales"], "raw/tickit_incremental/sales/ds={ds}/", event_time="saletime"
+        )
     tasks = dag.task_dict
     assert set(tasks) == {"sales.copy_to_staging", "sales.merge", "sales.check", "sales.drop_staging"}
     assert tasks["sales.merge"].upstream_task_ids == {"sales.copy_to_staging"}
@@ -36,14 +39,22 @@ def test_group_stages_merges_checks_and_drops_in_order(repo_root):
     assert tasks["sales.drop_staging"].is_teardown, "staging must be dropped after a failure too"
     assert "sales.copy_to_staging" in tasks["sales.drop_staging"].upstream_task_ids  # its setup
     params = tasks["sales.merge"].params
-    assert (params["key"], params["event_time"]) == (PRIMARY_KEYS["sales"], "saletime")
+    assert (params["key"], params["event_time"]) == ("salesid", "saletime")
     assert len(tasks["sales.merge"].sql) == 2, "DELETE and INSERT must go as one batch (one transaction)"
 
 
-def test_group_of_an_unknown_table_names_the_fix(repo_root):
+def test_group_of_a_table_name_instead_of_a_spec_table_names_the_fix(repo_root):
     with _dag("redshift__98_group", repo_root):
-        with pytest.raises(ValueError, match=r"table='salez'.*lakehouse/tickit.py"):
-            copy_merge_check_group("salez", "raw/tickit/salez/")
+        with pytest.raises(TypeError, match=r"table='sales'.*Fix: pass one of .*dags/redshift/tables.yaml"):
+            copy_merge_check_group("sales", "raw/tickit/sales/")
+
+
+def test_group_with_an_event_time_the_table_lacks_names_the_columns(repo_root):
+    with _dag("redshift__98_group", repo_root):
+        with pytest.raises(
+            ValueError, match=r"event_time='listtime'.*not a column of redshift/ddl/sales.sql"
+        ):
+            copy_merge_check_group(TICKIT["sales"], "raw/tickit/sales/", event_time="listtime")
 
 
 def _result(columns: list[str], rows: list[tuple]) -> dict:
