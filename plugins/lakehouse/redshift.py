@@ -91,21 +91,24 @@ class RedshiftCopyOperator(RedshiftDataOperator):
     def execute(self, context):
         try:
             return super().execute(context)
-        except AirflowException as error:  # the hook's RedshiftDataQueryFailedError is one
+        except Exception as error:  # the hook's RedshiftDataQueryFailedError (a ValueError), boto3's errors
             match = FAILED_STATEMENT.search(str(error))
             raise self._diagnosis(match.group(1) if match else None) or error
 
     def execute_complete(self, context, event=None):
         try:
             return super().execute_complete(context, event)
-        except AirflowException as error:
+        except Exception as error:
             raise self._diagnosis((event or {}).get("statement_id")) or error
 
     def _diagnosis(self, statement_id: str | None) -> AirflowException | None:
         """The empty-prefix failure of statement `statement_id` as a diagnosis (None: another failure)."""
         if not statement_id:
             return None
-        described = self.hook.conn.describe_statement(Id=statement_id)
+        try:
+            described = self.hook.conn.describe_statement(Id=statement_id)
+        except Exception:  # the original failure says more than a failed look at it
+            return None
         statements = [described, *described.get("SubStatements", [])]
         errors = [statement.get("Error") for statement in statements]
         matches = [EMPTY_PREFIX_ERROR.search(error) for error in errors if error]

@@ -182,3 +182,100 @@ def test_a_staging_table_name_is_a_redshift_identifier():
     assert len(staging_table(longest, "sales")) == MAX_IDENTIFIER_BYTES
     with pytest.raises(ValueError, match=r"longer than 127 bytes.*Fix: shorten the dag_id"):
         staging_table(longest + "d", "sales")
+
+
+# A COPY from a prefix without files: the Data API's answers are stubbed with botocore's Stubber (the real
+# service model), the operator and the hook run as they do on MWAA.
+
+EMPTY = "raw/tickit/sales/"
+REDSHIFT_EMPTY_PREFIX = f"ERROR: The specified S3 prefix '{EMPTY}' does not exist"
+
+
+@pytest.fixture
+def copy_task(monkeypatch, repo_root):
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AIRFLOW_CONN_AWS_DEFAULT": '{"conn_type": "aws", "extra": {"region_name": "us-east-1"}}',
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with _dag("redshift__96_copy", repo_root) as dag:
+        copy_merge_check_group(TICKIT["sales"], EMPTY)
+    task = dag.task_dict["sales.copy_to_staging"]
+    task.cluster_identifier, task.database, task.db_user = "tickit-cluster", "dev", "awsuser"
+    task.sql, task.poll_interval = [
+        "DROP TABLE x",
+        "CREATE TABLE x (LIKE y)",
+        f"COPY x FROM 's3://b/{EMPTY}'",
+    ], 0
+    return task
+
+
+def _failed_batch(error: str) -> dict:
+    """DescribeStatement of a failed batch: the failing sub-statement has the error, the rest are aborted."""
+    return {
+        "Id": "batch-1",
+        "Status": "FAILED",
+        "Error": error,
+        "SubStatements": [
+            {"Id": "batch-1:1", "Status": "FINISHED"},
+            {"Id": "batch-1:2", "Status": "FINISHED"},
+            {"Id": "batch-1:3", "Status": "FAILED", "Error": error},
+        ],
+    }
+
+
+def _stubbed(task, *described: dict, sent: bool = True):
+    """`task`'s Data API client, answering the batch (unless `sent` before) and each DescribeStatement."""
+    from botocore.stub import ANY, Stubber
+
+    stubber = Stubber(task.hook.conn)
+    if sent:
+        stubber.add_response(
+            "batch_execute_statement",
+            {"Id": "batch-1"},
+            {"Sqls": task.sql, **{k: ANY for k in ("ClusterIdentifier", "Database", "DbUser", "WithEvent")}},
+        )
+    for response in described:
+        stubber.add_response("describe_statement", response, {"Id": "batch-1"})
+    return stubber
+
+
+def test_copy_from_an_empty_prefix_names_the_table_the_prefix_and_the_fix(copy_task):
+    failed = _failed_batch(REDSHIFT_EMPTY_PREFIX)
+    with _stubbed(copy_task, failed, failed) as stubber, pytest.raises(AirflowException) as error:
+        copy_task.execute({})
+    stubber.assert_no_pending_responses()
+    message = str(error.value)
+    assert message.startswith(
+        f"task 'sales.copy_to_staging': table 'tickit.sales' has no files under {EMPTY} "
+    )
+    assert REDSHIFT_EMPTY_PREFIX.removeprefix("ERROR: ") in message
+    assert "Fix: deliver the table's files to that prefix; for a local run, put sample files at " in message
+    assert f"tools/sample_data/bucket/{EMPTY}" in message
+
+
+def test_a_deferred_copy_from_an_empty_prefix_names_the_table_too(copy_task):
+    """On MWAA (operators.default_deferrable) the failure comes back through execute_complete."""
+    event = {
+        "status": "error",
+        "message": "Statement batch-1 terminated with status FAILED.",
+        "statement_id": "batch-1",
+    }
+    with _stubbed(copy_task, _failed_batch(REDSHIFT_EMPTY_PREFIX)) as stubber:
+        stubber._queue.popleft()  # the batch was sent before the deferral
+        with pytest.raises(
+            AirflowException, match=r"table 'tickit.sales' has no files under raw/tickit/sales/"
+        ):
+            copy_task.execute_complete({}, event)
+
+
+def test_another_copy_failure_is_raised_as_it_is(copy_task):
+    failed = _failed_batch(
+        "ERROR: Load into table 'x' failed. Check 'stl_load_errors' system table for details."
+    )
+    with _stubbed(copy_task, failed, failed), pytest.raises(Exception) as error:
+        copy_task.execute({})
+    assert "stl_load_errors" in str(error.value) and "has no files" not in str(error.value)
