@@ -162,7 +162,7 @@ def test_the_initial_and_the_incremental_load_never_share_a_staging_table(loaded
     """Runs of redshift__02 and redshift__03 can overlap: each drops and recreates its staging tables."""
     initial = _staging_tables(loaded.dags["redshift__02_initial_load"])
     incremental = _staging_tables(loaded.dags["redshift__03_incremental_load"])
-    assert set(incremental) == {"listing", "sales"}
+    assert set(incremental) == {table.name for table in redshift_spec().incremental} >= {"listing", "sales"}
     for table, names in incremental.items():
         assert len(names) == 1 and len(initial[table]) == 1, (table, names, initial[table])
         assert names != initial[table], f"both DAGs stage {table} in {names}"
