@@ -23,6 +23,12 @@ from lakehouse.redshift_tables import (
 from lakehouse.table_spec import TableSpecError
 
 SHIPPED = repository.DAGS / SPEC
+# A table the shipped spec does not have, whatever tables it gains.
+NEW = next(
+    f"probe_review{n}"
+    for n in range(100)
+    if f"probe_review{n}" not in {t.name for t in load_spec(SHIPPED, repository.SQL).tables}
+)
 
 
 @pytest.fixture
@@ -227,25 +233,25 @@ def test_a_missing_spec_file_is_a_spec_error_naming_it(tmp_path):
 
 def test_a_new_table_is_loaded_in_spec_order_with_its_ddl_columns(spec_copy):
     spec, document, sql = spec_copy
-    (sql / "redshift" / "ddl" / "venue_review.sql").write_text(
-        "CREATE TABLE IF NOT EXISTS {{ params.schema }}.venue_review (\n    reviewid INTEGER NOT NULL,\n"
+    (sql / "redshift" / "ddl" / f"{NEW}.sql").write_text(
+        f"CREATE TABLE IF NOT EXISTS {{{{ params.schema }}}}.{NEW} (\n    reviewid INTEGER NOT NULL,\n"
         "    venueid SMALLINT,\n    stars SMALLINT,\n    reviewtime TIMESTAMP\n)\n-- reviews arrive daily\n"
     )
     document["tables"].append(
         {
-            "name": "venue_review",
+            "name": NEW,
             "key": "reviewid",
-            "ddl": "redshift/ddl/venue_review.sql",
+            "ddl": f"redshift/ddl/{NEW}.sql",
             "event_time": "reviewtime",
         }
     )
     loaded = load_spec(write(spec, document), sql)
     assert loaded.tables[-1] == RedshiftTable(
-        name="venue_review",
+        name=NEW,
         key="reviewid",
-        ddl="redshift/ddl/venue_review.sql",
+        ddl=f"redshift/ddl/{NEW}.sql",
         columns=("reviewid", "venueid", "stars", "reviewtime"),
         schema="tickit",
         event_time="reviewtime",
     )
-    assert loaded.incremental[-1].name == "venue_review"
+    assert loaded.incremental[-1].name == NEW

@@ -27,6 +27,12 @@ from sample_data.bucket import (
 )
 
 pytestmark = pytest.mark.dag_gate(rank=1)
+# A Redshift table the shipped spec does not have, whatever tables it gains.
+NEW = next(
+    name
+    for name in (f"probe_review{n}" for n in range(100))
+    if name not in {t.name for t in redshift_spec().tables}
+)
 
 
 def test_every_table_of_the_specs_has_sample_data():
@@ -88,24 +94,24 @@ def run_fix(message: str, rows: str, cwd) -> None:
 
 def test_a_new_table_without_sample_data_is_named_with_its_prefix_and_a_fix_that_works(repo, tmp_path):
     dags, sql, folder = repo
-    add_redshift_table(dags, sql, "venue_review")
+    add_redshift_table(dags, sql, NEW)
     (message,) = problems(dags, sql, folder)
-    assert message.startswith("table 'venue_review' (dags/redshift/tables.yaml): no sample data under ")
-    assert layout.full_prefix("venue_review") in message
-    assert f"gzip -n < ROWS.txt > {folder}/{layout.full_key('venue_review')}" in message
+    assert message.startswith(f"table '{NEW}' (dags/redshift/tables.yaml): no sample data under ")
+    assert layout.full_prefix(NEW) in message
+    assert f"gzip -n < ROWS.txt > {folder}/{layout.full_key(NEW)}" in message
     run_fix(message, "1|7|2024-01-02 10:00:00\n2|8|2024-01-03 11:30:00\n", tmp_path)
     assert problems(dags, sql, folder) == []
 
 
 def test_an_incremental_table_needs_every_sample_day_and_one_missing_day_is_named(repo, tmp_path):
     dags, sql, folder = repo
-    add_redshift_table(dags, sql, "venue_review", event_time="reviewtime")
+    add_redshift_table(dags, sql, NEW, event_time="reviewtime")
     first, second = LOCAL_SAMPLE_DAYS
-    for key in [layout.full_key("venue_review"), layout.incremental_key("venue_review", first)]:
+    for key in [layout.full_key(NEW), layout.incremental_key(NEW, first)]:
         (folder / key).parent.mkdir(parents=True)
         (folder / key).write_bytes(gzip.compress(b"1|7|2024-01-02 10:00:00\n", mtime=0))
     (message,) = problems(dags, sql, folder)
-    assert f"no sample data under {layout.incremental_prefix('venue_review', second)}" in message
+    assert f"no sample data under {layout.incremental_prefix(NEW, second)}" in message
     run_fix(message, "2|8|2024-03-02 09:00:00\n", tmp_path)
     assert problems(dags, sql, folder) == []
 
@@ -113,7 +119,7 @@ def test_an_incremental_table_needs_every_sample_day_and_one_missing_day_is_name
 @pytest.mark.parametrize(
     "content, problem",
     [
-        (gzip.compress(b"1|7\n", mtime=0), "line 1 has 2 fields, table 'venue_review' has 3 columns"),
+        (gzip.compress(b"1|7\n", mtime=0), f"line 1 has 2 fields, table '{NEW}' has 3 columns"),
         (gzip.compress(b"1|7|2024-01-02 10:00:00\n2|7|x|y\n", mtime=0), "line 2 has 4 fields"),
         (b"1|7|2024-01-02 10:00:00\n", "not a gzip text file"),
         (gzip.compress(b"", mtime=0), "no rows"),
@@ -121,8 +127,8 @@ def test_an_incremental_table_needs_every_sample_day_and_one_missing_day_is_name
 )
 def test_a_sample_file_copy_could_not_load_is_named(repo, content, problem):
     dags, sql, folder = repo
-    add_redshift_table(dags, sql, "venue_review")
-    path = folder / layout.full_key("venue_review")
+    add_redshift_table(dags, sql, NEW)
+    path = folder / layout.full_key(NEW)
     path.parent.mkdir(parents=True)
     path.write_bytes(content)
     (message,) = problems(dags, sql, folder)
@@ -142,12 +148,14 @@ def test_a_hudi_table_without_sample_data_gets_the_avro_writer_command_that_work
     dags, sql, folder = repo
     spec = dags / "hudi" / "tables.yaml"
     document = yaml.safe_load(spec.read_text())
-    painters = {**document["tables"][0], "name": "painters"}
-    painters.update(source_path="kafka/topics/moma.public.painters/", target_path="hudi/moma/painters/")
+    names = {table["name"] for table in document["tables"]}
+    new = next(name for name in (f"probe_painters{n}" for n in range(100)) if name not in names)
+    painters = {**document["tables"][0], "name": new}
+    painters.update(source_path=f"kafka/topics/moma.public.{new}/", target_path=f"hudi/moma/{new}/")
     document["tables"].append(painters)
     spec.write_text(yaml.safe_dump(document, sort_keys=False))
     (message,) = problems(dags, sql, folder)
-    assert message.startswith("table 'painters' (dags/hudi/tables.yaml): no sample data under kafka/topics/")
+    assert message.startswith(f"table '{new}' (dags/hudi/tables.yaml): no sample data under kafka/topics/")
     assert "python -m sample_data.avro dags/hudi/schemas/artists.avsc ROWS.jsonl " in message
     row = {"artist_id": 9, "nationality": "Dutch", "__source_ts_ms": 1709251200000}
     checkout = tmp_path / "checkout"  # where the command runs: the repository's tools/ and dags/
