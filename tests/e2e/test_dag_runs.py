@@ -297,7 +297,8 @@ def test_the_lake_runs_every_dag_as_the_scheduler_does_and_chains_the_assets(lak
     )
     by_hand, start = "manual trigger, no logical date", "2024-03-01 00:00"
     unloaded = "asset s3_tickit_sales_by_category from redshift__04_unload_sales_by_category"
-    assert [run.cells()[:4] for run in runs] == [
+    # The runs of these DAGs, in this order; a DAG added later adds its own runs between them.
+    expected = [
         # Wave 1: every DAG not scheduled on assets; timetable DAGs on the sample's first incremental day.
         ("datalake__01_tickit_refine", day, start, "success"),
         ("hudi__01_initial_load", by_hand, "none", "success"),
@@ -334,6 +335,8 @@ def test_the_lake_runs_every_dag_as_the_scheduler_does_and_chains_the_assets(lak
         # Wave 4: the second UNLOAD's event; then nothing is due.
         ("redshift__05_catalog_sales_by_category", unloaded, "none", "success"),
     ]
+    shown = {dag_id for dag_id, *_ in expected}
+    assert [run.cells()[:4] for run in runs if run.cells()[0] in shown] == expected
     consumed = [run.result for run in runs if run.result.run.run_type == "asset_triggered"]
     assert all(result.logical_date is None and result.run.data_interval is None for result in consumed)
 
