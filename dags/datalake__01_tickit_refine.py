@@ -22,10 +22,11 @@ from lakehouse.assets import REFINED_TABLES
 from lakehouse.catalog import crawl, crawler_config
 from lakehouse.defaults import dag_settings
 from lakehouse.glue import refine_job
-from lakehouse.tickit import TABLES
+from lakehouse.redshift_tables import SPEC, load_spec
 
 REFINE_SCRIPT = Path(__file__).parent / "glue_scripts" / "tickit_refine.py"
 CRAWLER_ROLE = "{{ var.value.glue_crawler_role_arn }}"
+TABLES = [table.name for table in load_spec(Path(__file__).parent / SPEC).tables]
 
 with DAG(
     dag_id="datalake__01_tickit_refine",

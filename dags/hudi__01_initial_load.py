@@ -17,9 +17,9 @@ from pathlib import Path
 from airflow.sdk import DAG
 
 from lakehouse.defaults import dag_settings
-from lakehouse.hudi import BULK_INSERT, ingest_group, load_spec
+from lakehouse.hudi import BULK_INSERT, SPEC, ingest_group, load_spec
 
-SPEC = Path(__file__).parent / "hudi" / "tables.yaml"
+SPEC_FILE = Path(__file__).parent / SPEC
 
 with DAG(
     dag_id="hudi__01_initial_load",
@@ -29,5 +29,5 @@ with DAG(
     tags=["hudi", "emr", "load"],
     **dag_settings(dagrun_timeout=timedelta(hours=8)),
 ):
-    for table in load_spec(SPEC):
-        ingest_group(table, BULK_INSERT, SPEC)
+    for table in load_spec(SPEC_FILE):
+        ingest_group(table, BULK_INSERT, SPEC_FILE)

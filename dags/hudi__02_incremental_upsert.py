@@ -15,9 +15,9 @@ from pathlib import Path
 from airflow.sdk import DAG
 
 from lakehouse.defaults import dag_settings
-from lakehouse.hudi import UPSERT, ingest_group, load_spec
+from lakehouse.hudi import SPEC, UPSERT, ingest_group, load_spec
 
-SPEC = Path(__file__).parent / "hudi" / "tables.yaml"
+SPEC_FILE = Path(__file__).parent / SPEC
 
 with DAG(
     dag_id="hudi__02_incremental_upsert",
@@ -27,5 +27,5 @@ with DAG(
     tags=["hudi", "emr", "load"],
     **dag_settings(dagrun_timeout=timedelta(minutes=55)),
 ):
-    for table in load_spec(SPEC):
-        ingest_group(table, UPSERT, SPEC)
+    for table in load_spec(SPEC_FILE):
+        ingest_group(table, UPSERT, SPEC_FILE)

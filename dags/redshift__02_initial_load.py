@@ -1,9 +1,10 @@
 """
 ### Initial load of the TICKIT tables into Redshift
 
-For each of the seven tables, one task group: COPY the table's files under `raw/tickit/<table>/` in the
-lakehouse bucket into a staging table, merge it into the table in one transaction (DELETE ... USING +
-INSERT: a rerun replaces rows instead of duplicating them), check the result, drop the staging table.
+For each table of `dags/redshift/tables.yaml`, one task group: COPY the table's files under
+`raw/tickit/<table>/` in the lakehouse bucket into a staging table, merge it into the table in one
+transaction (DELETE ... USING + INSERT: a rerun replaces rows instead of duplicating them), check the
+result, drop the staging table.
 A last check verifies that every sale, listing and event points at existing rows.
 
 **Ordering.** Scheduled on the asset `redshift_tickit_tables` (updated by `redshift__01_create_tables`), so
@@ -15,13 +16,17 @@ Variables: `lakehouse_bucket`, `redshift_iam_role_arn` (the role COPY assumes to
 `redshift_cluster_id`, `redshift_database`, `redshift_db_user`.
 """
 
+from pathlib import Path
+
 from airflow.sdk import DAG
 
 from lakehouse import layout
 from lakehouse.assets import TICKIT_LOADED, TICKIT_TABLES
 from lakehouse.defaults import dag_settings
 from lakehouse.redshift import copy_merge_check_group, redshift_check
-from lakehouse.tickit import SCHEMA, TABLES
+from lakehouse.redshift_tables import SPEC, load_spec
+
+TICKIT = load_spec(Path(__file__).parent / SPEC)
 
 with DAG(
     dag_id="redshift__02_initial_load",
@@ -29,8 +34,8 @@ with DAG(
     doc_md=__doc__,
     schedule=[TICKIT_TABLES],
     tags=["tickit", "redshift", "load"],
-    params={"schema": SCHEMA},
+    params={"schema": TICKIT.schema},
     **dag_settings(),
 ):
-    tables = [copy_merge_check_group(table, layout.full_prefix(table)) for table in TABLES]
+    tables = [copy_merge_check_group(table, layout.full_prefix(table.name)) for table in TICKIT.tables]
     tables >> redshift_check("check_references", "redshift/checks/references.sql", outlets=[TICKIT_LOADED])

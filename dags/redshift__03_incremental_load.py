@@ -21,6 +21,8 @@ Variables: `lakehouse_bucket`, `redshift_iam_role_arn`, `redshift_cluster_id`, `
 `redshift_db_user`.
 """
 
+from pathlib import Path
+
 from airflow.sdk import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
 
@@ -28,7 +30,9 @@ from lakehouse import layout
 from lakehouse.assets import TICKIT_LOADED
 from lakehouse.defaults import dag_settings
 from lakehouse.redshift import INTERVAL_DAY, copy_merge_check_group, redshift_check
-from lakehouse.tickit import EVENT_TIME_COLUMNS, INCREMENTAL_TABLES, SCHEMA
+from lakehouse.redshift_tables import SPEC, load_spec
+
+TICKIT = load_spec(Path(__file__).parent / SPEC)
 
 with DAG(
     dag_id="redshift__03_incremental_load",
@@ -36,13 +40,13 @@ with DAG(
     doc_md=__doc__,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     tags=["tickit", "redshift", "load"],
-    params={"schema": SCHEMA},
+    params={"schema": TICKIT.schema},
     **dag_settings(),
 ):
     tables = [
         copy_merge_check_group(
-            table, layout.incremental_prefix(table, INTERVAL_DAY), event_time=EVENT_TIME_COLUMNS[table]
+            table, layout.incremental_prefix(table.name, INTERVAL_DAY), event_time=table.event_time
         )
-        for table in INCREMENTAL_TABLES
+        for table in TICKIT.incremental
     ]
     tables >> redshift_check("check_references", "redshift/checks/references.sql", outlets=[TICKIT_LOADED])

@@ -17,6 +17,8 @@ Variables: `lakehouse_bucket`, `redshift_iam_role_arn` (the role UNLOAD assumes 
 `redshift_cluster_id`, `redshift_database`, `redshift_db_user`.
 """
 
+from pathlib import Path
+
 from airflow.sdk import DAG
 
 from lakehouse import layout
@@ -24,7 +26,9 @@ from lakehouse.assets import SALES_BY_CATEGORY_UNLOADED, TICKIT_LOADED
 from lakehouse.catalog import clear_s3_prefix
 from lakehouse.defaults import dag_settings
 from lakehouse.redshift import redshift_sql
-from lakehouse.tickit import SCHEMA
+from lakehouse.redshift_tables import SPEC, load_spec
+
+TICKIT = load_spec(Path(__file__).parent / SPEC)
 
 with DAG(
     dag_id="redshift__04_unload_sales_by_category",
@@ -32,7 +36,7 @@ with DAG(
     doc_md=__doc__,
     schedule=[TICKIT_LOADED],
     tags=["tickit", "redshift", "unload", "s3"],
-    params={"schema": SCHEMA, "unload_prefix": layout.UNLOAD_PREFIX},
+    params={"schema": TICKIT.schema, "unload_prefix": layout.UNLOAD_PREFIX},
     **dag_settings(),
 ):
     clear_unload_prefix = clear_s3_prefix("clear_unload_prefix", layout.UNLOAD_PREFIX)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import timedelta
+from typing import Any
 
 import jinja2
 import pendulum
@@ -67,18 +69,50 @@ def require_data_interval(context) -> str:
     )
 
 
-def dag_settings(dagrun_timeout: timedelta = timedelta(hours=2)) -> dict:
+# What one DAG may set differently: its run timeout, and the task defaults (DEFAULT_ARGS) for all its tasks.
+DAG_OVERRIDES = ("dagrun_timeout",)
+DAGRUN_TIMEOUT = timedelta(hours=2)
+
+
+def dag_settings(**overrides: Any) -> dict:
     """The DAG keyword arguments every lakehouse DAG shares; add dag_id, schedule, tags and docs.
 
+        DAG(dag_id=..., **dag_settings())                                    # the defaults
+        DAG(dag_id=..., **dag_settings(retries=3, dagrun_timeout=timedelta(hours=8)))  # overridden
+
+    An override replaces a default for this DAG only: `dagrun_timeout` (DAGRUN_TIMEOUT) or a task default
+    of DEFAULT_ARGS. The gate's policy (tools/gate/policy.toml) applies to the result as to any DAG.
     Templates name SQL files relative to sql/ (lakehouse.paths.sql_folder), the search path of every DAG.
     """
+    _refuse_unknown(overrides)
     return {
-        "default_args": DEFAULT_ARGS,
+        "default_args": {**DEFAULT_ARGS, **{k: v for k, v in overrides.items() if k in DEFAULT_ARGS}},
         "start_date": START_DATE,
         "catchup": False,
         "max_active_runs": 1,
-        "dagrun_timeout": dagrun_timeout,
+        "dagrun_timeout": overrides.get("dagrun_timeout", DAGRUN_TIMEOUT),
         "on_failure_callback": failure_alert(),
         "user_defined_macros": {"require_data_interval": require_data_interval},
         "template_searchpath": [str(sql_folder())],
     }
+
+
+def _refuse_unknown(overrides: dict) -> None:
+    known = (*DAG_OVERRIDES, *DEFAULT_ARGS)
+    if "default_args" in overrides:
+        example = ", ".join(
+            f"{k}={v!r}" for k, v in dict(overrides["default_args"] or {"retries": 3}).items()
+        )
+        raise TypeError(
+            f"dag_settings(default_args=...): the defaults are overridden one by one, so every other default "
+            f"stays. Fix: **dag_settings({example}) (known: {list(known)})."
+        )
+    for name in overrides:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise TypeError(
+                f"dag_settings({name}=...): unknown setting {name!r}.{hint} Fix: use one of {list(known)}; "
+                "the other DAG settings (start_date, catchup, max_active_runs, callbacks) are the same for "
+                "every DAG."
+            )

@@ -13,10 +13,9 @@ import json
 import re
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
-from typing import Any, Callable
+from pathlib import Path, PurePosixPath
+from typing import Any
 
-import yaml
 from airflow.providers.amazon.aws.operators.emr import EmrAddStepsOperator
 from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
 from airflow.providers.amazon.aws.transfers.local_to_s3 import LocalFilesystemToS3Operator
@@ -24,7 +23,18 @@ from airflow.sdk import TaskGroup
 
 from lakehouse import layout
 from lakehouse.defaults import AWS_CONN_ID
+from lakehouse.table_spec import (
+    Fail,
+    TableSpecError,
+    entries,
+    fail,
+    read_document,
+    refuse_duplicate_names,
+    require_mapping,
+)
 
+# Where the spec sits in the DAG folder: the bundle ships it there, dags/.airflowignore keeps it from parsing.
+SPEC = PurePosixPath("hudi", "tables.yaml")
 EMR_CLUSTER_ID = "{{ var.value.emr_cluster_id }}"
 
 STREAMER_CLASS = "org.apache.hudi.utilities.streamer.HoodieStreamer"
@@ -77,17 +87,6 @@ MANAGED_FLAGS = (
 )
 
 
-# The spec is read on every parse of the Hudi DAG files: libyaml's loader when present (it is on MWAA).
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class TableSpecError(ValueError):
-    """A Hudi table spec that cannot become a HoodieStreamer step; the DAG gate reports it as its own rule."""
-
-    gate_rule = "table-spec"
-    gate_fix = "correct the table spec entry the message names"
-
-
 @dataclass(frozen=True)
 class HudiTable:
     name: str
@@ -109,10 +108,6 @@ class HudiTable:
         return layout.hudi_schema_key(Path(self.schema).name)
 
 
-def _fail(spec_file: Path, table: str, field: str, problem: str, fix: str) -> TableSpecError:
-    return TableSpecError(f"{spec_file}: table '{table}', field '{field}': {problem}. Fix: {fix}.")
-
-
 def avro_fields(schema_file: Path) -> dict[str, object]:
     """{field name: Avro type} of the top-level fields of an Avro record schema (.avsc)."""
     schema = json.loads(schema_file.read_text())
@@ -125,16 +120,10 @@ def _nullable(avro_type: object) -> bool:
     return avro_type == "null" or (isinstance(avro_type, list) and "null" in avro_type)
 
 
-# A validator's way to fail: (field, problem, fix) -> the error naming the spec file and the table.
-Fail = Callable[[str, str, str], TableSpecError]
-
-
 def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
     """One validated table from its spec entry (defaults already merged); the first rule it breaks raises."""
-    if not isinstance(entry, dict):
-        raise _fail(spec_file, f"#{position}", "-", f"entry is {type(entry).__name__}", "write a mapping")
-    table = str(entry.get("name") or f"#{position}")
-    fail = partial(_fail, spec_file, table)
+    table = require_mapping(entry, spec_file, position)
+    fail_here = partial(fail, spec_file, table)
     for validate in (
         _require_fields,
         _require_glue_names,
@@ -144,9 +133,9 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
         _require_string_delete_marker,
         _refuse_managed_flags,
     ):
-        validate(entry, fail)
+        validate(entry, fail_here)
     schema_file = spec_file.parent / entry["schema"]
-    _require_schema_columns(entry, _schema_fields(schema_file, fail), schema_file.name, fail)
+    _require_schema_columns(entry, _schema_fields(schema_file, fail_here), schema_file.name, fail_here)
     parsed = HudiTable(
         name=table,
         table_type=entry["table_type"],
@@ -161,7 +150,7 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
         delete_marker=entry.get("delete_marker", "true"),
         extra_args=tuple(entry.get("extra_args") or ()),
     )
-    _refuse_managed_conf(parsed, fail)
+    _refuse_managed_conf(parsed, fail_here)
     return parsed
 
 
@@ -275,28 +264,11 @@ def _hoodie_conf_keys(args: list[str]) -> list[str]:
 def load_spec(spec_file: Path | str) -> tuple[HudiTable, ...]:
     """Every table of the spec, validated; raises TableSpecError naming the file, table and field."""
     spec_file = Path(spec_file)
-    try:
-        document = yaml.load(spec_file.read_text(), Loader=_YAML_LOADER) or {}
-    except yaml.YAMLError as error:
-        raise TableSpecError(
-            f"{spec_file}: not valid YAML: {error}. Fix: correct the YAML syntax."
-        ) from error
-    entries = document.get("tables") if isinstance(document, dict) else None
-    if not isinstance(entries, list) or not entries:
-        raise TableSpecError(f"{spec_file}: no 'tables' list. Fix: list at least one table under 'tables:'.")
-    defaults = document.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        raise TableSpecError(
-            f"{spec_file}: 'defaults' is not a mapping. Fix: write 'defaults:' as key: value lines."
-        )
     tables = tuple(
-        parse_table({**defaults, **entry} if isinstance(entry, dict) else entry, spec_file, n)
-        for n, entry in enumerate(entries, 1)
+        parse_table(entry, spec_file, n)
+        for n, entry in enumerate(entries(spec_file, read_document(spec_file)), 1)
     )
-    names = [table.name for table in tables]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise _fail(spec_file, duplicates[0], "name", "defined twice", "give each table a unique name")
+    refuse_duplicate_names(spec_file, [table.name for table in tables])
     return tables
 
 

@@ -11,7 +11,7 @@ One bucket (Variable `lakehouse_bucket`, BUCKET_TEMPLATE in a DAG) with one pref
     artifacts/glue-scripts/<script>.py                           Glue job scripts (GlueJobOperator's own
                                                                  s3_artifacts_prefix, given the bucket)
 
-`raw/tickit/` holds one folder per table and nothing else, so a crawler of it finds the seven tables.
+`raw/tickit/` holds one folder per table and nothing else, so a crawler of it finds the tables.
 The sample-data generator writes these keys and the DAGs read them, so both import this module.
 
 The slash rule: every prefix ends with "/", because Redshift COPY and S3 listings treat a prefix as
@@ -39,9 +39,14 @@ def full_prefix(table: str) -> str:
     return f"{RAW_PREFIX}{table}/"
 
 
+def incremental_table_prefix(table: str) -> str:
+    """Every day's folder of the table."""
+    return f"{INCREMENTAL_PREFIX}{table}/"
+
+
 def incremental_prefix(table: str, ds: str) -> str:
-    """`ds` is a YYYY-MM-DD day, or the template `{{ ds }}` inside a DAG."""
-    return f"{INCREMENTAL_PREFIX}{table}/ds={ds}/"
+    """`ds` is a YYYY-MM-DD day, or a placeholder such as lakehouse.redshift.INTERVAL_DAY inside a DAG."""
+    return f"{incremental_table_prefix(table)}ds={ds}/"
 
 
 def refined_prefix(table: str) -> str:

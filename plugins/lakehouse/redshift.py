@@ -1,8 +1,10 @@
 """Redshift building blocks: Data API tasks that run SQL files, a check task, and the copy -> merge -> check
 task group every TICKIT load is made of.
 
-    copy_merge_check_group(table="sales", source_prefix=layout.incremental_prefix("sales", INTERVAL_DAY),
-                           event_time="saletime")
+    TICKIT = load_spec(Path(__file__).parent / SPEC)  # in a DAG file: dags/redshift/tables.yaml
+    for table in TICKIT.incremental:
+        copy_merge_check_group(table, layout.incremental_prefix(table.name, INTERVAL_DAY),
+                               event_time=table.event_time)
 
 Every statement goes through the Redshift Data API with the cluster, database and user of the Variables
 redshift_cluster_id, redshift_database and redshift_db_user (read at run time). A list of SQL files is sent as
@@ -19,13 +21,12 @@ from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOpe
 from airflow.sdk import TaskGroup
 
 from lakehouse.defaults import AWS_CONN_ID
-from lakehouse.tickit import PRIMARY_KEYS, SCHEMA
+from lakehouse.redshift_tables import MAX_IDENTIFIER_BYTES, RedshiftTable
 
 POLL_SECONDS = 5
 CHECK_COLUMNS = ("check_name", "failures")
 # In a source prefix: the day the run's data interval starts (YYYY-MM-DD), filled in by staging/copy.sql.
 INTERVAL_DAY = "{interval_day}"
-MAX_IDENTIFIER_BYTES = 127  # Redshift: names of tables are at most 127 bytes long
 
 
 # Where every statement runs; templates, rendered at run time from the Variables.
@@ -37,9 +38,14 @@ CONNECTION = {
 }
 
 
-def redshift_sql(task_id: str, sql: str | list[str], **kwargs: Any) -> RedshiftDataOperator:
+def redshift_sql(
+    task_id: str,
+    sql: str | list[str],
+    operator: type[RedshiftDataOperator] = RedshiftDataOperator,
+    **kwargs: Any,
+) -> RedshiftDataOperator:
     """Runs `sql` (a .sql path under sql/, or a list of them = one transaction) and waits for it."""
-    return RedshiftDataOperator(
+    return operator(
         task_id=task_id, sql=sql, wait_for_completion=True, poll_interval=POLL_SECONDS, **CONNECTION, **kwargs
     )
 
@@ -67,6 +73,56 @@ class RedshiftDataCheckOperator(RedshiftDataOperator):
                 "as they are for inspection. Fix the source files or the SQL, then clear this task group."
             )
         self.log.info("All checks of %s passed", self.sql)
+
+
+# Redshift's error for a COPY from a prefix no object has: COPY ends when it finds no file to load.
+EMPTY_PREFIX_ERROR = re.compile(r"The specified S3 prefix '([^']*)' does not exist")
+FAILED_STATEMENT = re.compile(r"Statement (\S+) terminated with status")
+
+
+class RedshiftCopyOperator(RedshiftDataOperator):
+    """Runs the batch that COPYs a table's files into its staging table. A COPY from a prefix without
+    files fails naming the table, the prefix and the fix, instead of the Data API's response dump."""
+
+    def __init__(self, *, target_table: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target_table = target_table
+
+    def execute(self, context):
+        try:
+            return super().execute(context)
+        except Exception as error:  # the hook's RedshiftDataQueryFailedError (a ValueError), boto3's errors
+            match = FAILED_STATEMENT.search(str(error))
+            raise self._diagnosis(match.group(1) if match else None) or error
+
+    def execute_complete(self, context, event=None):
+        try:
+            return super().execute_complete(context, event)
+        except Exception as error:
+            raise self._diagnosis((event or {}).get("statement_id")) or error
+
+    def _diagnosis(self, statement_id: str | None) -> AirflowException | None:
+        """The empty-prefix failure of statement `statement_id` as a diagnosis (None: another failure)."""
+        if not statement_id:
+            return None
+        try:
+            described = self.hook.conn.describe_statement(Id=statement_id)
+        except Exception:  # the original failure says more than a failed look at it
+            return None
+        statements = [described, *described.get("SubStatements", [])]
+        errors = [statement.get("Error") for statement in statements]
+        matches = [EMPTY_PREFIX_ERROR.search(error) for error in errors if error]
+        match = next((found for found in matches if found), None)
+        if match is None:
+            return None
+        prefix = match.group(1)
+        return AirflowException(
+            f"task '{self.task_id}': table '{self.target_table}' has no files under {prefix} in the "
+            f"lakehouse bucket, so COPY loaded nothing (Redshift: {match.group(0)}). Fix: deliver the "
+            "table's files to that prefix; for a local run, put sample files at "
+            f"tools/sample_data/bucket/{prefix} "
+            "(docs/sample_data.md; ./run_tests.sh --fast lists every table without sample data)."
+        )
 
 
 def failed_checks(result: dict, source: str) -> list[tuple[str, int]]:
@@ -100,42 +156,52 @@ def staging_table(dag_id: str, table: str) -> str:
 
 
 def copy_merge_check_group(
-    table: str,
+    table: RedshiftTable,
     source_prefix: str,
     *,
     event_time: str | None = None,
-    schema: str = SCHEMA,
 ) -> TaskGroup:
     """Task group `<table>`: COPY the files under `source_prefix` into a staging table, merge it into the
     table (one transaction), check the result, and drop the staging table (a teardown: it also runs
     after a failure, and does not hide one).
 
-    `source_prefix` is a key prefix in the lakehouse bucket (lakehouse.layout); INTERVAL_DAY in it becomes
-    the day the run's data interval starts. With `event_time` (the row's timestamp column) the check also
-    asserts that no staged row is dated after the run's data interval. Tasks that read the interval refuse a
-    run without one at once (lakehouse.defaults.require_data_interval, called by the SQL); the staging
-    table is the DAG's own (staging_table).
+    `table` is an entry of the Redshift table spec (lakehouse.redshift_tables.load_spec): its schema, name
+    and key. `source_prefix` is a key prefix in the lakehouse bucket (lakehouse.layout); INTERVAL_DAY in it
+    becomes the day the run's data interval starts. With `event_time` (the row's timestamp column) the
+    check also asserts that no staged row is dated after the run's data interval. Tasks that read the
+    interval refuse a run without one at once (lakehouse.defaults.require_data_interval, called by the SQL);
+    the staging table is the DAG's own (staging_table).
     """
-    if table not in PRIMARY_KEYS:
-        raise ValueError(
-            f"copy_merge_check_group(table={table!r}): unknown table. Fix: use one of {sorted(PRIMARY_KEYS)} "
-            "or add the table and its key to lakehouse/tickit.py."
+    if not isinstance(table, RedshiftTable):
+        raise TypeError(
+            f"copy_merge_check_group(table={table!r}): not a table of the Redshift spec. Fix: pass "
+            "one of lakehouse.redshift_tables.load_spec(...).tables (a table of dags/redshift/tables.yaml)."
         )
-    with TaskGroup(group_id=table, tooltip=f"COPY -> merge -> check {schema}.{table}") as group:
+    if event_time is not None and event_time not in table.columns:
+        raise ValueError(
+            f"copy_merge_check_group({table.name}, event_time={event_time!r}): not a column of {table.ddl}. "
+            f"Fix: use one of {list(table.columns)} (usually the table's event_time in the spec)."
+        )
+    schema = table.schema
+    with TaskGroup(group_id=table.name, tooltip=f"COPY -> merge -> check {schema}.{table.name}") as group:
         if group.dag is None:
-            raise ValueError(f"copy_merge_check_group(table={table!r}): call it inside a DAG's `with` block.")
+            raise ValueError(
+                f"copy_merge_check_group(table={table.name!r}): call it inside a DAG's `with` block."
+            )
         params = {
             "schema": schema,
-            "table": table,
-            "key": PRIMARY_KEYS[table],
+            "table": table.name,
+            "key": table.key,
             "source_prefix": source_prefix,
             "interval_day": INTERVAL_DAY,
             "event_time": event_time,
-            "staging_table": staging_table(group.dag.dag_id, table),
+            "staging_table": staging_table(group.dag.dag_id, table.name),
         }
         stage = redshift_sql(
             "copy_to_staging",
             ["redshift/staging/drop.sql", "redshift/staging/create.sql", "redshift/staging/copy.sql"],
+            operator=RedshiftCopyOperator,
+            target_table=f"{schema}.{table.name}",
             params=params,
         )
         merge = redshift_sql(

@@ -12,8 +12,11 @@ from sqlglot import exp
 
 from gate.loader import dag_files
 from lakehouse.assets import REFINED_TABLES
-from lakehouse.tickit import TABLES
+from sample_data.bucket import redshift_spec
+from sql_statements import parse_statement, parse_statements
 from tests.dags.lake_support import VARIABLES, render
+
+TABLES = [table.name for table in redshift_spec().tables]
 
 REFINE = "datalake__01_tickit_refine"
 GOLD = "datalake__02_tickit_gold"
@@ -84,10 +87,11 @@ def test_refine_runs_crawl_then_jobs_then_crawl_and_announces_the_refined_tables
 
 
 def test_dag_processor_skips_the_runtime_folders(tmp_path, dags_folder):
-    """Airflow 3 reads .airflowignore as globs: DAG-like files in glue_scripts/, hudi/, sql/ are skipped."""
+    """Airflow 3 reads .airflowignore as globs: DAG-like files in glue_scripts/, hudi/, redshift/ (the table
+    specs), sql/ are skipped."""
     shutil.copy(dags_folder / ".airflowignore", tmp_path)
     probe = "from airflow.sdk import DAG  # a file the DAG processor would parse\n"
-    for folder in ("glue_scripts", "hudi", "sql", "elsewhere"):
+    for folder in ("glue_scripts", "hudi", "redshift", "sql", "elsewhere"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "probe.py").write_text(probe)
     assert dag_files(tmp_path) == [tmp_path / "elsewhere" / "probe.py"]
@@ -104,7 +108,7 @@ def athena_tasks(dag) -> dict[str, AthenaOperator]:
 
 def athena_dialect(sql: str) -> str:
     """Athena runs DDL (other than CTAS) on its Hive engine and everything else on Trino."""
-    statement = sqlglot.parse_one(sql, read="hive")
+    statement = parse_statement(sql, "hive")
     is_ctas = isinstance(statement, exp.Create) and statement.expression is not None
     return "hive" if isinstance(statement, (exp.Drop, exp.Create)) and not is_ctas else "trino"
 
@@ -113,7 +117,7 @@ def test_every_athena_query_parses_without_fallback(gold):
     for task_id, task in athena_tasks(gold).items():
         sql = render(task, "query")
         dialect = athena_dialect(sql)
-        statements = sqlglot.parse(sql, read=dialect, error_level=sqlglot.ErrorLevel.RAISE)
+        statements = parse_statements(sql, dialect, error_level=sqlglot.ErrorLevel.RAISE)
         assert len(statements) == 1, f"{task_id}: Athena runs one statement per query"
         assert not isinstance(
             statements[0], exp.Command
@@ -137,7 +141,7 @@ def ctas_properties(statement: exp.Create) -> dict[str, exp.Expression]:
 
 @pytest.mark.parametrize("table", GOLD_TABLES)
 def test_gold_ctas_writes_partitioned_parquet_where_the_dag_clears(gold, table):
-    create = sqlglot.parse_one(render(gold.task_dict[f"{table}.create_table"], "query"), read="trino")
+    create = parse_statement(render(gold.task_dict[f"{table}.create_table"], "query"), "trino")
     assert isinstance(create, exp.Create) and create.this.name == table
     properties = ctas_properties(create)
     assert properties["format"].name == "PARQUET"
@@ -160,12 +164,12 @@ def test_gold_group_drops_clears_creates_and_checks_the_table(gold, table):
     assert gold.task_dict[f"{table}.drop_table"].upstream_task_ids == {"create_database"}
     for step in ("drop_table", "create_table", "check_not_empty"):
         assert render(gold.task_dict[f"{table}.{step}"], "database") == VARIABLES["glue_database_gold"]
-    check = sqlglot.parse_one(render(gold.task_dict[f"{table}.check_not_empty"], "query"), read="trino")
+    check = parse_statement(render(gold.task_dict[f"{table}.check_not_empty"], "query"), "trino")
     assert [t.name for t in check.find_all(exp.Table)] == [table]
     assert isinstance(check.selects[0].this, exp.Count)
 
 
 def test_gold_database_is_created_with_the_name_of_the_variable(gold):
-    create = sqlglot.parse_one(render(gold.task_dict["create_database"], "query"), read="hive")
+    create = parse_statement(render(gold.task_dict["create_database"], "query"), "hive")
     assert create.args["kind"] == "DATABASE" and create.args.get("exists")
     assert create.this.name == VARIABLES["glue_database_gold"]

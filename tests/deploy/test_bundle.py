@@ -317,3 +317,22 @@ def test_the_sync_refuses_a_large_file_until_it_is_allowed_by_name(project, tmp_
     assert not (tmp_path / "bucket" / "dags").exists()  # nothing shipped (the folder may hold the sync lock)
     assert main([*sync, "--allow-large-file", "dags/model.bin"]) == OK
     assert (tmp_path / "bucket/dags/model.bin").stat().st_size == bundling.MAX_FILE_BYTES + 1
+
+
+def test_table_specs_ship_beside_the_dags_and_sample_data_never_ships(project):
+    """The DAG files read dags/redshift/tables.yaml and dags/hudi/tables.yaml on MWAA; the sample files of
+    local runs (tools/sample_data/bucket/) are no part of the bundle."""
+    shipped_specs = [f"dags/{spec}" for spec in ("redshift/tables.yaml", "hudi/tables.yaml")]
+    for spec in shipped_specs:
+        (project / spec).parent.mkdir(parents=True, exist_ok=True)
+        (project / spec).write_text((repository.ROOT / spec).read_text())
+    sample = project / "tools/sample_data/bucket/raw/tickit/venue/venue_pipe.txt.gz"
+    sample.parent.mkdir(parents=True)
+    sample.write_bytes(b"not for MWAA")
+    commit_all(project)
+
+    built = bundling.build(project)
+
+    for spec in shipped_specs:
+        assert built[spec].data == (repository.ROOT / spec).read_bytes()
+    assert not [key for key in built if "sample" in key or key.startswith("tools/")]

@@ -31,5 +31,6 @@ def test_mutation_fails_with_its_rule(tmp_path, repo_root, policy, rule):
     (tmp_path / "dags").mkdir()
     (tmp_path / "dags" / SHIPPED).write_text(original.replace(old, new, 1))
     (tmp_path / "sql").symlink_to(repo_root / "sql")
+    (tmp_path / "dags" / "redshift").symlink_to(repo_root / "dags" / "redshift")  # the table spec it reads
     found = {name for name, _, _ in violations(load(tmp_path / "dags"), policy)}
     assert found == {rule}

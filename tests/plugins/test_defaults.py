@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -65,3 +65,92 @@ def test_render_callback_leaves_the_dags_notifier_unrendered(loaded):
     (alert,) = failure_callbacks(dag)
     render_callback(alert, callback_context(dag, manual_run(dag), variable_values()))
     assert "{{" in alert.message
+
+
+# Per-DAG overrides of the defaults: dag_settings(retries=3, ...); the policy still applies.
+
+OVERRIDE_DAG = '''"""A DAG that overrides a default: {override}."""
+from datetime import timedelta
+
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+
+from lakehouse.defaults import dag_settings
+
+with DAG(
+    dag_id="redshift__90_override",
+    description="A DAG that overrides one of the lakehouse defaults.",
+    doc_md=__doc__,
+    schedule=None,
+    tags=["tickit"],
+    {dag_kwargs}
+):
+    EmptyOperator(task_id="step")
+'''
+
+
+def _gate(tmp_path, policy, dag_kwargs: str):
+    from gate.loader import load
+    from gate.rules import violations
+
+    (tmp_path / "dags").mkdir()
+    dag_file = tmp_path / "dags" / "redshift__90_override.py"
+    dag_file.write_text(OVERRIDE_DAG.format(override=dag_kwargs, dag_kwargs=dag_kwargs))
+    loaded = load(tmp_path / "dags")
+    return loaded, [(rule, message) for rule, _, message in violations(loaded, policy)]
+
+
+def test_a_dag_overrides_retries_through_dag_settings_and_keeps_the_other_defaults(tmp_path, policy):
+    from lakehouse.defaults import DEFAULT_ARGS
+
+    before = dict(DEFAULT_ARGS)
+    loaded, found = _gate(tmp_path, policy, "**dag_settings(retries=3),")
+    assert found == []
+    task = loaded.dags["redshift__90_override"].task_dict["step"]
+    assert task.retries == 3
+    assert (task.owner, task.retry_delay, task.execution_timeout) == (
+        DEFAULT_ARGS["owner"],
+        DEFAULT_ARGS["retry_delay"],
+        DEFAULT_ARGS["execution_timeout"],
+    )
+    assert DEFAULT_ARGS == before, "an override must not change the defaults of every other DAG"
+
+
+def test_overrides_of_dag_and_task_settings_together(tmp_path, policy):
+    loaded, found = _gate(
+        tmp_path,
+        policy,
+        "**dag_settings(dagrun_timeout=timedelta(hours=8), execution_timeout=timedelta(hours=6)),",
+    )
+    assert found == []
+    dag = loaded.dags["redshift__90_override"]
+    assert dag.dagrun_timeout == timedelta(hours=8)
+    assert dag.task_dict["step"].execution_timeout == timedelta(hours=6)
+
+
+@pytest.mark.parametrize("retries, rule", [(2, None), (3, None), (4, "retries"), (1, "retries")])
+def test_the_policy_still_applies_to_an_override(tmp_path, policy, retries, rule):
+    """tools/gate/policy.toml allows 2 to 3 retries: at each limit it passes, one past it the gate fails."""
+    _, found = _gate(tmp_path, policy, f"**dag_settings(retries={retries}),")
+    assert [found_rule for found_rule, _ in found] == ([rule] if rule else [])
+
+
+def test_default_args_beside_dag_settings_is_refused_naming_the_supported_way():
+    from lakehouse.defaults import dag_settings
+
+    with pytest.raises(TypeError, match=r"default_args.*Fix: \*\*dag_settings\(retries=3\)"):
+        dag_settings(default_args={"retries": 3})
+
+
+@pytest.mark.parametrize(
+    "override, named",
+    [({"retrys": 3}, "'retrys'. Did you mean 'retries'?"), ({"catchup": True}, "'catchup'")],
+)
+def test_an_unknown_override_is_refused_naming_the_known_ones(override, named):
+    from lakehouse.defaults import dag_settings
+
+    with pytest.raises(TypeError) as error:
+        dag_settings(**override)
+    message = str(error.value)
+    assert message.startswith("dag_settings(") and named in message
+    assert "Fix: use one of" in message and "'retries'" in message and "'dagrun_timeout'" in message

@@ -17,10 +17,11 @@ from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
 from lakehouse.defaults import dag_settings
 from lakehouse.redshift import copy_merge_check_group, failed_checks, redshift_check
-from lakehouse.tickit import PRIMARY_KEYS
+from sample_data.bucket import redshift_spec
 from tests.dags.rendering import manual_run, render_task, variable_values
 
 REGION = "us-east-1"
+TICKIT = {table.name: table for table in redshift_spec().tables}
 
 
 def _dag(dag_id: str, repo_root) -> DAG:
@@ -29,7 +30,9 @@ def _dag(dag_id: str, repo_root) -> DAG:
 
 def test_group_stages_merges_checks_and_drops_in_order(repo_root):
     with _dag("redshift__99_group", repo_root) as dag:
-        copy_merge_check_group("sales", "raw/tickit_incremental/sales/ds={ds}/", event_time="saletime")
+        copy_merge_check_group(
+            TICKIT["sales"], "raw/tickit_incremental/sales/ds={ds}/", event_time="saletime"
+        )
     tasks = dag.task_dict
     assert set(tasks) == {"sales.copy_to_staging", "sales.merge", "sales.check", "sales.drop_staging"}
     assert tasks["sales.merge"].upstream_task_ids == {"sales.copy_to_staging"}
@@ -38,7 +41,7 @@ def test_group_stages_merges_checks_and_drops_in_order(repo_root):
     assert tasks["sales.drop_staging"].is_teardown, "staging must be dropped after a failure too"
     assert "sales.copy_to_staging" in tasks["sales.drop_staging"].upstream_task_ids  # its setup
     params = tasks["sales.merge"].params
-    assert (params["key"], params["event_time"]) == (PRIMARY_KEYS["sales"], "saletime")
+    assert (params["key"], params["event_time"]) == ("salesid", "saletime")
     # One batch each (one transaction), in this order: a merge that inserted before deleting would delete
     # the rows it just inserted.
     assert tasks["sales.copy_to_staging"].sql == [
@@ -49,10 +52,18 @@ def test_group_stages_merges_checks_and_drops_in_order(repo_root):
     assert tasks["sales.merge"].sql == ["redshift/merge/delete.sql", "redshift/merge/insert.sql"]
 
 
-def test_group_of_an_unknown_table_names_the_fix(repo_root):
+def test_group_of_a_table_name_instead_of_a_spec_table_names_the_fix(repo_root):
     with _dag("redshift__98_group", repo_root):
-        with pytest.raises(ValueError, match=r"table='salez'.*lakehouse/tickit.py"):
-            copy_merge_check_group("salez", "raw/tickit/salez/")
+        with pytest.raises(TypeError, match=r"table='sales'.*Fix: pass one of .*dags/redshift/tables.yaml"):
+            copy_merge_check_group("sales", "raw/tickit/sales/")
+
+
+def test_group_with_an_event_time_the_table_lacks_names_the_columns(repo_root):
+    with _dag("redshift__98_group", repo_root):
+        with pytest.raises(
+            ValueError, match=r"event_time='listtime'.*not a column of redshift/ddl/sales.sql"
+        ):
+            copy_merge_check_group(TICKIT["sales"], "raw/tickit/sales/", event_time="listtime")
 
 
 def _result(columns: list[str], rows: list[tuple]) -> dict:
@@ -210,7 +221,7 @@ def test_the_initial_and_the_incremental_load_never_share_a_staging_table(loaded
     """Runs of redshift__02 and redshift__03 can overlap: each drops and recreates its staging tables."""
     initial = _staging_tables(loaded.dags["redshift__02_initial_load"])
     incremental = _staging_tables(loaded.dags["redshift__03_incremental_load"])
-    assert set(incremental) == {"listing", "sales"}
+    assert set(incremental) == {table.name for table in redshift_spec().incremental} >= {"listing", "sales"}
     for table, names in incremental.items():
         assert len(names) == 1 and len(initial[table]) == 1, (table, names, initial[table])
         assert names != initial[table], f"both DAGs stage {table} in {names}"
@@ -230,3 +241,100 @@ def test_a_staging_table_name_is_a_redshift_identifier():
     assert len(staging_table(longest, "sales")) == MAX_IDENTIFIER_BYTES
     with pytest.raises(ValueError, match=r"longer than 127 bytes.*Fix: shorten the dag_id"):
         staging_table(longest + "d", "sales")
+
+
+# A COPY from a prefix without files: the Data API's answers are stubbed with botocore's Stubber (the real
+# service model), the operator and the hook run as they do on MWAA.
+
+EMPTY = "raw/tickit/sales/"
+REDSHIFT_EMPTY_PREFIX = f"ERROR: The specified S3 prefix '{EMPTY}' does not exist"
+
+
+@pytest.fixture
+def copy_task(monkeypatch, repo_root):
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AIRFLOW_CONN_AWS_DEFAULT": '{"conn_type": "aws", "extra": {"region_name": "us-east-1"}}',
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with _dag("redshift__96_copy", repo_root) as dag:
+        copy_merge_check_group(TICKIT["sales"], EMPTY)
+    task = dag.task_dict["sales.copy_to_staging"]
+    task.cluster_identifier, task.database, task.db_user = "tickit-cluster", "dev", "awsuser"
+    task.sql, task.poll_interval = [
+        "DROP TABLE x",
+        "CREATE TABLE x (LIKE y)",
+        f"COPY x FROM 's3://b/{EMPTY}'",
+    ], 0
+    return task
+
+
+def _failed_batch(error: str) -> dict:
+    """DescribeStatement of a failed batch: the failing sub-statement has the error, the rest are aborted."""
+    return {
+        "Id": "batch-1",
+        "Status": "FAILED",
+        "Error": error,
+        "SubStatements": [
+            {"Id": "batch-1:1", "Status": "FINISHED"},
+            {"Id": "batch-1:2", "Status": "FINISHED"},
+            {"Id": "batch-1:3", "Status": "FAILED", "Error": error},
+        ],
+    }
+
+
+def _stubbed(task, *described: dict, sent: bool = True):
+    """`task`'s Data API client, answering the batch (unless `sent` before) and each DescribeStatement."""
+    from botocore.stub import ANY, Stubber
+
+    stubber = Stubber(task.hook.conn)
+    if sent:
+        stubber.add_response(
+            "batch_execute_statement",
+            {"Id": "batch-1"},
+            {"Sqls": task.sql, **{k: ANY for k in ("ClusterIdentifier", "Database", "DbUser", "WithEvent")}},
+        )
+    for response in described:
+        stubber.add_response("describe_statement", response, {"Id": "batch-1"})
+    return stubber
+
+
+def test_copy_from_an_empty_prefix_names_the_table_the_prefix_and_the_fix(copy_task):
+    failed = _failed_batch(REDSHIFT_EMPTY_PREFIX)
+    with _stubbed(copy_task, failed, failed) as stubber, pytest.raises(AirflowException) as error:
+        copy_task.execute({})
+    stubber.assert_no_pending_responses()
+    message = str(error.value)
+    assert message.startswith(
+        f"task 'sales.copy_to_staging': table 'tickit.sales' has no files under {EMPTY} "
+    )
+    assert REDSHIFT_EMPTY_PREFIX.removeprefix("ERROR: ") in message
+    assert "Fix: deliver the table's files to that prefix; for a local run, put sample files at " in message
+    assert f"tools/sample_data/bucket/{EMPTY}" in message
+
+
+def test_a_deferred_copy_from_an_empty_prefix_names_the_table_too(copy_task):
+    """On MWAA (operators.default_deferrable) the failure comes back through execute_complete."""
+    event = {
+        "status": "error",
+        "message": "Statement batch-1 terminated with status FAILED.",
+        "statement_id": "batch-1",
+    }
+    with _stubbed(copy_task, _failed_batch(REDSHIFT_EMPTY_PREFIX)) as stubber:
+        stubber._queue.popleft()  # the batch was sent before the deferral
+        with pytest.raises(
+            AirflowException, match=r"table 'tickit.sales' has no files under raw/tickit/sales/"
+        ):
+            copy_task.execute_complete({}, event)
+
+
+def test_another_copy_failure_is_raised_as_it_is(copy_task):
+    failed = _failed_batch(
+        "ERROR: Load into table 'x' failed. Check 'stl_load_errors' system table for details."
+    )
+    with _stubbed(copy_task, failed, failed), pytest.raises(Exception) as error:
+        copy_task.execute({})
+    assert "stl_load_errors" in str(error.value) and "has no files" not in str(error.value)

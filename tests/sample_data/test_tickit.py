@@ -7,8 +7,12 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from lakehouse import layout
-from lakehouse.tickit import EVENT_TIME_COLUMNS, INCREMENTAL_TABLES, PRIMARY_KEYS, TABLES
-from sample_data.tickit import COLUMNS, generate, main, read_rows, write_files
+from sample_data.bucket import redshift_spec
+from sample_data.tickit import COLUMNS, INCREMENTAL, generate, main, read_rows, sample_keys, write_files
+
+# The generator writes the TICKIT tables of dags/redshift/tables.yaml; the spec may hold more tables, whose
+# sample files are committed (sample_data.bucket).
+SPEC = {table.name: table for table in redshift_spec().tables}
 
 
 @pytest.fixture(scope="module")
@@ -29,22 +33,35 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     assert a.keys() == c.keys() and a != c
 
 
+def test_generated_tables_are_tables_of_the_spec_with_its_columns_and_event_times():
+    assert set(COLUMNS) <= set(SPEC), f"generated tables the spec lacks: {sorted(set(COLUMNS) - set(SPEC))}"
+    for table, columns in COLUMNS.items():
+        assert columns == SPEC[table].columns, f"{table}: the generator's columns are not {SPEC[table].ddl}'s"
+    assert {table: SPEC[table].event_time for table in INCREMENTAL} == {
+        "listing": "listtime",
+        "sales": "saletime",
+    }
+
+
 def test_files_sit_at_the_keys_the_dags_copy_from(tmp_path, sample):
     written = write_files(tmp_path, sample)
-    expected = {layout.full_key(table) for table in TABLES} | {
-        layout.incremental_key(table, ds) for ds in sample.increments for table in INCREMENTAL_TABLES
-    }
-    assert set(written) == expected
+    assert set(written) == sample_keys(sample.start)
+    for table in COLUMNS:
+        assert layout.full_key(table) in written, table
+    for ds in sample.increments:
+        assert {key for key in written if f"/ds={ds}/" in key} == {
+            layout.incremental_key(table, ds) for table in INCREMENTAL
+        }
     for key, path in written.items():
         assert path == tmp_path / key and path.stat().st_size > 0
 
 
 def test_rows_have_the_table_columns_and_unique_keys(tmp_path, sample):
     written = write_files(tmp_path, sample)
-    for table in TABLES:
+    for table in COLUMNS:
         rows = read_rows(written[layout.full_key(table)])
         assert rows and all(len(row) == len(COLUMNS[table]) for row in rows), table
-        keys = [row[COLUMNS[table].index(PRIMARY_KEYS[table])] for row in rows]
+        keys = [row[COLUMNS[table].index(SPEC[table].key)] for row in rows]
         assert len(keys) == len(set(keys)), f"{table}: duplicate keys"
 
 
@@ -56,11 +73,11 @@ def test_default_is_two_months_of_sales_then_two_incremental_days(sample):
 
 
 def test_increments_hold_the_days_new_rows_and_changes_to_earlier_rows(sample):
-    seen = {table: {row[0]: row for row in sample.initial[table]} for table in INCREMENTAL_TABLES}
+    seen = {table: {row[0]: row for row in sample.initial[table]} for table in INCREMENTAL}
     for ds, tables in sample.increments.items():
         day = date.fromisoformat(ds)
-        for table in INCREMENTAL_TABLES:
-            time_column = COLUMNS[table].index(EVENT_TIME_COLUMNS[table])
+        for table in INCREMENTAL:
+            time_column = COLUMNS[table].index(SPEC[table].event_time)
             changed = sample.changed_keys[ds][table]
             assert changed, f"{ds} {table}: no changed rows"
             for row in tables[table]:

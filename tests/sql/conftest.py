@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from sample_data.tickit import generate, write_files
+from sample_data.bucket import local_sample, sample_files
 from tests.sql.engines import DuckDBEngine, PostgresCluster, PostgresEngine, postgres_bin_dir
 from tests.sql.pipeline import RedshiftPipeline
 
@@ -16,9 +16,10 @@ _databases = itertools.count()
 
 @pytest.fixture(scope="session")
 def tickit_sample(tmp_path_factory):
-    """The default sample (two months + two incremental days), written once: (sample, {S3 key: path})."""
-    sample = generate(seed=SEED)
-    return sample, write_files(tmp_path_factory.mktemp("tickit"), sample)
+    """The sample of local runs (two months + two incremental days, generated, and the committed sample
+    files), written once: (sample, {S3 key: path})."""
+    sample = local_sample(seed=SEED)
+    return sample, sample_files(tmp_path_factory.mktemp("tickit"), sample)
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,8 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from sql_statements import parse_statements
+
 POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 # Redshift storage hints: where rows live and in which order, never which rows a query returns. sqlglot's
 # PostgreSQL generator inherits them from the Redshift one it is the base of (and then fails to write them).
@@ -38,9 +40,7 @@ def _transpiled(sql: str, dialect: str) -> tuple[str, ...]:
     """Each statement is transpiled once per session: the pipelines run the same SQL many times."""
     generator = sqlglot.Dialect.get_or_raise(dialect).generator_class
     statements = []
-    for tree in sqlglot.parse(sql, read="redshift"):
-        if tree is None:
-            continue
+    for tree in parse_statements(sql, "redshift"):
         for prop in list(tree.find_all(exp.Property)):
             unsupported = generator.PROPERTIES_LOCATION.get(type(prop)) == exp.Properties.Location.UNSUPPORTED
             if unsupported or isinstance(prop, STORAGE_PROPERTIES):

@@ -11,11 +11,11 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import sqlglot
 from sqlglot import exp
 
-from lakehouse.tickit import INCREMENTAL_TABLES, PRIMARY_KEYS, TABLES
-from sample_data.tickit import COLUMNS, TickitSample, read_rows
+from sql_statements import parse_statement
+from sample_data.bucket import redshift_spec
+from sample_data.tickit import TickitSample, read_rows
 from tests.dags.rendering import normal_run, rendered_sql, variable_values
 from tests.sql.engines import Engine, unload_parts
 
@@ -24,6 +24,9 @@ INITIAL_DAG = "redshift__02_initial_load"
 INCREMENTAL_DAG = "redshift__03_incremental_load"
 UNLOAD_DAG = "redshift__04_unload_sales_by_category"
 BUCKET = variable_values()["lakehouse_bucket"]
+# The tables of dags/redshift/tables.yaml, by name, in load order.
+TABLES = {table.name: table for table in redshift_spec().tables}
+INCREMENTAL_TABLES = [table.name for table in redshift_spec().incremental]
 # Rendered statements per (task, logical date): every pipeline renders the same tasks for the same days.
 _RENDERED: dict[tuple[int, datetime], tuple[object, tuple[str, ...]]] = {}
 
@@ -60,7 +63,7 @@ class RedshiftPipeline:
         self.engine.run_batch(self.sql(dag_id, f"{table}.drop_staging", logical_date))
 
     def _copy(self, copy_sql: str) -> None:
-        tree = sqlglot.parse_one(copy_sql, read="redshift")
+        tree = parse_statement(copy_sql, "redshift")
         assert isinstance(tree, exp.Copy), copy_sql
         uri = tree.args["files"][0].name
         assert uri.startswith(f"s3://{BUCKET}/"), f"COPY reads {uri}, not the lakehouse bucket {BUCKET}"
@@ -99,15 +102,15 @@ class RedshiftPipeline:
 
     def table(self, table: str) -> dict[str, list[str | None]]:
         """The table's rows, keyed by primary key, as the strings the sample files hold."""
-        key = COLUMNS[table].index(PRIMARY_KEYS[table])
-        columns = ", ".join(COLUMNS[table])
+        key = TABLES[table].columns.index(TABLES[table].key)
+        columns = ", ".join(TABLES[table].columns)
         rows = [
             [as_file_text(v) for v in row] for row in self.engine.run(f"SELECT {columns} FROM tickit.{table}")
         ]
         by_key = {row[key]: row for row in rows}
         assert len(by_key) == len(
             rows
-        ), f"tickit.{table} on {self.engine.name}: duplicate {PRIMARY_KEYS[table]}"
+        ), f"tickit.{table} on {self.engine.name}: duplicate {TABLES[table].key}"
         return by_key
 
 
@@ -130,18 +133,21 @@ def expected_tables(files: dict[str, Path], through_ds: str | None = None) -> di
     """Table contents computed from the files alone: the initial extract, then each day's rows by key."""
     from lakehouse import layout
 
+    def rows_under(prefix: str) -> list[list]:
+        return [row for key in sorted(files) if key.startswith(prefix) for row in read_rows(files[key])]
+
     tables: dict[str, dict[str, list]] = {}
-    for table in TABLES:
-        key = COLUMNS[table].index(PRIMARY_KEYS[table])
-        tables[table] = {row[key]: row for row in read_rows(files[layout.full_key(table)])}
+    for name, table in TABLES.items():
+        key = table.columns.index(table.key)
+        tables[name] = {row[key]: row for row in rows_under(layout.full_prefix(name))}
     days = sorted({k.split("/ds=")[1].split("/")[0] for k in files if "/ds=" in k})
     for ds in days:
         if through_ds is not None and ds > through_ds:
             break
-        for table in INCREMENTAL_TABLES:
-            key = COLUMNS[table].index(PRIMARY_KEYS[table])
-            for row in read_rows(files[layout.incremental_key(table, ds)]):
-                tables[table][row[key]] = row
+        for name in INCREMENTAL_TABLES:
+            key = TABLES[name].columns.index(TABLES[name].key)
+            for row in rows_under(layout.incremental_prefix(name, ds)):
+                tables[name][row[key]] = row
     return tables
 
 
@@ -149,7 +155,7 @@ def sales_by_category(tables: dict[str, dict[str, list]]) -> dict[tuple, tuple]:
     """The UNLOAD aggregate in plain Python: group key -> (sales, tickets, sale amount, commission, pct)."""
 
     def column(table, row, name):
-        return row[COLUMNS[table].index(name)]
+        return row[TABLES[table].columns.index(name)]
 
     groups: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), Decimal(0)])
     for sale in tables["sales"].values():

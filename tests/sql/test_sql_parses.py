@@ -10,7 +10,6 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-import sqlglot
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
 from sqlglot import exp
@@ -22,6 +21,7 @@ from tests.dags.rendering import normal_run, render_task, rendered_sql, variable
 from tests.sql.engines import unload_parts
 from gate import inventory
 from gate.template_files import sql_location
+from sql_statements import parse_statements
 
 LOGICAL_DATE = datetime(2008, 3, 1, tzinfo=timezone.utc)
 INVENTORY = inventory.read()
@@ -40,7 +40,7 @@ def parse_one_statement(
     """The one statement of `sql`; a syntax error names the .sql file and line of `raw` (the task's
     unrendered text) when `task` is given, the task and the statement."""
     try:
-        trees = [t for t in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if t is not None]
+        trees = parse_statements(sql, dialect, error_level=ErrorLevel.RAISE)
     except ParseError as error:
         if task is None or not error.errors:
             raise

@@ -81,19 +81,19 @@ class LocalAws:
         It starts on the DAGs' start_date, so its incremental days are days the DAGs can run for.
         """
         if self._sample is None:
-            from lakehouse.defaults import START_DATE
-            from sample_data.tickit import generate
+            from sample_data.bucket import local_sample
 
-            self._sample = generate(start=START_DATE.date())
+            self._sample = local_sample()
         return self._sample
 
     @property
     def sample_files(self) -> dict[str, Path]:
-        """The sample's files, {S3 key: local file}."""
+        """What the lakehouse bucket is seeded with, {S3 key: local file}: the generated TICKIT sample and the
+        committed sample files of tools/sample_data/bucket/ (sample_data.bucket)."""
         if self._sample_files is None:
-            from sample_data.tickit import write_files
+            from sample_data.bucket import sample_files
 
-            self._sample_files = write_files(self._sample_dir.name, self.sample)
+            self._sample_files = sample_files(self._sample_dir.name, self.sample)
         return self._sample_files
 
     @property

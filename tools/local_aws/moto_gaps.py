@@ -29,6 +29,7 @@ from moto.redshiftdata.models import Statement
 from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
 from local_aws.patches import Patches
+from sql_statements import parse_statements
 
 
 class MotoGaps:
@@ -132,8 +133,8 @@ def copy_source_error(sql: str, account_id: str) -> str | None:
 def output_columns(sql: str, dialect: str = "redshift") -> list[str]:
     """The names of the columns a query returns (none for a statement that returns no rows)."""
     try:
-        expression = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.ParseError:
+        expression = parse_statements(sql, dialect)[-1]
+    except (sqlglot.errors.ParseError, IndexError):
         return []
     return list(getattr(expression, "named_selects", None) or [])
 

@@ -69,6 +69,8 @@ COLUMNS = {
         "saletime",
     ),
 }
+# The tables with daily increments (new and changed rows of the day).
+INCREMENTAL = ("listing", "sales")
 DELIMITER = "|"
 COMMISSION_RATE = Decimal("0.15")
 
@@ -297,6 +299,20 @@ class _Generator:
             self.sales[salesid] = row
             rows.append(row)
         return rows
+
+
+def increment_days(start: date, months: int = 2, incremental_days: int = 2) -> list[str]:
+    """The days (YYYY-MM-DD) of the increments `generate` writes for these arguments."""
+    end = _add_months(start, months)
+    return [day.isoformat() for day in _days(end, end + timedelta(days=incremental_days))]
+
+
+def sample_keys(start: date, months: int = 2, incremental_days: int = 2) -> set[str]:
+    """The S3 keys `write_files` writes for a sample of these arguments (whatever the seed)."""
+    days = increment_days(start, months, incremental_days)
+    return {layout.full_key(table) for table in COLUMNS} | {
+        layout.incremental_key(table, ds) for ds in days for table in INCREMENTAL
+    }
 
 
 def generate(
