@@ -36,7 +36,15 @@ def test_a_dag_file_or_a_file_it_reads_affects_only_the_dags_that_read_it(reads)
     assert affected(["dags/redshift__01_create_tables.py"], reads, present)[0] == [
         "redshift__01_create_tables"
     ]
-    assert affected(["sql/redshift/ddl/event.sql"], reads, present)[0] == ["redshift__01_create_tables"]
+    assert affected(["sql/redshift/ddl/schema.sql"], reads, present)[0] == ["redshift__01_create_tables"]
+    # A table's DDL is read by every DAG that loads the Redshift table spec (it checks the columns).
+    assert affected(["sql/redshift/ddl/event.sql"], reads, present)[0] == [
+        "datalake__01_tickit_refine",
+        "redshift__01_create_tables",
+        "redshift__02_initial_load",
+        "redshift__03_incremental_load",
+        "redshift__04_unload_sales_by_category",
+    ]
     assert affected(["dags/hudi/tables.yaml"], reads, present)[0] == [
         "hudi__01_initial_load",
         "hudi__02_incremental_upsert",

@@ -44,6 +44,8 @@ def test_adding_a_task_fails_with_what_was_added_and_the_refresh_command(tmp_pat
     (tmp_path / "dags").mkdir()
     (tmp_path / "dags" / SHIPPED).write_text(original.replace(ANCHOR, ADDED_TASK))
     (tmp_path / "sql").symlink_to(repo_root / "sql")
+    for spec_folder in ("redshift", "hudi"):  # the table specs the DAG files read
+        (tmp_path / "dags" / spec_folder).symlink_to(repo_root / "dags" / spec_folder)
     recorded = {DAG_ID: inventory.read_snapshot()[DAG_ID]}
 
     message = inventory.drift_message(recorded, inventory.snapshot(load(tmp_path / "dags")))

@@ -171,7 +171,7 @@ def test_statements_go_to_the_cluster_database_and_user_of_the_variables(redshif
     answer, backend = redshift_data
     answer["result"] = StatementResult(*_result(["check_name", "failures"], []).values())
     with _dag("redshift__96_connection", repo_root) as dag:
-        copy_merge_check_group("sales", "raw/tickit/sales/")
+        copy_merge_check_group(TICKIT["sales"], "raw/tickit/sales/")
     connection = {
         "redshift_cluster_id": "tickit-a",
         "redshift_database": "lake_b",
