@@ -119,6 +119,20 @@ class CountingS3:
         self.put_keys.clear()
 
 
+def is_release_record(key: str) -> bool:
+    """A key under a target's .releases/ (the release records, not the bundle)."""
+    return "/.releases/" in "/" + key
+
+
+def managed_contents(client, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    """bucket_contents without the release records."""
+    return {
+        key: data
+        for key, data in bucket_contents(client, bucket, prefix).items()
+        if not is_release_record(key)
+    }
+
+
 def bucket_contents(client, bucket: str, prefix: str = "") -> dict[str, bytes]:
     """{key: bytes} of the latest version of every object under `prefix`."""
     contents = {}

@@ -165,7 +165,8 @@ def test_a_rerun_after_a_killed_update_updates_the_environment_although_nothing_
     )
 
     assert code == cli.OK, output
-    assert s3.put_keys == [".sync_dags.lock"]  # nothing to upload (only the lock); the environment was behind
+    # nothing to upload (only the lock, and the release that records the environment update)
+    assert s3.put_keys == [".sync_dags.lock", ".releases/000002.json"]
     assert "0 uploaded" in output and "MWAA lakehouse-prod updated to plugins.zip, requirements.txt" in output
     assert "UpdateEnvironment" in calls
 
@@ -378,6 +379,7 @@ def test_environment_files_then_the_update_then_dag_files_then_deletes(project, 
         ("PUT", "dags/sql/redshift/ddl/users.sql"),
         ("PUT", "dags/redshift__03_third.py"),
         ("POST", ""),  # DeleteObjects
+        ("PUT", ".releases/000002.json"),  # the release record, last
     ]
     # ... and the environment was AVAILABLE on the new plugins before the first of them
     order = [

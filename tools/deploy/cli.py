@@ -1,5 +1,6 @@
 """./sync_dags.sh: check the test gate, build the bundle, plan against the target, lock it, apply in phases
-(environment files, MWAA update and wait, DAG folder, deletes), unlock.
+(environment files, MWAA update and wait, DAG folder, deletes), record the release, unlock. `--releases`
+lists the recorded releases; `--rollback [N]` restores one (no gate, no bundle: the target keeps the bytes).
 
 Exit codes: 0 synced (or nothing to do, or a dry run), 1 the sync failed (or another sync holds the target),
 2 bad usage, 3 refused by the gate or the mass-delete guard.
@@ -8,13 +9,15 @@ Exit codes: 0 synced (or nothing to do, or a dry run), 1 the sync failed (or ano
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from deploy import bundle as bundling
-from deploy import mwaa, stamp
+from deploy import mwaa, releases, stamp
 from deploy.apply import ApplyError, Result, apply
 from deploy.bundle import ENVIRONMENT_KEYS
 from deploy.plan import Plan, compare, human_bytes, render
@@ -22,6 +25,7 @@ from deploy.targets import BadTarget, DirectoryTarget, Holder, S3Target, TargetE
 
 DEFAULT_TARGET = Path("build") / "mwaa-bucket"
 OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
+DAG_INVENTORY = "tools/gate/inventory.json"  # the gate's {dag_id: file in dags/}, read from the tested tree
 LOCK_MARGIN_MINUTES = 30  # a lock outlives the longest environment wait by this much (uploads, deletes)
 
 
@@ -78,6 +82,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="append",
         default=[],
         help=f"ship this repository file although over {bundling.MAX_FILE_BYTES >> 20} MiB (repeatable)",
+    )
+    parser.add_argument(
+        "--releases",
+        nargs="?",
+        type=int,
+        const=releases.LISTED,
+        metavar="N",
+        help=f"list the last N releases of the target (default {releases.LISTED}), newest first, and exit",
+    )
+    parser.add_argument(
+        "--rollback",
+        nargs="?",
+        const="",
+        metavar="RELEASE",
+        help="restore the target to release RELEASE (default: the one before the live one) by S3 object "
+        "version, without a build; recorded as a release itself",
     )
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -146,6 +166,7 @@ def sync(
     environment: mwaa.Environment | None = None,
     allow_mass_delete: bool = False,
     allow_large: tuple[str, ...] = (),
+    commit: str | None = None,
 ) -> tuple[Plan, Result | None]:
     """Bundle -> plan -> apply; the gate is check_gate's job, the lock main's. Returns the plan and what was
     done (None: a dry run, or nothing to do).
@@ -179,8 +200,100 @@ def sync(
         current = target.current_versions([key for key in in_bundle if key not in uploaded])
         return environment.converge(target.prefix, {**current, **uploaded})
 
+    previous = releases.latest(target)
     result = apply(plan, target, progress, converge_environment if environment is not None else None)
-    return plan, (None if result.empty else result)
+    if result.empty:
+        return plan, None
+    release = releases.record(
+        target,
+        releases.from_bundle(bundle, result.versions),
+        tested_tree or stamp.tree_hash(repo),
+        commit or head_commit(repo),
+        environment_record(environment, result),
+        previous,
+        dags=dag_files(repo, tested_tree),
+    )
+    print(f"recorded release {release.number} ({target}{release.key})", file=out)
+    return plan, result
+
+
+def environment_record(environment: mwaa.Environment | None, result: Result) -> dict:
+    """What a release says about the environment: its name and the versions it was updated to (or None)."""
+    return {"name": environment.name if environment else None, "updated_to": result.environment_update}
+
+
+def dag_files(repo: Path, tree: str | None) -> dict[str, str]:
+    """{dag_id: DAG file key} of the tree's DAG inventory (empty when the tree has none)."""
+    done = subprocess.run(
+        ["git", "show", f"{tree or stamp.tree_hash(repo)}:{DAG_INVENTORY}"], cwd=repo, capture_output=True
+    )
+    if done.returncode != 0:
+        return {}
+    try:
+        return {dag_id: bundling.DAGS_PREFIX + path for dag_id, path in json.loads(done.stdout).items()}
+    except (ValueError, AttributeError):
+        return {}
+
+
+def rollback(
+    target,
+    requested: str | None,
+    dry_run: bool,
+    out,
+    environment: mwaa.Environment | None = None,
+    allow_mass_delete: bool = False,
+) -> tuple[Plan, Result | None, "releases.Release"]:
+    """Restore release `requested` (None: the one before the live one) by version: one copy per key that
+    differs, deletes under dags/ of what it did not have, the environment brought to the restored
+    environment files; recorded as a release. Returns (plan, what was done or None, the restored release)."""
+    live, wanted = releases.rollback_target(target, requested)
+    plan = releases.rollback_plan(target, wanted)
+    print(
+        f"rollback of {target} from release {live.number} to release {wanted.number} "
+        f"(commit {wanted.commit[:12]}, {wanted.created})",
+        file=out,
+    )
+    print(render(plan, str(target)), file=out, flush=True)
+    too_much = plan.mass_delete()
+    if too_much and not allow_mass_delete:
+        raise Refused(
+            f"the rollback to release {wanted.number}: {too_much}; nothing was changed.\n"
+            "  Fix: check the release number (./sync_dags.sh --releases); if intended, rerun with "
+            "--allow-mass-delete."
+        )
+    if dry_run or (plan.empty and environment is None):
+        return plan, None, wanted
+
+    def converge_environment(restored: dict[str, str | None]) -> dict[str, str] | None:
+        unchanged = [key for key in wanted.objects if key in ENVIRONMENT_KEYS and key not in restored]
+        return environment.converge(target.prefix, {**target.current_versions(unchanged), **restored})
+
+    result = apply(
+        plan,
+        target,
+        None,
+        converge_environment if environment is not None and target.keeps_versions else None,
+        send=releases.restorer(target),
+    )
+    if result.empty:
+        return plan, None, wanted
+    objects = {
+        key: dataclasses.replace(item, version=result.versions[key]) if key in result.versions else item
+        for key, item in wanted.objects.items()
+    }
+    release = releases.record(
+        target,
+        objects,
+        wanted.tree,
+        wanted.commit,
+        environment_record(environment, result),
+        live,
+        kind=releases.ROLLBACK,
+        restores=wanted.number,
+        dags=wanted.dags,
+    )
+    print(f"recorded release {release.number} ({target}{release.key})", file=out)
+    return plan, result, wanted
 
 
 def report_environment(plan: Plan, result: Result, target, environment: str | None, out) -> None:
@@ -219,6 +332,38 @@ def head_commit(repo: Path) -> str:
     return done.stdout.strip() if done.returncode == 0 else "no commit"
 
 
+def run_rollback(options, target, environment: mwaa.Environment | None, out, started: float) -> int:
+    """--rollback: under the lock unless a dry run; no gate and no bundle (the target keeps the bytes)."""
+    requested = options.rollback or None
+    if options.dry_run:
+        rollback(target, requested, True, out, environment, options.allow_mass_delete)
+        print("dry run: nothing was changed", file=out)
+        return OK
+    holder = Holder.here(
+        f"rollback {requested or 'previous'}", (options.wait_minutes + LOCK_MARGIN_MINUTES) * 60
+    )
+    with target.lock(holder) as taken_over:
+        if taken_over is not None:
+            print(f"took over an expired lock ({taken_over.describe()})", file=out)
+        plan, result, wanted = rollback(target, requested, False, out, environment, options.allow_mass_delete)
+    if result is None:
+        print(f"nothing to do: {target} already holds release {wanted.number}'s objects", file=out)
+        return OK
+    print(
+        f"rolled back {target} to release {wanted.number} (commit {wanted.commit[:12]}): "
+        f"{len(result.uploaded)} restored, {len(result.deleted)} deleted, {len(plan.unchanged)} unchanged"
+        + (
+            f", MWAA {options.environment} updated to {', '.join(sorted(result.environment_update))}"
+            if result.environment_update
+            else ""
+        )
+        + f" in {time.monotonic() - started:.1f}s",
+        file=out,
+    )
+    report_environment(plan, result, target, options.environment, out)
+    return OK
+
+
 def main(
     argv: list[str] | None = None, s3_client=None, mwaa_client=None, out=None, clock: mwaa.Clock | None = None
 ) -> int:
@@ -237,8 +382,9 @@ def main(
                 file=sys.stderr,
             )
             return USAGE
-        tree = check_gate(repo, options.allow_dirty, not options.skip_gate_run, out)
-        allow_large = tuple(options.allow_large_file)
+        if options.releases is not None:
+            print(releases.listing(target, max(options.releases, 1)), file=out)
+            return OK
         environment = None
         if options.environment:
             if mwaa_client is None:
@@ -253,6 +399,10 @@ def main(
                 clock or mwaa.Clock(),
                 out,
             )
+        if options.rollback is not None:
+            return run_rollback(options, target, environment, out, started)
+        tree = check_gate(repo, options.allow_dirty, not options.skip_gate_run, out)
+        allow_large = tuple(options.allow_large_file)
         if options.dry_run:
             sync(
                 repo,
@@ -270,7 +420,16 @@ def main(
             if taken_over is not None:
                 print(f"took over an expired lock ({taken_over.describe()})", file=out)
             plan, result = sync(
-                repo, target, False, out, None, tree, environment, options.allow_mass_delete, allow_large
+                repo,
+                target,
+                False,
+                out,
+                None,
+                tree,
+                environment,
+                options.allow_mass_delete,
+                allow_large,
+                commit=head_commit(repo),
             )
         if result is None:
             print(f"nothing to do: {target} already holds tree {tree[:12]}", file=out)
@@ -306,7 +465,7 @@ def main(
             file=sys.stderr,
         )
         return FAILED
-    except (bundling.BundleError, TargetError, ApplyError, mwaa.UpdateError) as error:
+    except (bundling.BundleError, TargetError, ApplyError, mwaa.UpdateError, releases.ReleaseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return FAILED
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:

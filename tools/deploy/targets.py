@@ -157,6 +157,18 @@ class DirectoryTarget:
     def versioning_enabled(self) -> bool:
         return False
 
+    def get(self, key: str) -> bytes | None:
+        """The bytes of `key`, or None when there is no such file."""
+        path = self.root / key
+        return path.read_bytes() if path.is_file() else None
+
+    def keys(self, prefix: str) -> list[str]:
+        """The keys under `prefix` (a folder, ending in '/'), sorted."""
+        folder = self.root / prefix
+        if not folder.is_dir():
+            return []
+        return sorted(path.relative_to(self.root).as_posix() for path in folder.rglob("*") if path.is_file())
+
     @contextlib.contextmanager
     def lock(self, holder: Holder) -> Iterator[None]:
         """An exclusive fcntl lock on <folder>/.sync_dags.lock; the OS drops it when the holder dies."""
@@ -255,11 +267,38 @@ class S3Target:
         return self.client.get_bucket_versioning(Bucket=self.bucket).get("Status") == "Enabled"
 
     def current_versions(self, keys: list[str]) -> dict[str, str | None]:
-        """{key: the version id of the object the bucket holds now} (one HEAD each)."""
-        return {
-            key: self.client.head_object(Bucket=self.bucket, Key=self.full_key(key)).get("VersionId")
-            for key in keys
-        }
+        """{key: the version id of the object the bucket holds now} (one HEAD each, in parallel)."""
+
+        def version(key: str) -> str | None:
+            return self.client.head_object(Bucket=self.bucket, Key=self.full_key(key)).get("VersionId")
+
+        with ThreadPoolExecutor(LOOKUP_THREADS) as pool:
+            return dict(zip(keys, pool.map(version, keys)))
+
+    def get(self, key: str) -> bytes | None:
+        """The bytes of `key`, or None when the bucket has no such object."""
+        import botocore.exceptions
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"].read()
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    def keys(self, prefix: str) -> list[str]:
+        """The keys under `prefix`, relative to the target prefix, sorted (one LIST per 1000)."""
+        return sorted(item["Key"][len(self.prefix) :] for item in self._listed(prefix))
+
+    def copy_version(self, key: str, version: str) -> str | None:
+        """Make version `version` of `key` its current object again, by one server-side CopyObject (the
+        metadata, our sha256 with it, is copied). Returns the new version id."""
+        response = self.client.copy_object(
+            Bucket=self.bucket,
+            Key=self.full_key(key),
+            CopySource={"Bucket": self.bucket, "Key": self.full_key(key), "VersionId": version},
+        )
+        return response.get("VersionId")
 
     @contextlib.contextmanager
     def lock(self, holder: Holder) -> Iterator[Holder | None]:
