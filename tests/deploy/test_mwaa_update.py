@@ -87,10 +87,10 @@ def expect_get(stubber, response):
     stubber.add_response("get_environment", response, {"Name": ENVIRONMENT})
 
 
-def expect_update(stubber, s3, bucket, keys, prefix=""):
+def expect_update(stubber, s3, bucket, keys, prefix="", strategy="GRACEFUL"):
     """UpdateEnvironment with exactly the path and current bucket version of each of `keys`."""
     fields = {"plugins.zip": "Plugins", "requirements.txt": "Requirements"}
-    expected = {"Name": ENVIRONMENT}
+    expected = {"Name": ENVIRONMENT, "WorkerReplacementStrategy": strategy}
     for key in keys:
         expected[f"{fields[key]}S3Path"] = prefix + key
         expected[f"{fields[key]}S3ObjectVersion"] = CurrentVersion(s3, bucket, prefix + key)
@@ -408,6 +408,7 @@ def test_a_failed_update_leaves_the_dag_files_and_stale_objects_alone(project, s
         http_status_code=400,
         expected_params={
             "Name": ENVIRONMENT,
+            "WorkerReplacementStrategy": "GRACEFUL",
             "PluginsS3Path": "plugins.zip",
             "PluginsS3ObjectVersion": CurrentVersion(s3, bucket, "plugins.zip"),
         },
@@ -449,7 +450,7 @@ def test_without_an_environment_the_exact_command_is_printed(project, s3, bucket
     plugins = latest_version(s3, bucket, "env-a/plugins.zip")
     requirements = latest_version(s3, bucket, "env-a/requirements.txt")
     assert (
-        "aws mwaa update-environment --name ENVIRONMENT_NAME "
+        "aws mwaa update-environment --name ENVIRONMENT_NAME --worker-replacement-strategy GRACEFUL "
         f"--plugins-s3-path env-a/plugins.zip --plugins-s3-object-version {plugins} "
         f"--requirements-s3-path env-a/requirements.txt --requirements-s3-object-version {requirements}"
     ) in output
@@ -473,3 +474,86 @@ def test_a_failed_upload_exits_non_zero(project, s3, bucket, capsys):
 
     assert code == cli.FAILED
     assert "upload of plugins.zip" in capsys.readouterr().err
+
+
+def test_worker_replacement_forced_when_asked(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
+    expect_get(stubber, environment("AVAILABLE"))
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"], strategy="FORCED")
+    expect_get(stubber, environment("AVAILABLE", last_update={"Status": "SUCCESS"}))
+
+    code, output = run(
+        stamped(project),
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--worker-replacement",
+        "FORCED",
+        mwaa_client=client,
+    )
+
+    assert code == cli.OK, output
+
+
+class HoldsTheBytesOf:
+    """A version id of `key` that is the bucket's current one and holds the bytes of version `old`."""
+
+    def __init__(self, s3, bucket: str, key: str, old: str) -> None:
+        self.s3, self.bucket, self.key, self.old = s3, bucket, key, old
+
+    def _bytes(self, version: str) -> bytes:
+        return self.s3.client.get_object(Bucket=self.bucket, Key=self.key, VersionId=version)["Body"].read()
+
+    def __eq__(self, other) -> bool:
+        return other == latest_version(self.s3, self.bucket, self.key) and self._bytes(other) == self._bytes(
+            self.old
+        )
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    def __repr__(self) -> str:
+        return f"<current version of {self.key} holding the bytes of version {self.old}>"
+
+
+def test_a_rollback_updates_the_environment_to_the_old_environment_files_gracefully(
+    project, s3, bucket, mwaa
+):
+    """Release 2 changed plugins.zip; the rollback copies release 1's version back and updates the environment
+    to it (the copy: the old bytes, and the bucket's current object, so the next sync sees nothing to do)."""
+    client, stubber, calls = mwaa
+    assert run(stamped(project), s3, "--target", f"s3://{bucket}")[0] == cli.OK
+    old_plugins = latest_version(s3, bucket, "plugins.zip")
+    (project / "plugins/lakehouse/paths.py").write_text("SQL = 'sql'\nNEW = 1\n")
+    commit_all(project)
+    assert run(stamped(project), s3, "--target", f"s3://{bucket}")[0] == cli.OK
+    expect_get(stubber, environment("AVAILABLE", current(s3, bucket)))
+    stubber.add_response(
+        "update_environment",
+        {"Arn": ARN},
+        {
+            "Name": ENVIRONMENT,
+            "WorkerReplacementStrategy": "GRACEFUL",
+            "PluginsS3Path": "plugins.zip",
+            "PluginsS3ObjectVersion": HoldsTheBytesOf(s3, bucket, "plugins.zip", old_plugins),
+        },
+    )
+    expect_get(stubber, environment("UPDATING"))
+    expect_get(stubber, environment("AVAILABLE", last_update={"Status": "SUCCESS"}))
+
+    code, output = run(
+        project,
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--rollback",
+        "--environment",
+        ENVIRONMENT,
+        mwaa_client=client,
+    )
+
+    assert code == cli.OK, output
+    assert calls == ["GetEnvironment", "UpdateEnvironment", "GetEnvironment", "GetEnvironment"]
+    assert f"MWAA {ENVIRONMENT} updated to plugins.zip" in output

@@ -67,6 +67,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"give up waiting for the environment after N minutes (default {mwaa.DEFAULT_WAIT_MINUTES:g})",
     )
     parser.add_argument(
+        "--worker-replacement",
+        choices=mwaa.WORKER_REPLACEMENT,
+        default=mwaa.WORKER_REPLACEMENT[0],
+        help="how an environment update replaces workers: GRACEFUL (default) lets running tasks finish, "
+        "FORCED stops them",
+    )
+    parser.add_argument(
         "--allow-mass-delete",
         action="store_true",
         help="allow deleting more than half of the target's DAG files (or all of them) in one sync",
@@ -398,6 +405,7 @@ def main(
                 options.wait_minutes,
                 clock or mwaa.Clock(),
                 out,
+                options.worker_replacement,
             )
         if options.rollback is not None:
             return run_rollback(options, target, environment, out, started)
