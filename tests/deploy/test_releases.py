@@ -115,10 +115,23 @@ def test_a_rollback_after_two_releases_restores_the_first_byte_for_byte_by_copyi
     assert sorted(source["Key"] for source in copies) == ["env-a/" + key for key in changed]
     assert all(source["VersionId"] == recorded.objects[source["Key"][6:]].version for source in copies)
     assert s3.sent["CopyObject"] == 3 and s3.sent["DeleteObjects"] == 1  # redshift__03_third.py
+    assert s3.sent["HeadObject"] == 0  # every listed ETag is an MD5 one of the two releases recorded
     assert s3.put_keys == [f"env-a/{LOCK_NAME}", "env-a/.releases/000003.json"]
     rolled = releases.load(S3Target(target, s3.client), 3)
     assert rolled.kind == releases.ROLLBACK and rolled.restores == 1 and rolled.tree == recorded.tree
     assert "rolled back" in output and "3 restored, 1 deleted" in output
+
+
+def test_an_object_changed_behind_the_sync_is_looked_up_and_restored(project, s3, bucket):
+    target = f"s3://{bucket}"
+    first, second = two_releases(project, s3, target)
+    s3.client.put_object(Bucket=bucket, Key="dags/redshift__01_first.py", Body=b"FIRST = 'by hand'\n")
+    s3.reset()
+
+    assert run(project, s3, "--target", target, "--rollback")[0] == cli.OK
+
+    assert contents(s3, target) == first
+    assert s3.sent["HeadObject"] == 1 and s3.sent["CopyObject"] == 4  # the drifted key is one of them
 
 
 def test_a_rollback_is_itself_a_release_and_the_next_goes_one_further_back(project, s3, bucket):

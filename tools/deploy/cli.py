@@ -254,7 +254,7 @@ def rollback(
     differs, deletes under dags/ of what it did not have, the environment brought to the restored
     environment files; recorded as a release. Returns (plan, what was done or None, the restored release)."""
     live, wanted = releases.rollback_target(target, requested)
-    plan = releases.rollback_plan(target, wanted)
+    plan = releases.rollback_plan(target, wanted, live)
     print(
         f"rollback of {target} from release {live.number} to release {wanted.number} "
         f"(commit {wanted.commit[:12]}, {wanted.created})",

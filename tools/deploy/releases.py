@@ -225,11 +225,18 @@ def rollback_target(target, requested: str | None) -> tuple[Release, Release]:
     return live, load(target, number)
 
 
-def rollback_plan(target, release: Release) -> Plan:
+def rollback_plan(target, release: Release, live: Release) -> Plan:
     """What differs between the target now and `release`, as a sync plan: its objects are the files to put
-    back (by version), keys under dags/ it did not have are deleted."""
+    back (by version), keys under dags/ it did not have are deleted. A listed ETag that is the MD5 `live`
+    recorded for the key needs no HEAD: only drifted objects are looked up."""
     objects = release.objects
-    return compare(objects, target.managed_objects({key: item.md5 for key, item in objects.items()}))
+    return compare(
+        objects,
+        target.managed_objects(
+            {key: item.md5 for key, item in objects.items()},
+            {key: item.md5 for key, item in live.objects.items()},
+        ),
+    )
 
 
 def restorer(target):

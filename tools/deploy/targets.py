@@ -124,7 +124,9 @@ class DirectoryTarget:
             raise OSError(error.errno, error.strerror, str(path)) from error
         return RemoteObject(key, len(data), sha256=hashlib.sha256(data).hexdigest())
 
-    def managed_objects(self, local_md5: Mapping[str, str] | None = None) -> dict[str, RemoteObject]:
+    def managed_objects(
+        self, local_md5: Mapping[str, str] | None = None, recorded_md5: Mapping[str, str] | None = None
+    ) -> dict[str, RemoteObject]:
         found = {}
         dags = self.root / DAGS_PREFIX
         if dags.is_dir():
@@ -220,29 +222,35 @@ class S3Target:
             listed.extend(page.get("Contents", []))
         return listed
 
-    def _remote_object(self, item: dict, local_md5: Mapping[str, str]) -> RemoteObject:
+    def _remote_object(
+        self, item: dict, local_md5: Mapping[str, str], recorded_md5: Mapping[str, str]
+    ) -> RemoteObject:
         key = item["Key"][len(self.prefix) :]
         md5 = _plain_etag_md5(item.get("ETag"))
-        if md5 is not None and local_md5.get(key) == md5:
-            return RemoteObject(key, item["Size"], md5=md5)  # the listing already shows the same content
+        if md5 is not None and md5 in (local_md5.get(key), recorded_md5.get(key)):
+            # the listing already shows the content: the local file's, or the one we recorded putting there
+            return RemoteObject(key, item["Size"], md5=md5)
         head = self.client.head_object(Bucket=self.bucket, Key=item["Key"])
         if head.get("ServerSideEncryption") == "aws:kms" or head.get("SSECustomerAlgorithm"):
             md5 = None  # SSE-KMS and SSE-C ETags are 32 hex digits but no MD5 of the content
         return RemoteObject(key, item["Size"], sha256=head.get("Metadata", {}).get(SHA256_METADATA), md5=md5)
 
-    def managed_objects(self, local_md5: Mapping[str, str] | None = None) -> dict[str, RemoteObject]:
+    def managed_objects(
+        self, local_md5: Mapping[str, str] | None = None, recorded_md5: Mapping[str, str] | None = None
+    ) -> dict[str, RemoteObject]:
         """Every object under the dags prefix plus the environment files, with what shows their content.
 
-        One LIST per 1000 keys. An object whose listed ETag is the MD5 of the local file of that key is
-        unchanged as it stands; every other object gets a HEAD (in parallel) for the sha256 we store in its
-        metadata (multipart and SSE-KMS ETags are not MD5s).
+        One LIST per 1000 keys. An object whose listed ETag is the MD5 of the local file of that key, or of
+        the content the live release recorded for it (`recorded_md5`: a plain ETag we wrote), is known as it
+        stands; every other object gets a HEAD (in parallel) for the sha256 we store in its metadata
+        (multipart and SSE-KMS ETags are not MD5s).
         """
-        local_md5 = local_md5 or {}
+        local_md5, recorded_md5 = local_md5 or {}, recorded_md5 or {}
         listed = self._listed(DAGS_PREFIX)
         for key in ENVIRONMENT_KEYS:
             listed.extend(item for item in self._listed(key) if item["Key"] == self.prefix + key)
         with ThreadPoolExecutor(LOOKUP_THREADS) as pool:
-            objects = list(pool.map(lambda item: self._remote_object(item, local_md5), listed))
+            objects = list(pool.map(lambda item: self._remote_object(item, local_md5, recorded_md5), listed))
         return {item.key: item for item in objects}
 
     def put(self, key: str, data: bytes, sha256: str) -> str | None:
