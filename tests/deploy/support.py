@@ -140,3 +140,16 @@ def bucket_contents(client, bucket: str, prefix: str = "") -> dict[str, bytes]:
         for item in page.get("Contents", []):
             contents[item["Key"]] = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
     return contents
+
+
+class FakeClock:
+    """Time that passes only when the sync sleeps between polls (a 40-minute wait takes no real time)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def now(self) -> float:
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds += seconds

@@ -9,28 +9,11 @@ from __future__ import annotations
 
 import io
 
-import boto3
-import pytest
-from botocore.stub import Stubber
-
 from deploy import cli, stamp
-from tests.deploy.support import commit_all
+from tests.deploy.support import FakeClock, commit_all
 
 ENVIRONMENT = "lakehouse-prod"
 ARN = f"arn:aws:airflow:us-east-1:123456789012:environment/{ENVIRONMENT}"
-
-
-class FakeClock:
-    """Time that passes only when the sync sleeps between polls (a 40-minute wait takes no real time)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def now(self) -> float:
-        return self.seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.seconds += seconds
 
 
 class CurrentVersion:
@@ -51,21 +34,6 @@ class CurrentVersion:
 
     def __repr__(self) -> str:
         return f"<current version of s3://{self.bucket}/{self.key}>"
-
-
-@pytest.fixture
-def mwaa(aws_env, s3_server):
-    client = boto3.session.Session().client("mwaa")
-    calls = []
-
-    def record(model, params, **_):
-        calls.append(model.name)
-        s3_server.requests.append(("MWAA", model.name, "", {}))  # into the S3 server's timeline
-
-    client.meta.events.register("before-parameter-build.mwaa.*", record)
-    with Stubber(client) as stubber:
-        yield client, stubber, calls
-        stubber.assert_no_pending_responses()
 
 
 def environment(status: str, versions: dict | None = None, prefix: str = "", last_update: dict | None = None):
@@ -103,10 +71,12 @@ def stamped(project):
     return project
 
 
-def run(project, s3, *args, mwaa_client=None, clock=None):
+def run(project, s3, *args, mwaa_client=None, clock=None, verify=False):
+    """The CLI as a user runs it; the post-deploy verification (its own tests: test_verify.py) off unless
+    `verify`."""
     out = io.StringIO()
     code = cli.main(
-        ["--repo", str(project), "--skip-gate-run", *args],
+        ["--repo", str(project), "--skip-gate-run", *args, *([] if verify else ["--no-verify-deploy"])],
         s3_client=s3.client,
         mwaa_client=mwaa_client,
         out=out,

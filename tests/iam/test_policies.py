@@ -75,6 +75,8 @@ def test_deployer_can_do_exactly_what_the_sync_needs(deployer):
         "s3:GetObjectVersion": {DAGS_OBJECTS} | ENVIRONMENT_FILES,  # a rollback copies old versions
         "airflow:GetEnvironment": {"arn:aws:airflow:REGION:ACCOUNT_ID:environment/ENVIRONMENT"},
         "airflow:UpdateEnvironment": {"arn:aws:airflow:REGION:ACCOUNT_ID:environment/ENVIRONMENT"},
+        # the REST API (verification, Variables) as Airflow's Op role: DAGs, import errors, Variables
+        "airflow:InvokeRestApi": {"arn:aws:airflow:REGION:ACCOUNT_ID:role/ENVIRONMENT/Op"},
     }
 
 

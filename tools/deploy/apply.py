@@ -26,6 +26,7 @@ class Result:
     deleted: list[str] = field(default_factory=list)
     versions: dict[str, str | None] = field(default_factory=dict)  # key -> new object version id
     environment_update: dict[str, str] | None = None  # key -> version the environment was updated to
+    release: object = None  # the release recorded for it (deploy.releases.Release)
 
     @property
     def empty(self) -> bool:

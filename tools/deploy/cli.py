@@ -14,10 +14,13 @@ import json
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from deploy import bundle as bundling
 from deploy import mwaa, releases, stamp
+from deploy import verify as verification
+from deploy.airflow_api import AirflowApi, ApiError
 from deploy.apply import ApplyError, Result, apply
 from deploy.bundle import ENVIRONMENT_KEYS
 from deploy.plan import Plan, compare, human_bytes, render
@@ -65,6 +68,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=mwaa.DEFAULT_WAIT_MINUTES,
         metavar="N",
         help=f"give up waiting for the environment after N minutes (default {mwaa.DEFAULT_WAIT_MINUTES:g})",
+    )
+    parser.add_argument(
+        "--no-verify-deploy",
+        action="store_true",
+        help="with --environment: do not wait for the DAG processor to parse the release and check import "
+        "errors (the verification is on by default)",
+    )
+    parser.add_argument(
+        "--verify-minutes",
+        type=float,
+        default=verification.DEFAULT_VERIFY_MINUTES,
+        metavar="N",
+        help=f"give the verification N minutes (default {verification.DEFAULT_VERIFY_MINUTES:g})",
+    )
+    parser.add_argument(
+        "--rollback-on-failure",
+        action="store_true",
+        help="when the verification fails, roll back to the release before (and still exit 1)",
     )
     parser.add_argument(
         "--worker-replacement",
@@ -221,6 +242,7 @@ def sync(
         dags=dag_files(repo, tested_tree),
     )
     print(f"recorded release {release.number} ({target}{release.key})", file=out)
+    result.release = release
     return plan, result
 
 
@@ -300,6 +322,7 @@ def rollback(
         dags=wanted.dags,
     )
     print(f"recorded release {release.number} ({target}{release.key})", file=out)
+    result.release = release
     return plan, result, wanted
 
 
@@ -339,35 +362,93 @@ def head_commit(repo: Path) -> str:
     return done.stdout.strip() if done.returncode == 0 else "no commit"
 
 
-def run_rollback(options, target, environment: mwaa.Environment | None, out, started: float) -> int:
+class Verifier:
+    """--environment without --no-verify-deploy: the post-deploy verification, and --rollback-on-failure."""
+
+    def __init__(self, api: AirflowApi, minutes: float, roll_back: bool, clock: mwaa.Clock, out) -> None:
+        self.api, self.minutes, self.roll_back, self.clock, self.out = api, minutes, roll_back, clock, out
+
+    @classmethod
+    def for_options(cls, options, mwaa_client, clock, out) -> "Verifier | None":
+        if not options.environment or options.no_verify_deploy:
+            return None
+        if options.no_wait:
+            print("not verifying the deploy: --no-wait leaves the environment updating", file=out)
+            return None
+        return cls(
+            AirflowApi(mwaa_client, options.environment),
+            options.verify_minutes,
+            options.rollback_on_failure,
+            clock or mwaa.Clock(),
+            out,
+        )
+
+    def before(self) -> set:
+        """The import errors the environment reports before anything changes."""
+        return set(verification.import_errors(self.api))
+
+    def verify_or_roll_back(self, target, environment, release, before: set) -> None:
+        """Verify `release`; on failure with --rollback-on-failure, restore the release before it (under the
+        lock already held) and raise VerifyError all the same."""
+        deployed_at = datetime.now(timezone.utc)
+        try:
+            verification.verify(
+                self.api,
+                release.dags,
+                deployed_at,
+                before,
+                self.minutes,
+                self.clock.now,
+                self.clock.sleep,
+                self.out,
+            )
+        except verification.VerifyError as error:
+            if not self.roll_back:
+                raise
+            earlier = [number for number in releases.numbers(target) if number < release.number]
+            if not earlier:
+                raise verification.VerifyError(f"{error} No release before {release.number} to roll back to.")
+            print(f"verification failed; rolling back to release {earlier[-1]}", file=self.out, flush=True)
+            _, result, wanted = rollback(target, str(earlier[-1]), False, self.out, environment, True)
+            raise verification.VerifyError(
+                f"{error} Rolled back to release {wanted.number} (recorded as release "
+                f"{result.release.number if result else wanted.number})."
+            ) from None
+
+
+def run_rollback(
+    options, target, environment: mwaa.Environment | None, verifier: "Verifier | None", out, started: float
+) -> int:
     """--rollback: under the lock unless a dry run; no gate and no bundle (the target keeps the bytes)."""
     requested = options.rollback or None
     if options.dry_run:
         rollback(target, requested, True, out, environment, options.allow_mass_delete)
         print("dry run: nothing was changed", file=out)
         return OK
-    holder = Holder.here(
-        f"rollback {requested or 'previous'}", (options.wait_minutes + LOCK_MARGIN_MINUTES) * 60
-    )
-    with target.lock(holder) as taken_over:
+    ttl = options.wait_minutes + LOCK_MARGIN_MINUTES + (verifier.minutes if verifier else 0)
+    with target.lock(Holder.here(f"rollback {requested or 'previous'}", ttl * 60)) as taken_over:
         if taken_over is not None:
             print(f"took over an expired lock ({taken_over.describe()})", file=out)
+        before = verifier.before() if verifier else None
         plan, result, wanted = rollback(target, requested, False, out, environment, options.allow_mass_delete)
-    if result is None:
-        print(f"nothing to do: {target} already holds release {wanted.number}'s objects", file=out)
-        return OK
-    print(
-        f"rolled back {target} to release {wanted.number} (commit {wanted.commit[:12]}): "
-        f"{len(result.uploaded)} restored, {len(result.deleted)} deleted, {len(plan.unchanged)} unchanged"
-        + (
-            f", MWAA {options.environment} updated to {', '.join(sorted(result.environment_update))}"
-            if result.environment_update
-            else ""
+        if result is None:
+            print(f"nothing to do: {target} already holds release {wanted.number}'s objects", file=out)
+            return OK
+        print(
+            f"rolled back {target} to release {wanted.number} (commit {wanted.commit[:12]}): "
+            f"{len(result.uploaded)} restored, {len(result.deleted)} deleted, {len(plan.unchanged)} unchanged"
+            + (
+                f", MWAA {options.environment} updated to {', '.join(sorted(result.environment_update))}"
+                if result.environment_update
+                else ""
+            )
+            + f" in {time.monotonic() - started:.1f}s",
+            file=out,
         )
-        + f" in {time.monotonic() - started:.1f}s",
-        file=out,
-    )
-    report_environment(plan, result, target, options.environment, out)
+        report_environment(plan, result, target, options.environment, out)
+        if verifier:
+            verifier.roll_back = False  # a failed rollback is reported, never rolled back in turn
+            verifier.verify_or_roll_back(target, environment, result.release, before)
     return OK
 
 
@@ -407,8 +488,9 @@ def main(
                 out,
                 options.worker_replacement,
             )
+        verifier = None if options.dry_run else Verifier.for_options(options, mwaa_client, clock, out)
         if options.rollback is not None:
-            return run_rollback(options, target, environment, out, started)
+            return run_rollback(options, target, environment, verifier, out, started)
         tree = check_gate(repo, options.allow_dirty, not options.skip_gate_run, out)
         allow_large = tuple(options.allow_large_file)
         if options.dry_run:
@@ -423,10 +505,11 @@ def main(
             )
             print("dry run: nothing was changed", file=out)
             return OK
-        holder = Holder.here(head_commit(repo), (options.wait_minutes + LOCK_MARGIN_MINUTES) * 60)
-        with target.lock(holder) as taken_over:
+        ttl = options.wait_minutes + LOCK_MARGIN_MINUTES + (verifier.minutes if verifier else 0)
+        with target.lock(Holder.here(head_commit(repo), ttl * 60)) as taken_over:
             if taken_over is not None:
                 print(f"took over an expired lock ({taken_over.describe()})", file=out)
+            before = verifier.before() if verifier else None
             plan, result = sync(
                 repo,
                 target,
@@ -439,22 +522,24 @@ def main(
                 allow_large,
                 commit=head_commit(repo),
             )
-        if result is None:
-            print(f"nothing to do: {target} already holds tree {tree[:12]}", file=out)
-            return OK
-        print(
-            f"synced tree {tree[:12]} to {target}: {len(result.uploaded)} uploaded "
-            f"({human_bytes(result.uploaded_bytes)}), {len(result.deleted)} deleted, {len(plan.unchanged)} "
-            f"unchanged"
-            + (
-                f", MWAA {options.environment} updated to {', '.join(sorted(result.environment_update))}"
-                if result.environment_update
-                else ""
+            if result is None:
+                print(f"nothing to do: {target} already holds tree {tree[:12]}", file=out)
+                return OK
+            print(
+                f"synced tree {tree[:12]} to {target}: {len(result.uploaded)} uploaded "
+                f"({human_bytes(result.uploaded_bytes)}), {len(result.deleted)} deleted, "
+                f"{len(plan.unchanged)} unchanged"
+                + (
+                    f", MWAA {options.environment} updated to {', '.join(sorted(result.environment_update))}"
+                    if result.environment_update
+                    else ""
+                )
+                + f" in {time.monotonic() - started:.1f}s",
+                file=out,
             )
-            + f" in {time.monotonic() - started:.1f}s",
-            file=out,
-        )
-        report_environment(plan, result, target, options.environment, out)
+            report_environment(plan, result, target, options.environment, out)
+            if verifier:
+                verifier.verify_or_roll_back(target, environment, result.release, before)
         return OK
     except BadTarget as error:
         print(f"error: {error}", file=sys.stderr)
@@ -473,7 +558,15 @@ def main(
             file=sys.stderr,
         )
         return FAILED
-    except (bundling.BundleError, TargetError, ApplyError, mwaa.UpdateError, releases.ReleaseError) as error:
+    except (
+        bundling.BundleError,
+        TargetError,
+        ApplyError,
+        mwaa.UpdateError,
+        releases.ReleaseError,
+        ApiError,
+        verification.VerifyError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return FAILED
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
