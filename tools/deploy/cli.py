@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from deploy import bundle as bundling
-from deploy import mwaa, releases, stamp
+from deploy import mwaa, releases, stamp, variables
 from deploy import verify as verification
 from deploy.airflow_api import AirflowApi, ApiError
 from deploy.apply import ApplyError, Result, apply
@@ -251,17 +251,44 @@ def environment_record(environment: mwaa.Environment | None, result: Result) -> 
     return {"name": environment.name if environment else None, "updated_to": result.environment_update}
 
 
+def tree_file(repo: Path, tree: str | None, path: str) -> bytes | None:
+    """The bytes of `path` in git tree `tree` (default: the working tree's), or None when it has none."""
+    done = subprocess.run(
+        ["git", "show", f"{tree or stamp.tree_hash(repo)}:{path}"], cwd=repo, capture_output=True
+    )
+    return done.stdout if done.returncode == 0 else None
+
+
 def dag_files(repo: Path, tree: str | None) -> dict[str, str]:
     """{dag_id: DAG file key} of the tree's DAG inventory (empty when the tree has none)."""
-    done = subprocess.run(
-        ["git", "show", f"{tree or stamp.tree_hash(repo)}:{DAG_INVENTORY}"], cwd=repo, capture_output=True
-    )
-    if done.returncode != 0:
-        return {}
+    inventory = tree_file(repo, tree, DAG_INVENTORY)
     try:
-        return {dag_id: bundling.DAGS_PREFIX + path for dag_id, path in json.loads(done.stdout).items()}
+        return {
+            dag_id: bundling.DAGS_PREFIX + path for dag_id, path in json.loads(inventory or b"{}").items()
+        }
     except (ValueError, AttributeError):
         return {}
+
+
+def plan_variables(repo: Path, tree: str, api: AirflowApi, out) -> variables.VariablesPlan | None:
+    """The Variables plan for the environment from the tested tree's files, printed; None when the tree has
+    no values for it."""
+    source = variables.ENVIRONMENT_VALUES.format(name=api.environment)
+    values = tree_file(repo, tree, source)
+    if values is None:
+        print(
+            f"Variables: {source} does not exist, so no Variable is set on MWAA {api.environment}. "
+            f"Fix: create it with the values for that environment ({{key: value}}, keys of "
+            f"{variables.DEFINITIONS}).",
+            file=out,
+        )
+        return None
+    wanted = variables.wanted_values(
+        tree_file(repo, tree, variables.DEFINITIONS) or b"{}", values, api.environment
+    )
+    planned = variables.plan(api, wanted, source)
+    print(planned.render(api.environment), file=out, flush=True)
+    return planned
 
 
 def rollback(
@@ -369,14 +396,14 @@ class Verifier:
         self.api, self.minutes, self.roll_back, self.clock, self.out = api, minutes, roll_back, clock, out
 
     @classmethod
-    def for_options(cls, options, mwaa_client, clock, out) -> "Verifier | None":
+    def for_options(cls, options, api: AirflowApi | None, clock, out) -> "Verifier | None":
         if not options.environment or options.no_verify_deploy:
             return None
         if options.no_wait:
             print("not verifying the deploy: --no-wait leaves the environment updating", file=out)
             return None
         return cls(
-            AirflowApi(mwaa_client, options.environment),
+            api,
             options.verify_minutes,
             options.rollback_on_failure,
             clock or mwaa.Clock(),
@@ -488,12 +515,15 @@ def main(
                 out,
                 options.worker_replacement,
             )
-        verifier = None if options.dry_run else Verifier.for_options(options, mwaa_client, clock, out)
+        api = AirflowApi(mwaa_client, options.environment) if environment else None
+        verifier = None if options.dry_run else Verifier.for_options(options, api, clock, out)
         if options.rollback is not None:
             return run_rollback(options, target, environment, verifier, out, started)
         tree = check_gate(repo, options.allow_dirty, not options.skip_gate_run, out)
         allow_large = tuple(options.allow_large_file)
         if options.dry_run:
+            if api:
+                plan_variables(repo, tree, api, out)
             sync(
                 repo,
                 target,
@@ -510,6 +540,10 @@ def main(
             if taken_over is not None:
                 print(f"took over an expired lock ({taken_over.describe()})", file=out)
             before = verifier.before() if verifier else None
+            planned = plan_variables(repo, tree, api, out) if api else None
+            if planned is not None and not planned.empty:
+                variables.apply(api, planned)
+                print(f"Variables applied on MWAA {api.environment}", file=out)
             plan, result = sync(
                 repo,
                 target,
@@ -566,6 +600,7 @@ def main(
         releases.ReleaseError,
         ApiError,
         verification.VerifyError,
+        variables.VariablesError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return FAILED
