@@ -216,8 +216,9 @@ def test_only_the_file_whose_version_differs_goes_into_the_update(project, s3, b
     run(stamped(project), s3, "--target", f"s3://{bucket}")
     before = current(s3, bucket)
     (project / "requirements/requirements.txt").write_text(
-        "--constraint https://example.invalid/c.txt\nrich\n"
+        '--constraint "/usr/local/airflow/dags/constraints.txt"\nrich\n'
     )
+    (project / "requirements/constraints.txt").write_text("rich==13.9.4\n")  # what the preflight resolves
     commit_all(project)
     expect_get(stubber, environment("AVAILABLE", before))
     expect_update(stubber, s3, bucket, ["requirements.txt"])

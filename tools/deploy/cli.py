@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from deploy import bundle as bundling
-from deploy import mwaa, releases, stamp, variables
+from deploy import mwaa, preflight, releases, stamp, variables
 from deploy import verify as verification
 from deploy.airflow_api import AirflowApi, ApiError
 from deploy.apply import ApplyError, Result, apply
@@ -214,6 +214,12 @@ def sync(
             "  Fix: check that this checkout is the branch meant to be live (not a sparse or partial "
             "checkout); if the deletion is intended, rerun with --allow-mass-delete."
         )
+    if plan.environment_changes:
+        try:
+            preflight.check(bundle, plan.environment_changes)
+        except preflight.PreflightError as error:
+            raise Refused(str(error)) from None
+        print(f"preflight: {', '.join(plan.environment_changes)} pass", file=out)
     if dry_run or (plan.empty and environment is None):
         return plan, None
     if plan.environment_changes and target.keeps_versions and not target.versioning_enabled():
