@@ -11,7 +11,8 @@
                       repository) with the zip first on sys.path and nothing else added imports every
                       top-level package and module of the zip.
     startup.sh        run by `bash -e` under `env -i` (PATH, a temporary HOME, MWAA_AIRFLOW_COMPONENT) with a
-                      time limit, once per MWAA component; any non-zero exit refuses it.
+                      time limit, once per MWAA component; any non-zero exit refuses it, naming the
+                      command that failed (bash -x's trace).
 
 What offline cannot show: that the constraints' own pins have wheels for MWAA's platform (Airflow publishes
 and tests them), that a pure Python wheel's dependencies resolve, and what startup.sh does with the network
@@ -211,6 +212,7 @@ def check_startup(script: bytes) -> list[str]:
                 f"MWAA_AIRFLOW_COMPONENT={component}",
                 "bash",
                 "-e",
+                "-x",  # the trace's last command is the one that failed
                 str(path),
             ]
             try:
@@ -223,10 +225,11 @@ def check_startup(script: bytes) -> list[str]:
                     f"(MWAA_AIRFLOW_COMPONENT={component})"
                 ]
             if done.returncode != 0:
-                last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+                traced = [line for line in done.stderr.splitlines() if line.startswith("+")]
+                last = traced[-1].lstrip("+ ") if traced else "no command ran"
                 return [
                     f"{STARTUP_KEY}: exited {done.returncode} under bash -e "
-                    f"(MWAA_AIRFLOW_COMPONENT={component}): {last}"
+                    f"(MWAA_AIRFLOW_COMPONENT={component}) at: {last}"
                 ]
     return []
 
