@@ -196,8 +196,8 @@ def sync(
     allow_large: tuple[str, ...] = (),
     commit: str | None = None,
 ) -> tuple[Plan, Result | None]:
-    """Bundle -> plan -> apply; the gate is check_gate's job, the lock main's. Returns the plan and what was
-    done (None: a dry run, or nothing to do).
+    """Bundle -> plan -> preflight -> apply -> release record; the gate is check_gate's job, the lock main's.
+    Returns the plan and what was done (None: a dry run, or nothing to do).
 
     The bundle is the git tree `tested_tree` (default: the working tree's), whatever changes after the gate.
     With `environment`, brings it to the bucket's environment files between the first phase and the DAG files.

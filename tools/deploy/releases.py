@@ -245,7 +245,11 @@ def restorer(target):
     def restore(item: ReleaseObject) -> str | None:
         if target.keeps_versions:
             if not item.version:
-                raise ReleaseError(f"{item.key}: the release holds no object version for it")
+                raise ReleaseError(
+                    f"{target}{item.key}: the release holds no object version for it (the bucket kept no "
+                    "versions then). Fix: enable versioning on the bucket (MWAA requires it); releases "
+                    "recorded from then on can be restored."
+                )
             return target.copy_version(item.key, item.version)
         data = target.get(CONTENT_PREFIX + item.sha256)
         if data is None or hashlib.sha256(data).hexdigest() != item.sha256:
