@@ -234,7 +234,6 @@ def sync(
         current = target.current_versions([key for key in in_bundle if key not in uploaded])
         return environment.converge(target.prefix, {**current, **uploaded})
 
-    previous = releases.latest(target)
     result = apply(plan, target, progress, converge_environment if environment is not None else None)
     if result.empty:
         return plan, None
@@ -244,7 +243,7 @@ def sync(
         tested_tree or stamp.tree_hash(repo),
         commit or head_commit(repo),
         environment_record(environment, result),
-        previous,
+        releases.latest(target),  # under the lock: no other sync records meanwhile
         dags=dag_files(repo, tested_tree),
     )
     print(f"recorded release {release.number} ({target}{release.key})", file=out)
