@@ -55,3 +55,22 @@ def bucket(s3) -> str:
     s3.client.create_bucket(Bucket=name)
     s3.client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     return name
+
+
+@pytest.fixture
+def mwaa(aws_env, s3_server):
+    """An MWAA client under botocore's Stubber (moto has no MWAA): (client, stubber, names of the calls)."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.session.Session().client("mwaa")
+    calls = []
+
+    def record(model, params, **_):
+        calls.append(model.name)
+        s3_server.requests.append(("MWAA", model.name, "", {}))  # into the S3 server's timeline
+
+    client.meta.events.register("before-parameter-build.mwaa.*", record)
+    with Stubber(client) as stubber:
+        yield client, stubber, calls
+        stubber.assert_no_pending_responses()

@@ -139,6 +139,20 @@ class CountingS3:
         self.put_keys.clear()
 
 
+def is_release_record(key: str) -> bool:
+    """A key under a target's .releases/ (the release records, not the bundle)."""
+    return "/.releases/" in "/" + key
+
+
+def managed_contents(client, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    """bucket_contents without the release records."""
+    return {
+        key: data
+        for key, data in bucket_contents(client, bucket, prefix).items()
+        if not is_release_record(key)
+    }
+
+
 def bucket_contents(client, bucket: str, prefix: str = "") -> dict[str, bytes]:
     """{key: bytes} of the latest version of every object under `prefix`."""
     contents = {}
@@ -146,3 +160,16 @@ def bucket_contents(client, bucket: str, prefix: str = "") -> dict[str, bytes]:
         for item in page.get("Contents", []):
             contents[item["Key"]] = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
     return contents
+
+
+class FakeClock:
+    """Time that passes only when the sync sleeps between polls (a 40-minute wait takes no real time)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def now(self) -> float:
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds += seconds

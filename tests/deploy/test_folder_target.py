@@ -10,7 +10,12 @@ from deploy.targets import DirectoryTarget
 
 
 def folder_contents(folder):
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    """Every file but the release records and their content copies (.releases/)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and not p.relative_to(folder).as_posix().startswith(".releases/")
+    }
 
 
 def run_sync(project, folder, dry_run=False):

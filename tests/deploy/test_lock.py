@@ -21,7 +21,14 @@ from pathlib import Path
 
 from deploy import bundle as bundling
 from deploy import cli, stamp
-from tests.deploy.support import CountingS3, bucket_contents, commit_all, git
+from tests.deploy.support import (
+    CountingS3,
+    bucket_contents,
+    commit_all,
+    git,
+    is_release_record,
+    managed_contents,
+)
 import repository
 
 LOCK_KEY = ".sync_dags.lock"
@@ -91,7 +98,10 @@ def test_two_syncs_of_two_trees_to_one_bucket_at_once(project, s3, bucket, tmp_p
     assert second.sent["PutObject"] == 1 and second.put_keys == [LOCK_KEY]  # the refused lock, nothing else
     assert results["first"][0] == cli.OK, results["first"][1]
     expected = {key: item.data for key, item in bundling.build(project).items()}
-    assert bucket_contents(s3.client, bucket) == expected  # the first tree, whole; the lock is gone
+    assert managed_contents(s3.client, bucket) == expected  # the first tree, whole; the lock is gone
+    assert [key for key in bucket_contents(s3.client, bucket) if is_release_record(key)] == [
+        ".releases/000001.json"  # the first sync's record only
+    ]
 
 
 def test_the_lock_is_a_conditional_write_and_a_live_lock_is_never_overwritten(

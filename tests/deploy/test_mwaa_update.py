@@ -9,28 +9,11 @@ from __future__ import annotations
 
 import io
 
-import boto3
-import pytest
-from botocore.stub import Stubber
-
 from deploy import cli, stamp
-from tests.deploy.support import commit_all
+from tests.deploy.support import FakeClock, commit_all
 
 ENVIRONMENT = "lakehouse-prod"
 ARN = f"arn:aws:airflow:us-east-1:123456789012:environment/{ENVIRONMENT}"
-
-
-class FakeClock:
-    """Time that passes only when the sync sleeps between polls (a 40-minute wait takes no real time)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def now(self) -> float:
-        return self.seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.seconds += seconds
 
 
 class CurrentVersion:
@@ -53,21 +36,6 @@ class CurrentVersion:
         return f"<current version of s3://{self.bucket}/{self.key}>"
 
 
-@pytest.fixture
-def mwaa(aws_env, s3_server):
-    client = boto3.session.Session().client("mwaa")
-    calls = []
-
-    def record(model, params, **_):
-        calls.append(model.name)
-        s3_server.requests.append(("MWAA", model.name, "", {}))  # into the S3 server's timeline
-
-    client.meta.events.register("before-parameter-build.mwaa.*", record)
-    with Stubber(client) as stubber:
-        yield client, stubber, calls
-        stubber.assert_no_pending_responses()
-
-
 def environment(status: str, versions: dict | None = None, prefix: str = "", last_update: dict | None = None):
     """A GetEnvironment response: `versions` maps plugins.zip / requirements.txt to the configured version."""
     described = {"Name": ENVIRONMENT, "Arn": ARN, "Status": status}
@@ -87,10 +55,10 @@ def expect_get(stubber, response):
     stubber.add_response("get_environment", response, {"Name": ENVIRONMENT})
 
 
-def expect_update(stubber, s3, bucket, keys, prefix=""):
+def expect_update(stubber, s3, bucket, keys, prefix="", strategy="GRACEFUL"):
     """UpdateEnvironment with exactly the path and current bucket version of each of `keys`."""
     fields = {"plugins.zip": "Plugins", "requirements.txt": "Requirements"}
-    expected = {"Name": ENVIRONMENT}
+    expected = {"Name": ENVIRONMENT, "WorkerReplacementStrategy": strategy}
     for key in keys:
         expected[f"{fields[key]}S3Path"] = prefix + key
         expected[f"{fields[key]}S3ObjectVersion"] = CurrentVersion(s3, bucket, prefix + key)
@@ -103,10 +71,12 @@ def stamped(project):
     return project
 
 
-def run(project, s3, *args, mwaa_client=None, clock=None):
+def run(project, s3, *args, mwaa_client=None, clock=None, verify=False):
+    """The CLI as a user runs it; the post-deploy verification (its own tests: test_verify.py) off unless
+    `verify`."""
     out = io.StringIO()
     code = cli.main(
-        ["--repo", str(project), "--skip-gate-run", *args],
+        ["--repo", str(project), "--skip-gate-run", *args, *([] if verify else ["--no-verify-deploy"])],
         s3_client=s3.client,
         mwaa_client=mwaa_client,
         out=out,
@@ -165,7 +135,8 @@ def test_a_rerun_after_a_killed_update_updates_the_environment_although_nothing_
     )
 
     assert code == cli.OK, output
-    assert s3.put_keys == [".sync_dags.lock"]  # nothing to upload (only the lock); the environment was behind
+    # nothing to upload (only the lock, and the release that records the environment update)
+    assert s3.put_keys == [".sync_dags.lock", ".releases/000002.json"]
     assert "0 uploaded" in output and "MWAA lakehouse-prod updated to plugins.zip, requirements.txt" in output
     assert "UpdateEnvironment" in calls
 
@@ -245,8 +216,9 @@ def test_only_the_file_whose_version_differs_goes_into_the_update(project, s3, b
     run(stamped(project), s3, "--target", f"s3://{bucket}")
     before = current(s3, bucket)
     (project / "requirements/requirements.txt").write_text(
-        "--constraint https://example.invalid/c.txt\nrich\n"
+        '--constraint "/usr/local/airflow/dags/constraints.txt"\nrich\n'
     )
+    (project / "requirements/constraints.txt").write_text("rich==13.9.4\n")  # what the preflight resolves
     commit_all(project)
     expect_get(stubber, environment("AVAILABLE", before))
     expect_update(stubber, s3, bucket, ["requirements.txt"])
@@ -378,6 +350,7 @@ def test_environment_files_then_the_update_then_dag_files_then_deletes(project, 
         ("PUT", "dags/sql/redshift/ddl/users.sql"),
         ("PUT", "dags/redshift__03_third.py"),
         ("POST", ""),  # DeleteObjects
+        ("PUT", ".releases/000002.json"),  # the release record, last
     ]
     # ... and the environment was AVAILABLE on the new plugins before the first of them
     order = [
@@ -406,6 +379,7 @@ def test_a_failed_update_leaves_the_dag_files_and_stale_objects_alone(project, s
         http_status_code=400,
         expected_params={
             "Name": ENVIRONMENT,
+            "WorkerReplacementStrategy": "GRACEFUL",
             "PluginsS3Path": "plugins.zip",
             "PluginsS3ObjectVersion": CurrentVersion(s3, bucket, "plugins.zip"),
         },
@@ -447,7 +421,7 @@ def test_without_an_environment_the_exact_command_is_printed(project, s3, bucket
     plugins = latest_version(s3, bucket, "env-a/plugins.zip")
     requirements = latest_version(s3, bucket, "env-a/requirements.txt")
     assert (
-        "aws mwaa update-environment --name ENVIRONMENT_NAME "
+        "aws mwaa update-environment --name ENVIRONMENT_NAME --worker-replacement-strategy GRACEFUL "
         f"--plugins-s3-path env-a/plugins.zip --plugins-s3-object-version {plugins} "
         f"--requirements-s3-path env-a/requirements.txt --requirements-s3-object-version {requirements}"
     ) in output
@@ -471,3 +445,86 @@ def test_a_failed_upload_exits_non_zero(project, s3, bucket, capsys):
 
     assert code == cli.FAILED
     assert "upload of plugins.zip" in capsys.readouterr().err
+
+
+def test_worker_replacement_forced_when_asked(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
+    expect_get(stubber, environment("AVAILABLE"))
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"], strategy="FORCED")
+    expect_get(stubber, environment("AVAILABLE", last_update={"Status": "SUCCESS"}))
+
+    code, output = run(
+        stamped(project),
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--worker-replacement",
+        "FORCED",
+        mwaa_client=client,
+    )
+
+    assert code == cli.OK, output
+
+
+class HoldsTheBytesOf:
+    """A version id of `key` that is the bucket's current one and holds the bytes of version `old`."""
+
+    def __init__(self, s3, bucket: str, key: str, old: str) -> None:
+        self.s3, self.bucket, self.key, self.old = s3, bucket, key, old
+
+    def _bytes(self, version: str) -> bytes:
+        return self.s3.client.get_object(Bucket=self.bucket, Key=self.key, VersionId=version)["Body"].read()
+
+    def __eq__(self, other) -> bool:
+        return other == latest_version(self.s3, self.bucket, self.key) and self._bytes(other) == self._bytes(
+            self.old
+        )
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    def __repr__(self) -> str:
+        return f"<current version of {self.key} holding the bytes of version {self.old}>"
+
+
+def test_a_rollback_updates_the_environment_to_the_old_environment_files_gracefully(
+    project, s3, bucket, mwaa
+):
+    """Release 2 changed plugins.zip; the rollback copies release 1's version back and updates the environment
+    to it (the copy: the old bytes, and the bucket's current object, so the next sync sees nothing to do)."""
+    client, stubber, calls = mwaa
+    assert run(stamped(project), s3, "--target", f"s3://{bucket}")[0] == cli.OK
+    old_plugins = latest_version(s3, bucket, "plugins.zip")
+    (project / "plugins/lakehouse/paths.py").write_text("SQL = 'sql'\nNEW = 1\n")
+    commit_all(project)
+    assert run(stamped(project), s3, "--target", f"s3://{bucket}")[0] == cli.OK
+    expect_get(stubber, environment("AVAILABLE", current(s3, bucket)))
+    stubber.add_response(
+        "update_environment",
+        {"Arn": ARN},
+        {
+            "Name": ENVIRONMENT,
+            "WorkerReplacementStrategy": "GRACEFUL",
+            "PluginsS3Path": "plugins.zip",
+            "PluginsS3ObjectVersion": HoldsTheBytesOf(s3, bucket, "plugins.zip", old_plugins),
+        },
+    )
+    expect_get(stubber, environment("UPDATING"))
+    expect_get(stubber, environment("AVAILABLE", last_update={"Status": "SUCCESS"}))
+
+    code, output = run(
+        project,
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--rollback",
+        "--environment",
+        ENVIRONMENT,
+        mwaa_client=client,
+    )
+
+    assert code == cli.OK, output
+    assert calls == ["GetEnvironment", "UpdateEnvironment", "GetEnvironment", "GetEnvironment"]
+    assert f"MWAA {ENVIRONMENT} updated to plugins.zip" in output

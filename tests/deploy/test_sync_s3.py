@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import botocore.exceptions
 import pytest
-from tests.deploy.support import bucket_contents, git
+from tests.deploy.support import bucket_contents, git, is_release_record, managed_contents
 
 from deploy import bundle as bundling
 from deploy.apply import ApplyError
@@ -33,8 +33,9 @@ def test_first_sync_uploads_the_whole_bundle_with_its_sha256(project, s3, bucket
 
     bundle = bundling.build(project)
     assert sorted(result.uploaded) == sorted(bundle) and len(bundle) == 7
-    assert s3.sent["PutObject"] == len(bundle)
-    assert bucket_contents(s3.client, bucket) == expected_objects(project)
+    assert s3.sent["PutObject"] == len(bundle) + 1  # the bundle, then its release record
+    assert [key for key in s3.put_keys if is_release_record(key)] == [".releases/000001.json"]
+    assert managed_contents(s3.client, bucket) == expected_objects(project)
     head = s3.client.head_object(Bucket=bucket, Key="dags/sql/redshift/ddl/users.sql")
     assert (
         head["Metadata"]["sha256"]
@@ -100,9 +101,10 @@ def test_one_changed_file_is_exactly_one_put(project, s3, bucket):
     plan, result = run_sync(project, s3, bucket, prefix="env-a")
 
     assert [item.key for item in plan.changed] == ["dags/redshift__02_second.py"]
-    assert s3.sent["PutObject"] == 1 and s3.put_keys == ["env-a/dags/redshift__02_second.py"]
-    assert s3.sent["HeadObject"] == 1  # only the changed file's listing differs from the local MD5
-    assert bucket_contents(s3.client, bucket, "env-a/") == expected_objects(project, "env-a/")
+    assert s3.put_keys == ["env-a/dags/redshift__02_second.py", "env-a/.releases/000002.json"]
+    # only the changed file's listing differs from the local MD5; the record carries the other versions over
+    assert s3.sent["HeadObject"] == 1
+    assert managed_contents(s3.client, bucket, "env-a/") == expected_objects(project, "env-a/")
 
 
 def test_deleted_dag_is_removed_and_nothing_outside_the_managed_prefix_is_touched(project, s3, bucket):
@@ -123,12 +125,15 @@ def test_deleted_dag_is_removed_and_nothing_outside_the_managed_prefix_is_touche
     plan, result = run_sync(project, s3, bucket, prefix="env-a")
 
     assert result.deleted == ["dags/redshift__01_first.py", "dags/sql/redshift/ddl/users.sql"]  # key order
-    assert s3.sent["PutObject"] == 0
+    assert s3.put_keys == ["env-a/.releases/000002.json"]
     everything = bucket_contents(s3.client, bucket)
     assert {key: everything[key] for key in outside} == outside
-    assert {k: v for k, v in everything.items() if k.startswith("env-a/") and k not in outside} == (
-        expected_objects(project, "env-a/")
-    )
+    ours = {k: v for k, v in everything.items() if k.startswith("env-a/") and k not in outside}
+    assert {k: v for k, v in ours.items() if not is_release_record(k)} == expected_objects(project, "env-a/")
+    assert sorted(k for k in ours if is_release_record(k)) == [
+        "env-a/.releases/000001.json",
+        "env-a/.releases/000002.json",
+    ]
 
 
 def test_dry_run_changes_nothing(project, s3, bucket):
@@ -173,12 +178,14 @@ def test_failed_upload_deletes_nothing_and_a_rerun_converges(project, s3, bucket
     assert failing.attempts >= 1
     assert s3.sent["DeleteObjects"] == 0
     assert "dags/redshift__01_first.py" in bucket_contents(s3.client, bucket)
+    assert not [key for key in s3.put_keys if is_release_record(key)]  # a failed sync records no release
     s3.client.meta.events.unregister("before-send.s3.PutObject", failing)
 
     plan, result = run_sync(project, s3, bucket)
 
     assert "dags/redshift__07_new.py" in result.uploaded and result.deleted == ["dags/redshift__01_first.py"]
-    assert bucket_contents(s3.client, bucket) == expected_objects(project)
+    assert managed_contents(s3.client, bucket) == expected_objects(project)
+    assert s3.put_keys[-1] == ".releases/000002.json"
 
 
 def test_objects_put_by_other_tools_compare_by_etag(project, s3, bucket):
@@ -191,7 +198,7 @@ def test_objects_put_by_other_tools_compare_by_etag(project, s3, bucket):
 
     assert [item.key for item in plan.changed] == ["dags/redshift__02_second.py"]
     assert len(plan.unchanged) == len(expected_objects(project)) - 1
-    assert s3.sent["PutObject"] == 1
+    assert s3.put_keys == ["dags/redshift__02_second.py", ".releases/000001.json"]
 
 
 def test_unversioned_bucket_is_refused_before_anything_is_uploaded(project, s3):
@@ -230,7 +237,7 @@ def test_an_object_whose_plain_etag_differs_from_the_local_md5_is_changed_whatev
     plan, result = run_sync(project, s3, bucket)
 
     assert [item.key for item in plan.changed] == [key]
-    assert s3.put_keys == [key]
+    assert s3.put_keys == [key, ".releases/000002.json"]
     assert bucket_contents(s3.client, bucket)[key] == ours
 
 
@@ -296,6 +303,7 @@ def test_each_phase_is_in_place_before_the_next_is_sent(project, s3, bucket, s3_
         {("PUT", "dags/sql/redshift/ddl/users.sql"), ("PUT", "dags/hudi/schemas/artists.avsc")},
         {("PUT", "dags/redshift__02_second.py"), ("PUT", "dags/redshift__03_third.py")},
         {("POST", "")},  # DeleteObjects
+        {("PUT", ".releases/000002.json")},  # the release record, once everything is in place
     ]
     assert sorted(arrived) == sorted(request for phase in phases for request in phase)
     seen = 0

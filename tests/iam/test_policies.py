@@ -8,10 +8,12 @@ import pytest
 
 import repository
 from deploy.bundle import PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY
+from deploy.releases import RELEASES_PREFIX
 from deploy.targets import LOCK_NAME
 
 DAGS_OBJECTS = "arn:aws:s3:::BUCKET/dags/*"
 LOCK_OBJECT = f"arn:aws:s3:::BUCKET/{LOCK_NAME}"
+RELEASE_RECORDS = f"arn:aws:s3:::BUCKET/{RELEASES_PREFIX}*"
 SUBJECT = "repo:OWNER/REPO:environment:production:ref:refs/heads/main"
 ENVIRONMENT_FILES = {f"arn:aws:s3:::BUCKET/{key}" for key in (PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY)}
 
@@ -55,28 +57,41 @@ def test_no_wildcard_action_or_resource(deployer):
         for action in as_list(statement["Action"]):
             assert "*" not in action, f"{statement['Sid']}: wildcard action {action}"
         for resource in as_list(statement["Resource"]):
-            # the one wildcard allowed: the objects under dags/, which the sync owns
-            assert "*" not in resource or resource == DAGS_OBJECTS, f"{statement['Sid']}: wildcard {resource}"
+            # the wildcards allowed: the objects under dags/ and .releases/, which the sync owns
+            assert "*" not in resource or resource in (
+                DAGS_OBJECTS,
+                RELEASE_RECORDS,
+            ), f"{statement['Sid']}: wildcard {resource}"
 
 
 def test_deployer_can_do_exactly_what_the_sync_needs(deployer):
     assert grants(deployer) == {
         "s3:ListBucket": {"arn:aws:s3:::BUCKET"},
         "s3:GetBucketVersioning": {"arn:aws:s3:::BUCKET"},
-        "s3:GetObject": {DAGS_OBJECTS, LOCK_OBJECT} | ENVIRONMENT_FILES,
-        "s3:PutObject": {DAGS_OBJECTS, LOCK_OBJECT} | ENVIRONMENT_FILES,
+        "s3:GetObject": {DAGS_OBJECTS, LOCK_OBJECT, RELEASE_RECORDS} | ENVIRONMENT_FILES,
+        "s3:PutObject": {DAGS_OBJECTS, LOCK_OBJECT, RELEASE_RECORDS} | ENVIRONMENT_FILES,
         "s3:DeleteObject": {DAGS_OBJECTS, LOCK_OBJECT},
         "s3:DeleteObjectVersion": {LOCK_OBJECT},  # releases its own lock version, never a newer holder's
-        "s3:GetObjectVersion": ENVIRONMENT_FILES,
+        "s3:GetObjectVersion": {DAGS_OBJECTS} | ENVIRONMENT_FILES,  # a rollback copies old versions
         "airflow:GetEnvironment": {"arn:aws:airflow:REGION:ACCOUNT_ID:environment/ENVIRONMENT"},
         "airflow:UpdateEnvironment": {"arn:aws:airflow:REGION:ACCOUNT_ID:environment/ENVIRONMENT"},
+        # the REST API (verification, Variables) as Airflow's Op role: DAGs, import errors, Variables
+        "airflow:InvokeRestApi": {"arn:aws:airflow:REGION:ACCOUNT_ID:role/ENVIRONMENT/Op"},
     }
 
 
 def test_listing_is_limited_to_the_managed_prefixes(deployer):
     (listing,) = [s for s in deployer["Statement"] if "s3:ListBucket" in as_list(s["Action"])]
     prefixes = set(listing["Condition"]["StringLike"]["s3:prefix"])
-    assert prefixes == {"dags/", "dags/*", PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY}
+    assert prefixes == {
+        "dags/",
+        "dags/*",
+        PLUGINS_KEY,
+        REQUIREMENTS_KEY,
+        STARTUP_KEY,
+        RELEASES_PREFIX,
+        RELEASES_PREFIX + "*",
+    }
 
 
 def test_trust_is_limited_to_the_production_environment_on_main(trust):

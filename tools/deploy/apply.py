@@ -26,6 +26,7 @@ class Result:
     deleted: list[str] = field(default_factory=list)
     versions: dict[str, str | None] = field(default_factory=dict)  # key -> new object version id
     environment_update: dict[str, str] | None = None  # key -> version the environment was updated to
+    release: object = None  # the release recorded for it (deploy.releases.Release)
 
     @property
     def empty(self) -> bool:
@@ -69,29 +70,32 @@ def apply(
     target,
     progress_stream=None,
     after_environment_files: Callable[[dict[str, str | None]], dict[str, str] | None] | None = None,
+    send: Callable[[object], str | None] | None = None,
 ) -> Result:
     """Upload `plan.phases` one after the other, calling `after_environment_files` with the versions of the
     environment files uploaded after the first phase (its answer: the environment update made), then delete
     `plan.deleted`. A failed upload raises ApplyError, and an exception from the callback propagates, before
-    anything of a later phase is sent."""
+    anything of a later phase is sent. `send(item)` puts one item in place and returns its new version id
+    (default: upload its bytes; a rollback restores an old version instead)."""
+    send = send or (lambda item: target.put(item.key, item.data, item.sha256))
     result = Result()
     uploads = plan.uploads
     progress = Progress(len(uploads), sum(item.size for item in uploads), progress_stream)
     environment_files, *dag_folder_phases = plan.phases
-    _upload(environment_files, target, progress, result, len(uploads))
+    _upload(environment_files, target, send, progress, result, len(uploads))
     if after_environment_files is not None:
         result.environment_update = after_environment_files(
             {item.key: result.versions[item.key] for item in environment_files}
         )
     for phase in dag_folder_phases:
-        _upload(phase, target, progress, result, len(uploads))
+        _upload(phase, target, send, progress, result, len(uploads))
     if plan.deleted:
         target.delete([item.key for item in plan.deleted])
         result.deleted = [item.key for item in plan.deleted]
     return result
 
 
-def _upload(items, target, progress: Progress, result: Result, total: int) -> None:
+def _upload(items, target, send, progress: Progress, result: Result, total: int) -> None:
     """Upload `items` in parallel; returns when every one is in place, raises ApplyError when one failed."""
     if not items:
         return
@@ -100,7 +104,7 @@ def _upload(items, target, progress: Progress, result: Result, total: int) -> No
     def upload(item):
         if stop.is_set():  # a sibling failed: start nothing new
             return
-        version = target.put(item.key, item.data, item.sha256)
+        version = send(item)
         progress.advance(item.size)
         return item, version
 

@@ -1,5 +1,6 @@
 """./sync_dags.sh: check the test gate, build the bundle, plan against the target, lock it, apply in phases
-(environment files, MWAA update and wait, DAG folder, deletes), unlock.
+(environment files, MWAA update and wait, DAG folder, deletes), record the release, unlock. `--releases`
+lists the recorded releases; `--rollback [N]` restores one (no gate, no bundle: the target keeps the bytes).
 
 Exit codes: 0 synced (or nothing to do, or a dry run), 1 the sync failed (or another sync holds the target),
 2 bad usage, 3 refused by the gate or the mass-delete guard.
@@ -8,13 +9,18 @@ Exit codes: 0 synced (or nothing to do, or a dry run), 1 the sync failed (or ano
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from deploy import bundle as bundling
-from deploy import mwaa, stamp
+from deploy import mwaa, preflight, releases, stamp, variables
+from deploy import verify as verification
+from deploy.airflow_api import AirflowApi, ApiError
 from deploy.apply import ApplyError, Result, apply
 from deploy.bundle import ENVIRONMENT_KEYS
 from deploy.plan import Plan, compare, human_bytes, render
@@ -22,6 +28,7 @@ from deploy.targets import BadTarget, DirectoryTarget, Holder, S3Target, TargetE
 
 DEFAULT_TARGET = Path("build") / "mwaa-bucket"
 OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
+DAG_INVENTORY = "tools/gate/inventory.json"  # the gate's {dag_id: file in dags/}, read from the tested tree
 LOCK_MARGIN_MINUTES = 30  # a lock outlives the longest environment wait by this much (uploads, deletes)
 
 
@@ -63,6 +70,31 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"give up waiting for the environment after N minutes (default {mwaa.DEFAULT_WAIT_MINUTES:g})",
     )
     parser.add_argument(
+        "--no-verify-deploy",
+        action="store_true",
+        help="with --environment: do not wait for the DAG processor to parse the release and check import "
+        "errors (the verification is on by default)",
+    )
+    parser.add_argument(
+        "--verify-minutes",
+        type=float,
+        default=verification.DEFAULT_VERIFY_MINUTES,
+        metavar="N",
+        help=f"give the verification N minutes (default {verification.DEFAULT_VERIFY_MINUTES:g})",
+    )
+    parser.add_argument(
+        "--rollback-on-failure",
+        action="store_true",
+        help="when the verification fails, roll back to the release before (and still exit 1)",
+    )
+    parser.add_argument(
+        "--worker-replacement",
+        choices=mwaa.WORKER_REPLACEMENT,
+        default=mwaa.WORKER_REPLACEMENT[0],
+        help="how an environment update replaces workers: GRACEFUL (default) lets running tasks finish, "
+        "FORCED stops them",
+    )
+    parser.add_argument(
         "--allow-mass-delete",
         action="store_true",
         help="allow deleting more than half of the target's DAG files (or all of them) in one sync",
@@ -78,6 +110,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="append",
         default=[],
         help=f"ship this repository file although over {bundling.MAX_FILE_BYTES >> 20} MiB (repeatable)",
+    )
+    parser.add_argument(
+        "--releases",
+        nargs="?",
+        type=int,
+        const=releases.LISTED,
+        metavar="N",
+        help=f"list the last N releases of the target (default {releases.LISTED}), newest first, and exit",
+    )
+    parser.add_argument(
+        "--rollback",
+        nargs="?",
+        const="",
+        metavar="RELEASE",
+        help="restore the target to release RELEASE (default: the one before the live one) by S3 object "
+        "version, without a build; recorded as a release itself",
     )
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -146,9 +194,10 @@ def sync(
     environment: mwaa.Environment | None = None,
     allow_mass_delete: bool = False,
     allow_large: tuple[str, ...] = (),
+    commit: str | None = None,
 ) -> tuple[Plan, Result | None]:
-    """Bundle -> plan -> apply; the gate is check_gate's job, the lock main's. Returns the plan and what was
-    done (None: a dry run, or nothing to do).
+    """Bundle -> plan -> preflight -> apply -> release record; the gate is check_gate's job, the lock main's.
+    Returns the plan and what was done (None: a dry run, or nothing to do).
 
     The bundle is the git tree `tested_tree` (default: the working tree's), whatever changes after the gate.
     With `environment`, brings it to the bucket's environment files between the first phase and the DAG files.
@@ -165,6 +214,12 @@ def sync(
             "  Fix: check that this checkout is the branch meant to be live (not a sparse or partial "
             "checkout); if the deletion is intended, rerun with --allow-mass-delete."
         )
+    if plan.environment_changes:
+        try:
+            preflight.check(bundle, plan.environment_changes)
+        except preflight.PreflightError as error:
+            raise Refused(str(error)) from None
+        print(f"preflight: {', '.join(plan.environment_changes)} pass", file=out)
     if dry_run or (plan.empty and environment is None):
         return plan, None
     if plan.environment_changes and target.keeps_versions and not target.versioning_enabled():
@@ -180,7 +235,127 @@ def sync(
         return environment.converge(target.prefix, {**current, **uploaded})
 
     result = apply(plan, target, progress, converge_environment if environment is not None else None)
-    return plan, (None if result.empty else result)
+    if result.empty:
+        return plan, None
+    release = releases.record(
+        target,
+        releases.from_bundle(bundle, result.versions),
+        tested_tree or stamp.tree_hash(repo),
+        commit or head_commit(repo),
+        environment_record(environment, result),
+        releases.latest(target),  # under the lock: no other sync records meanwhile
+        dags=dag_files(repo, tested_tree),
+    )
+    print(f"recorded release {release.number} ({target}{release.key})", file=out)
+    result.release = release
+    return plan, result
+
+
+def environment_record(environment: mwaa.Environment | None, result: Result) -> dict:
+    """What a release says about the environment: its name and the versions it was updated to (or None)."""
+    return {"name": environment.name if environment else None, "updated_to": result.environment_update}
+
+
+def tree_file(repo: Path, tree: str | None, path: str) -> bytes | None:
+    """The bytes of `path` in git tree `tree` (default: the working tree's), or None when it has none."""
+    done = subprocess.run(
+        ["git", "show", f"{tree or stamp.tree_hash(repo)}:{path}"], cwd=repo, capture_output=True
+    )
+    return done.stdout if done.returncode == 0 else None
+
+
+def dag_files(repo: Path, tree: str | None) -> dict[str, str]:
+    """{dag_id: DAG file key} of the tree's DAG inventory (empty when the tree has none)."""
+    inventory = tree_file(repo, tree, DAG_INVENTORY)
+    try:
+        return {
+            dag_id: bundling.DAGS_PREFIX + path for dag_id, path in json.loads(inventory or b"{}").items()
+        }
+    except (ValueError, AttributeError):
+        return {}
+
+
+def plan_variables(repo: Path, tree: str, api: AirflowApi, out) -> variables.VariablesPlan | None:
+    """The Variables plan for the environment from the tested tree's files, printed; None when the tree has
+    no values for it."""
+    source = variables.ENVIRONMENT_VALUES.format(name=api.environment)
+    values = tree_file(repo, tree, source)
+    if values is None:
+        print(
+            f"Variables: {source} does not exist, so no Variable is set on MWAA {api.environment}. "
+            f"Fix: create it with the values for that environment ({{key: value}}, keys of "
+            f"{variables.DEFINITIONS}).",
+            file=out,
+        )
+        return None
+    wanted = variables.wanted_values(
+        tree_file(repo, tree, variables.DEFINITIONS) or b"{}", values, api.environment
+    )
+    planned = variables.plan(api, wanted, source)
+    print(planned.render(api.environment), file=out, flush=True)
+    return planned
+
+
+def rollback(
+    target,
+    requested: str | None,
+    dry_run: bool,
+    out,
+    environment: mwaa.Environment | None = None,
+    allow_mass_delete: bool = False,
+) -> tuple[Plan, Result | None, "releases.Release"]:
+    """Restore release `requested` (None: the one before the live one) by version: one copy per key that
+    differs, deletes under dags/ of what it did not have, the environment brought to the restored
+    environment files; recorded as a release. Returns (plan, what was done or None, the restored release)."""
+    live, wanted = releases.rollback_target(target, requested)
+    plan = releases.rollback_plan(target, wanted, live)
+    print(
+        f"rollback of {target} from release {live.number} to release {wanted.number} "
+        f"(commit {wanted.commit[:12]}, {wanted.created})",
+        file=out,
+    )
+    print(render(plan, str(target)), file=out, flush=True)
+    too_much = plan.mass_delete()
+    if too_much and not allow_mass_delete:
+        raise Refused(
+            f"the rollback to release {wanted.number}: {too_much}; nothing was changed.\n"
+            "  Fix: check the release number (./sync_dags.sh --releases); if intended, rerun with "
+            "--allow-mass-delete."
+        )
+    if dry_run or (plan.empty and environment is None):
+        return plan, None, wanted
+
+    def converge_environment(restored: dict[str, str | None]) -> dict[str, str] | None:
+        unchanged = [key for key in wanted.objects if key in ENVIRONMENT_KEYS and key not in restored]
+        return environment.converge(target.prefix, {**target.current_versions(unchanged), **restored})
+
+    result = apply(
+        plan,
+        target,
+        None,
+        converge_environment if environment is not None and target.keeps_versions else None,
+        send=releases.restorer(target),
+    )
+    if result.empty:
+        return plan, None, wanted
+    objects = {
+        key: dataclasses.replace(item, version=result.versions[key]) if key in result.versions else item
+        for key, item in wanted.objects.items()
+    }
+    release = releases.record(
+        target,
+        objects,
+        wanted.tree,
+        wanted.commit,
+        environment_record(environment, result),
+        live,
+        kind=releases.ROLLBACK,
+        restores=wanted.number,
+        dags=wanted.dags,
+    )
+    print(f"recorded release {release.number} ({target}{release.key})", file=out)
+    result.release = release
+    return plan, result, wanted
 
 
 def report_environment(plan: Plan, result: Result, target, environment: str | None, out) -> None:
@@ -219,6 +394,96 @@ def head_commit(repo: Path) -> str:
     return done.stdout.strip() if done.returncode == 0 else "no commit"
 
 
+class Verifier:
+    """--environment without --no-verify-deploy: the post-deploy verification, and --rollback-on-failure."""
+
+    def __init__(self, api: AirflowApi, minutes: float, roll_back: bool, clock: mwaa.Clock, out) -> None:
+        self.api, self.minutes, self.roll_back, self.clock, self.out = api, minutes, roll_back, clock, out
+
+    @classmethod
+    def for_options(cls, options, api: AirflowApi | None, clock, out) -> "Verifier | None":
+        if not options.environment or options.no_verify_deploy:
+            return None
+        if options.no_wait:
+            print("not verifying the deploy: --no-wait leaves the environment updating", file=out)
+            return None
+        return cls(
+            api,
+            options.verify_minutes,
+            options.rollback_on_failure,
+            clock or mwaa.Clock(),
+            out,
+        )
+
+    def before(self) -> set:
+        """The import errors the environment reports before anything changes."""
+        return set(verification.import_errors(self.api))
+
+    def verify_or_roll_back(self, target, environment, release, before: set) -> None:
+        """Verify `release`; on failure with --rollback-on-failure, restore the release before it (under the
+        lock already held) and raise VerifyError all the same."""
+        deployed_at = datetime.now(timezone.utc)
+        try:
+            verification.verify(
+                self.api,
+                release.dags,
+                deployed_at,
+                before,
+                self.minutes,
+                self.clock.now,
+                self.clock.sleep,
+                self.out,
+            )
+        except verification.VerifyError as error:
+            if not self.roll_back:
+                raise
+            earlier = [number for number in releases.numbers(target) if number < release.number]
+            if not earlier:
+                raise verification.VerifyError(f"{error} No release before {release.number} to roll back to.")
+            print(f"verification failed; rolling back to release {earlier[-1]}", file=self.out, flush=True)
+            _, result, wanted = rollback(target, str(earlier[-1]), False, self.out, environment, True)
+            raise verification.VerifyError(
+                f"{error} Rolled back to release {wanted.number} (recorded as release "
+                f"{result.release.number if result else wanted.number})."
+            ) from None
+
+
+def run_rollback(
+    options, target, environment: mwaa.Environment | None, verifier: "Verifier | None", out, started: float
+) -> int:
+    """--rollback: under the lock unless a dry run; no gate and no bundle (the target keeps the bytes)."""
+    requested = options.rollback or None
+    if options.dry_run:
+        rollback(target, requested, True, out, environment, options.allow_mass_delete)
+        print("dry run: nothing was changed", file=out)
+        return OK
+    ttl = options.wait_minutes + LOCK_MARGIN_MINUTES + (verifier.minutes if verifier else 0)
+    with target.lock(Holder.here(f"rollback {requested or 'previous'}", ttl * 60)) as taken_over:
+        if taken_over is not None:
+            print(f"took over an expired lock ({taken_over.describe()})", file=out)
+        before = verifier.before() if verifier else None
+        plan, result, wanted = rollback(target, requested, False, out, environment, options.allow_mass_delete)
+        if result is None:
+            print(f"nothing to do: {target} already holds release {wanted.number}'s objects", file=out)
+            return OK
+        print(
+            f"rolled back {target} to release {wanted.number} (commit {wanted.commit[:12]}): "
+            f"{len(result.uploaded)} restored, {len(result.deleted)} deleted, {len(plan.unchanged)} unchanged"
+            + (
+                f", MWAA {options.environment} updated to {', '.join(sorted(result.environment_update))}"
+                if result.environment_update
+                else ""
+            )
+            + f" in {time.monotonic() - started:.1f}s",
+            file=out,
+        )
+        report_environment(plan, result, target, options.environment, out)
+        if verifier:
+            verifier.roll_back = False  # a failed rollback is reported, never rolled back in turn
+            verifier.verify_or_roll_back(target, environment, result.release, before)
+    return OK
+
+
 def main(
     argv: list[str] | None = None, s3_client=None, mwaa_client=None, out=None, clock: mwaa.Clock | None = None
 ) -> int:
@@ -237,8 +502,9 @@ def main(
                 file=sys.stderr,
             )
             return USAGE
-        tree = check_gate(repo, options.allow_dirty, not options.skip_gate_run, out)
-        allow_large = tuple(options.allow_large_file)
+        if options.releases is not None:
+            print(releases.listing(target, max(options.releases, 1)), file=out)
+            return OK
         environment = None
         if options.environment:
             if mwaa_client is None:
@@ -252,8 +518,17 @@ def main(
                 options.wait_minutes,
                 clock or mwaa.Clock(),
                 out,
+                options.worker_replacement,
             )
+        api = AirflowApi(mwaa_client, options.environment) if environment else None
+        verifier = None if options.dry_run else Verifier.for_options(options, api, clock, out)
+        if options.rollback is not None:
+            return run_rollback(options, target, environment, verifier, out, started)
+        tree = check_gate(repo, options.allow_dirty, not options.skip_gate_run, out)
+        allow_large = tuple(options.allow_large_file)
         if options.dry_run:
+            if api:
+                plan_variables(repo, tree, api, out)
             sync(
                 repo,
                 target,
@@ -265,29 +540,45 @@ def main(
             )
             print("dry run: nothing was changed", file=out)
             return OK
-        holder = Holder.here(head_commit(repo), (options.wait_minutes + LOCK_MARGIN_MINUTES) * 60)
-        with target.lock(holder) as taken_over:
+        ttl = options.wait_minutes + LOCK_MARGIN_MINUTES + (verifier.minutes if verifier else 0)
+        with target.lock(Holder.here(head_commit(repo), ttl * 60)) as taken_over:
             if taken_over is not None:
                 print(f"took over an expired lock ({taken_over.describe()})", file=out)
+            before = verifier.before() if verifier else None
+            planned = plan_variables(repo, tree, api, out) if api else None
+            if planned is not None and not planned.empty:
+                variables.apply(api, planned)
+                print(f"Variables applied on MWAA {api.environment}", file=out)
             plan, result = sync(
-                repo, target, False, out, None, tree, environment, options.allow_mass_delete, allow_large
+                repo,
+                target,
+                False,
+                out,
+                None,
+                tree,
+                environment,
+                options.allow_mass_delete,
+                allow_large,
+                commit=head_commit(repo),
             )
-        if result is None:
-            print(f"nothing to do: {target} already holds tree {tree[:12]}", file=out)
-            return OK
-        print(
-            f"synced tree {tree[:12]} to {target}: {len(result.uploaded)} uploaded "
-            f"({human_bytes(result.uploaded_bytes)}), {len(result.deleted)} deleted, {len(plan.unchanged)} "
-            f"unchanged"
-            + (
-                f", MWAA {options.environment} updated to {', '.join(sorted(result.environment_update))}"
-                if result.environment_update
-                else ""
+            if result is None:
+                print(f"nothing to do: {target} already holds tree {tree[:12]}", file=out)
+                return OK
+            print(
+                f"synced tree {tree[:12]} to {target}: {len(result.uploaded)} uploaded "
+                f"({human_bytes(result.uploaded_bytes)}), {len(result.deleted)} deleted, "
+                f"{len(plan.unchanged)} unchanged"
+                + (
+                    f", MWAA {options.environment} updated to {', '.join(sorted(result.environment_update))}"
+                    if result.environment_update
+                    else ""
+                )
+                + f" in {time.monotonic() - started:.1f}s",
+                file=out,
             )
-            + f" in {time.monotonic() - started:.1f}s",
-            file=out,
-        )
-        report_environment(plan, result, target, options.environment, out)
+            report_environment(plan, result, target, options.environment, out)
+            if verifier:
+                verifier.verify_or_roll_back(target, environment, result.release, before)
         return OK
     except BadTarget as error:
         print(f"error: {error}", file=sys.stderr)
@@ -306,7 +597,16 @@ def main(
             file=sys.stderr,
         )
         return FAILED
-    except (bundling.BundleError, TargetError, ApplyError, mwaa.UpdateError) as error:
+    except (
+        bundling.BundleError,
+        TargetError,
+        ApplyError,
+        mwaa.UpdateError,
+        releases.ReleaseError,
+        ApiError,
+        verification.VerifyError,
+        variables.VariablesError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return FAILED
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:

@@ -28,6 +28,9 @@ PARAMETERS = {
 }
 READY = ("AVAILABLE", "UPDATE_FAILED")  # UpdateEnvironment is accepted
 IN_PROGRESS = ("CREATING", "CREATING_SNAPSHOT", "UPDATING", "ROLLING_BACK", "PENDING", "MAINTENANCE")
+# How UpdateEnvironment replaces workers: GRACEFUL lets running tasks finish, FORCED stops them (the enum of
+# botocore 1.39.11's model: FORCED | GRACEFUL; MWAA API reference, UpdateEnvironment).
+WORKER_REPLACEMENT = ("GRACEFUL", "FORCED")
 POLL_SECONDS = 30
 PROGRESS_SECONDS = 300  # a line at least every 5 minutes while the state stays the same (CI logs stay alive)
 DEFAULT_WAIT_MINUTES = 40
@@ -53,6 +56,7 @@ class Environment:
     wait_minutes: float = DEFAULT_WAIT_MINUTES
     clock: Clock = field(default_factory=Clock)
     out: object = None
+    worker_replacement: str = WORKER_REPLACEMENT[0]
 
     def _say(self, line: str) -> None:
         print(f"MWAA {self.name}: {line}", file=self.out, flush=True)
@@ -112,12 +116,14 @@ class Environment:
                 "Fix: enable versioning on the bucket (MWAA requires it)."
             )
         try:
-            self.client.update_environment(**update_parameters(self.name, prefix, changes))
+            self.client.update_environment(
+                **update_parameters(self.name, prefix, changes, self.worker_replacement)
+            )
         except Exception as error:
             raise UpdateError(
                 f"UpdateEnvironment {self.name} failed: {error}. The environment files are uploaded; the DAG "
                 "files were not. Fix the cause and rerun (it retries the update), or run\n  "
-                + cli_command(self.name, prefix, changes)
+                + cli_command(self.name, prefix, changes, self.worker_replacement)
             ) from error
         self._say(f"UpdateEnvironment started for {', '.join(sorted(changes))} (10-30 min)")
         if not self.wait:
@@ -149,9 +155,11 @@ def differences(
     return changes
 
 
-def update_parameters(name: str, prefix: str, versions: dict[str, str]) -> dict:
+def update_parameters(
+    name: str, prefix: str, versions: dict[str, str], worker_replacement: str = WORKER_REPLACEMENT[0]
+) -> dict:
     """UpdateEnvironment's arguments for the changed environment files: {bundle key: new version id}."""
-    params = {"Name": name}
+    params = {"Name": name, "WorkerReplacementStrategy": worker_replacement}
     for key, version in sorted(versions.items()):
         path_param, version_param, _ = PARAMETERS[key]
         params[path_param] = prefix + key
@@ -159,9 +167,12 @@ def update_parameters(name: str, prefix: str, versions: dict[str, str]) -> dict:
     return params
 
 
-def cli_command(name: str, prefix: str, versions: dict[str, str]) -> str:
+def cli_command(
+    name: str, prefix: str, versions: dict[str, str], worker_replacement: str = WORKER_REPLACEMENT[0]
+) -> str:
     """The same update as an `aws mwaa update-environment` command line, for whoever has the rights."""
     words = ["aws", "mwaa", "update-environment", "--name", name]
+    words += ["--worker-replacement-strategy", worker_replacement]
     for key, version in sorted(versions.items()):
         *_, option = PARAMETERS[key]
         words += [f"--{option}-path", prefix + key, f"--{option}-object-version", version]

@@ -124,7 +124,9 @@ class DirectoryTarget:
             raise OSError(error.errno, error.strerror, str(path)) from error
         return RemoteObject(key, len(data), sha256=hashlib.sha256(data).hexdigest())
 
-    def managed_objects(self, local_md5: Mapping[str, str] | None = None) -> dict[str, RemoteObject]:
+    def managed_objects(
+        self, local_md5: Mapping[str, str] | None = None, recorded_md5: Mapping[str, str] | None = None
+    ) -> dict[str, RemoteObject]:
         found = {}
         dags = self.root / DAGS_PREFIX
         if dags.is_dir():
@@ -156,6 +158,18 @@ class DirectoryTarget:
 
     def versioning_enabled(self) -> bool:
         return False
+
+    def get(self, key: str) -> bytes | None:
+        """The bytes of `key`, or None when there is no such file."""
+        path = self.root / key
+        return path.read_bytes() if path.is_file() else None
+
+    def keys(self, prefix: str) -> list[str]:
+        """The keys under `prefix` (a folder, ending in '/'), sorted."""
+        folder = self.root / prefix
+        if not folder.is_dir():
+            return []
+        return sorted(path.relative_to(self.root).as_posix() for path in folder.rglob("*") if path.is_file())
 
     @contextlib.contextmanager
     def lock(self, holder: Holder) -> Iterator[None]:
@@ -208,29 +222,35 @@ class S3Target:
             listed.extend(page.get("Contents", []))
         return listed
 
-    def _remote_object(self, item: dict, local_md5: Mapping[str, str]) -> RemoteObject:
+    def _remote_object(
+        self, item: dict, local_md5: Mapping[str, str], recorded_md5: Mapping[str, str]
+    ) -> RemoteObject:
         key = item["Key"][len(self.prefix) :]
         md5 = _plain_etag_md5(item.get("ETag"))
-        if md5 is not None and local_md5.get(key) == md5:
-            return RemoteObject(key, item["Size"], md5=md5)  # the listing already shows the same content
+        if md5 is not None and md5 in (local_md5.get(key), recorded_md5.get(key)):
+            # the listing already shows the content: the local file's, or the one we recorded putting there
+            return RemoteObject(key, item["Size"], md5=md5)
         head = self.client.head_object(Bucket=self.bucket, Key=item["Key"])
         if head.get("ServerSideEncryption") == "aws:kms" or head.get("SSECustomerAlgorithm"):
             md5 = None  # SSE-KMS and SSE-C ETags are 32 hex digits but no MD5 of the content
         return RemoteObject(key, item["Size"], sha256=head.get("Metadata", {}).get(SHA256_METADATA), md5=md5)
 
-    def managed_objects(self, local_md5: Mapping[str, str] | None = None) -> dict[str, RemoteObject]:
+    def managed_objects(
+        self, local_md5: Mapping[str, str] | None = None, recorded_md5: Mapping[str, str] | None = None
+    ) -> dict[str, RemoteObject]:
         """Every object under the dags prefix plus the environment files, with what shows their content.
 
-        One LIST per 1000 keys. An object whose listed ETag is the MD5 of the local file of that key is
-        unchanged as it stands; every other object gets a HEAD (in parallel) for the sha256 we store in its
-        metadata (multipart and SSE-KMS ETags are not MD5s).
+        One LIST per 1000 keys. An object whose listed ETag is the MD5 of the local file of that key, or of
+        the content the live release recorded for it (`recorded_md5`: a plain ETag we wrote), is known as it
+        stands; every other object gets a HEAD (in parallel) for the sha256 we store in its metadata
+        (multipart and SSE-KMS ETags are not MD5s).
         """
-        local_md5 = local_md5 or {}
+        local_md5, recorded_md5 = local_md5 or {}, recorded_md5 or {}
         listed = self._listed(DAGS_PREFIX)
         for key in ENVIRONMENT_KEYS:
             listed.extend(item for item in self._listed(key) if item["Key"] == self.prefix + key)
         with ThreadPoolExecutor(LOOKUP_THREADS) as pool:
-            objects = list(pool.map(lambda item: self._remote_object(item, local_md5), listed))
+            objects = list(pool.map(lambda item: self._remote_object(item, local_md5, recorded_md5), listed))
         return {item.key: item for item in objects}
 
     def put(self, key: str, data: bytes, sha256: str) -> str | None:
@@ -255,11 +275,38 @@ class S3Target:
         return self.client.get_bucket_versioning(Bucket=self.bucket).get("Status") == "Enabled"
 
     def current_versions(self, keys: list[str]) -> dict[str, str | None]:
-        """{key: the version id of the object the bucket holds now} (one HEAD each)."""
-        return {
-            key: self.client.head_object(Bucket=self.bucket, Key=self.full_key(key)).get("VersionId")
-            for key in keys
-        }
+        """{key: the version id of the object the bucket holds now} (one HEAD each, in parallel)."""
+
+        def version(key: str) -> str | None:
+            return self.client.head_object(Bucket=self.bucket, Key=self.full_key(key)).get("VersionId")
+
+        with ThreadPoolExecutor(LOOKUP_THREADS) as pool:
+            return dict(zip(keys, pool.map(version, keys)))
+
+    def get(self, key: str) -> bytes | None:
+        """The bytes of `key`, or None when the bucket has no such object."""
+        import botocore.exceptions
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"].read()
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    def keys(self, prefix: str) -> list[str]:
+        """The keys under `prefix`, relative to the target prefix, sorted (one LIST per 1000)."""
+        return sorted(item["Key"][len(self.prefix) :] for item in self._listed(prefix))
+
+    def copy_version(self, key: str, version: str) -> str | None:
+        """Make version `version` of `key` its current object again, by one server-side CopyObject (the
+        metadata, our sha256 with it, is copied). Returns the new version id."""
+        response = self.client.copy_object(
+            Bucket=self.bucket,
+            Key=self.full_key(key),
+            CopySource={"Bucket": self.bucket, "Key": self.full_key(key), "VersionId": version},
+        )
+        return response.get("VersionId")
 
     @contextlib.contextmanager
     def lock(self, holder: Holder) -> Iterator[Holder | None]:

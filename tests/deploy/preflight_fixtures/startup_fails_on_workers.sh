@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+if [ "$MWAA_AIRFLOW_COMPONENT" = "worker" ]; then
+  exit 4
+fi

@@ -1,0 +1,193 @@
+"""The preflight of the environment files, against the fixtures of each failure mode (preflight_fixtures/):
+requirements resolved offline against the repository's real MWAA constraints, plugins.zip imported in a
+fresh interpreter with only the zip added to sys.path, startup.sh run by bash -e under env -i."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from tests.deploy.support import commit_all
+
+from deploy import bundle as bundling
+from deploy import cli, preflight, stamp
+from deploy.bundle import PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY, BundleFile
+
+import repository
+
+FIXTURES = Path(__file__).with_name("preflight_fixtures")
+CONSTRAINTS = (repository.REQUIREMENTS / "constraints.txt").read_text()  # MWAA 3.0.6's, as shipped
+
+
+def requirements_problems(name: str, wheels=()) -> list[str]:
+    return preflight.check_requirements((FIXTURES / name).read_text(), CONSTRAINTS, list(wheels))
+
+
+@pytest.mark.parametrize(
+    "fixture, expected",
+    [
+        (
+            "requirements_changes_airflow.txt",
+            "requirements.txt:1: apache-airflow==3.1.0: MWAA installs apache-airflow itself",
+        ),
+        (
+            "requirements_conflicts_with_a_pin.txt",
+            "requirements.txt:2: boto3==1.40.0: the constraints pin boto3==1.39.11, which ==1.40.0 excludes",
+        ),
+        (
+            "requirements_no_wheel_for_mwaa.txt",
+            "requirements.txt:2: unpinned-sdist-only==0.3: "
+            "unpinned-sdist-only is not pinned by the constraints",
+        ),
+        ("requirements_needs_a_build.txt", "a direct URL needs a download and possibly a build"),
+        (
+            "requirements_other_index.txt",
+            "requirements.txt:1: --index-url https://pypi.example.invalid/simple",
+        ),
+    ],
+)
+def test_each_requirements_failure_mode_is_refused_naming_the_line(fixture, expected):
+    problems = requirements_problems(fixture)
+
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_pinned_packages_and_a_fitting_wheel_in_plugins_pass():
+    assert (
+        requirements_problems("requirements_good.txt", ["wheels/mwaa_only_helper-1.2-py3-none-any.whl"]) == []
+    )
+
+
+@pytest.mark.parametrize(
+    "wheel",
+    [
+        "mwaa_only_helper-1.2-cp311-cp311-manylinux2014_x86_64.whl",  # another Python
+        "mwaa_only_helper-1.2-cp312-cp312-macosx_11_0_arm64.whl",  # another platform
+        "mwaa_only_helper-1.2-cp312-cp312-manylinux2014_aarch64.whl",  # another architecture
+        "mwaa_only_helper-1.1-py3-none-any.whl",  # another version
+    ],
+)
+def test_a_wheel_that_does_not_fit_mwaa_is_no_wheel(wheel):
+    problems = requirements_problems("requirements_good.txt", [wheel])
+
+    assert len(problems) == 1 and "mwaa-only-helper is not pinned by the constraints" in problems[0]
+
+
+def test_a_fitting_wheel_without_find_links_is_not_found_by_pip():
+    text = "--constraint /usr/local/airflow/dags/constraints.txt\nmwaa-only-helper==1.2\n"
+
+    problems = preflight.check_requirements(text, CONSTRAINTS, ["mwaa_only_helper-1.2-py3-none-any.whl"])
+
+    assert len(problems) == 1 and "--find-links" in problems[0]
+
+
+def test_without_a_local_constraints_file_nothing_unpinned_passes():
+    assert len(preflight.check_requirements("rich\n", None, [])) == 1
+
+
+def plugins_zip(files: dict[str, str]) -> bytes:
+    return bundling.plugins_zip({name: text.encode() for name, text in files.items()})
+
+
+def test_plugins_that_import_only_from_the_zip_and_the_image_pass():
+    data = plugins_zip({"lakehouse/__init__.py": "import json\nimport airflow\n", "helpers.py": "X = 1\n"})
+
+    assert preflight.check_plugins(data) == []
+
+
+def test_a_plugin_that_needs_the_repository_on_sys_path_is_refused():
+    """Locally tools/ is on sys.path (tools/venv.sh); on MWAA only the zip is."""
+    data = plugins_zip({"lakehouse/__init__.py": "import repository\n", "ok.py": "X = 1\n"})
+
+    assert preflight.check_plugins(data) == [
+        "plugins.zip: import lakehouse fails with zip-only sys.path: "
+        "ModuleNotFoundError: No module named 'repository'"
+    ]
+
+
+def test_a_plugin_that_fails_at_import_is_refused_with_its_error():
+    data = plugins_zip({"broken.py": "raise RuntimeError('needs a Variable at import')\n"})
+
+    assert preflight.check_plugins(data) == [
+        "plugins.zip: import broken fails with zip-only sys.path: RuntimeError: needs a Variable at import"
+    ]
+
+
+@pytest.mark.parametrize(
+    "fixture, expected",
+    [
+        (
+            "startup_fails.sh",
+            "startup.sh: exited 1 under bash -e (MWAA_AIRFLOW_COMPONENT=scheduler) at: false",
+        ),
+        (
+            "startup_needs_the_callers_environment.sh",
+            "startup.sh: exited 1 under bash -e (MWAA_AIRFLOW_COMPONENT=scheduler) at: test -n ''",
+        ),
+        (
+            "startup_fails_on_workers.sh",
+            "startup.sh: exited 4 under bash -e (MWAA_AIRFLOW_COMPONENT=worker) at: exit 4",
+        ),
+    ],
+)
+def test_each_startup_failure_mode_is_refused(fixture, expected, monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "the-developers")  # set here, but MWAA's shell has no such variable
+
+    problems = preflight.check_startup((FIXTURES / fixture).read_bytes())
+
+    assert problems == [expected]
+
+
+def test_a_startup_script_that_hangs_is_refused_at_the_time_limit(monkeypatch):
+    monkeypatch.setattr(preflight, "STARTUP_SECONDS", 1)
+
+    assert preflight.check_startup((FIXTURES / "startup_hangs.sh").read_bytes()) == [
+        "startup.sh: still running after 1 s (MWAA_AIRFLOW_COMPONENT=scheduler)"
+    ]
+
+
+def test_a_good_startup_script_passes_on_every_component():
+    assert preflight.check_startup((FIXTURES / "startup_good.sh").read_bytes()) == []
+
+
+def test_only_the_changed_environment_files_are_checked():
+    bundle = {
+        REQUIREMENTS_KEY: BundleFile(REQUIREMENTS_KEY, b"apache-airflow\n"),
+        STARTUP_KEY: BundleFile(STARTUP_KEY, (FIXTURES / "startup_good.sh").read_bytes()),
+        PLUGINS_KEY: BundleFile(PLUGINS_KEY, plugins_zip({"ok.py": "X = 1\n"})),
+    }
+
+    preflight.check(bundle, [STARTUP_KEY])  # requirements.txt did not change: not read
+    with pytest.raises(preflight.PreflightError, match="apache-airflow"):
+        preflight.check(bundle, [REQUIREMENTS_KEY])
+
+
+def test_a_sync_with_a_failing_startup_script_is_refused_before_anything_is_uploaded(
+    project, s3, bucket, capsys
+):
+    (project / "startup.sh").write_bytes((FIXTURES / "startup_fails.sh").read_bytes())
+    commit_all(project)
+    assert stamp.write(project, stamp.tree_hash(project), "full")
+
+    code = cli.main(
+        ["--repo", str(project), "--skip-gate-run", "--target", f"s3://{bucket}"],
+        s3_client=s3.client,
+        out=io.StringIO(),
+    )
+
+    assert code == cli.REFUSED
+    error = capsys.readouterr().err
+    assert (
+        "refused: the environment files would fail the MWAA environment update; nothing was uploaded" in error
+    )
+    assert "startup.sh: exited 1 under bash -e (MWAA_AIRFLOW_COMPONENT=scheduler) at: false" in error
+    assert "Fix:" in error
+    assert s3.put_keys == [".sync_dags.lock"]  # the lock only: no file went up
+
+
+def test_the_repository_environment_files_pass_the_preflight():
+    """The fast path: ./run_tests.sh --fast fails as soon as requirements, plugins/ or startup.sh would."""
+    built = bundling.build(repository.ROOT)
+
+    preflight.check(built, [key for key in (REQUIREMENTS_KEY, PLUGINS_KEY, STARTUP_KEY) if key in built])

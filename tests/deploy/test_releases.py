@@ -1,0 +1,226 @@
+"""Releases on a real S3 API (moto's server, versioned bucket) and on a folder: every sync that changes the
+target records one, `--releases` lists them, `--rollback` restores one by version (one CopyObject per key
+that differs, no upload of content, no working tree) and is recorded itself."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+from tests.deploy.support import bucket_contents, commit_all, is_release_record, managed_contents
+
+from deploy import cli, releases, stamp
+from deploy.targets import LOCK_NAME, DirectoryTarget, Holder, S3Target
+
+
+def stamped(project):
+    assert stamp.write(project, stamp.tree_hash(project), "full")
+    return project
+
+
+def run(repo, s3, *args):
+    out = io.StringIO()
+    code = cli.main(
+        ["--repo", str(repo), "--skip-gate-run", *args], s3_client=s3.client if s3 else None, out=out
+    )
+    return code, out.getvalue()
+
+
+def two_releases(project, s3, target: str) -> tuple[dict, dict]:
+    """Sync the project (release 1), change, add and delete files and sync again (release 2). Returns the
+    managed contents after each."""
+    assert run(stamped(project), s3, "--target", target)[0] == cli.OK
+    first = contents(s3, target)
+    (project / "dags/redshift__02_second.py").write_text("SECOND = 'two'\n")
+    (project / "dags/redshift__03_third.py").write_text("THIRD = 3\n")
+    (project / "dags/hudi/schemas/artists.avsc").unlink()
+    (project / "plugins/lakehouse/paths.py").write_text("SQL = 'sql'\nNEW = 1\n")
+    commit_all(project, "second")
+    assert run(stamped(project), s3, "--target", target)[0] == cli.OK
+    return first, contents(s3, target)
+
+
+def contents(s3, target: str) -> dict[str, bytes]:
+    if target.startswith("s3://"):
+        bucket, _, prefix = target.removeprefix("s3://").partition("/")
+        prefix = prefix + "/" if prefix else ""
+        return {k[len(prefix) :]: v for k, v in managed_contents(s3.client, bucket, prefix).items()}
+    root = DirectoryTarget(target).root
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and not path.relative_to(root).as_posix().startswith((".releases/", LOCK_NAME))
+    }
+
+
+def test_every_changing_sync_records_a_release_outside_dags_with_the_versions_it_wrote(project, s3, bucket):
+    target = f"s3://{bucket}/env-a"
+    two_releases(project, s3, target)
+    assert run(project, s3, "--target", target)[0] == cli.OK  # nothing changed: no release
+
+    keys = sorted(key for key in bucket_contents(s3.client, bucket) if is_release_record(key))
+    assert keys == ["env-a/.releases/000001.json", "env-a/.releases/000002.json"]
+    release = releases.load(S3Target(target, s3.client), 2)
+    assert release.kind == releases.SYNC and release.tree == stamp.tree_hash(project)
+    assert release.commit == cli.head_commit(project)
+    assert "dags/hudi/schemas/artists.avsc" not in release.objects
+    for key, item in release.objects.items():  # each recorded version holds exactly the recorded bytes
+        old = s3.client.get_object(Bucket=bucket, Key="env-a/" + key, VersionId=item.version)["Body"].read()
+        assert len(old) == item.size and hashlib.sha256(old).hexdigest() == item.sha256, key
+
+
+def test_releases_lists_the_newest_first_with_the_live_one_marked(project, s3, bucket):
+    target = f"s3://{bucket}"
+    first_commit = cli.head_commit(project)
+    two_releases(project, s3, target)
+
+    code, output = run(project, s3, "--target", target, "--releases")
+
+    assert code == cli.OK, output
+    lines = output.splitlines()
+    assert lines[0] == f"Releases of {target}/ (newest first; 2 recorded):"
+    assert lines[1].startswith("*    2 ") and cli.head_commit(project)[:12] in lines[1]
+    assert lines[2].startswith("     1 ") and first_commit[:12] in lines[2]
+    assert run(project, s3, "--target", target, "--releases", "1")[1].count(" sync ") == 1
+
+
+def test_releases_of_a_target_without_any(project, s3, bucket):
+    code, output = run(project, s3, "--target", f"s3://{bucket}", "--releases")
+
+    assert code == cli.OK and "no releases recorded yet" in output
+
+
+def test_a_rollback_after_two_releases_restores_the_first_byte_for_byte_by_copying_versions(
+    project, s3, bucket, tmp_path
+):
+    target = f"s3://{bucket}/env-a"
+    first, second = two_releases(project, s3, target)
+    assert first != second
+    recorded = releases.load(S3Target(target, s3.client), 1)
+    copies = []
+    s3.client.meta.events.register(
+        "provide-client-params.s3.CopyObject", lambda params, **_: copies.append(dict(params["CopySource"]))
+    )
+    s3.reset()
+    not_a_checkout = tmp_path / "empty"  # no working tree, no git: the bucket holds everything needed
+    not_a_checkout.mkdir()
+
+    code, output = run(not_a_checkout, s3, "--target", target, "--rollback")
+
+    assert code == cli.OK, output
+    assert contents(s3, target) == first
+    # one CopyObject per key that differs, naming the version release 1 recorded; no content uploaded
+    changed = ["dags/hudi/schemas/artists.avsc", "dags/redshift__02_second.py", "plugins.zip"]
+    assert sorted(source["Key"] for source in copies) == ["env-a/" + key for key in changed]
+    assert all(source["VersionId"] == recorded.objects[source["Key"][6:]].version for source in copies)
+    assert s3.sent["CopyObject"] == 3 and s3.sent["DeleteObjects"] == 1  # redshift__03_third.py
+    assert s3.sent["HeadObject"] == 0  # every listed ETag is an MD5 one of the two releases recorded
+    assert s3.put_keys == [f"env-a/{LOCK_NAME}", "env-a/.releases/000003.json"]
+    rolled = releases.load(S3Target(target, s3.client), 3)
+    assert rolled.kind == releases.ROLLBACK and rolled.restores == 1 and rolled.tree == recorded.tree
+    assert "rolled back" in output and "3 restored, 1 deleted" in output
+
+
+def test_an_object_changed_behind_the_sync_is_looked_up_and_restored(project, s3, bucket):
+    target = f"s3://{bucket}"
+    first, second = two_releases(project, s3, target)
+    s3.client.put_object(Bucket=bucket, Key="dags/redshift__01_first.py", Body=b"FIRST = 'by hand'\n")
+    s3.reset()
+
+    assert run(project, s3, "--target", target, "--rollback")[0] == cli.OK
+
+    assert contents(s3, target) == first
+    assert s3.sent["HeadObject"] == 1 and s3.sent["CopyObject"] == 4  # the drifted key is one of them
+
+
+def test_a_rollback_is_itself_a_release_and_the_next_goes_one_further_back(project, s3, bucket):
+    target = f"s3://{bucket}"
+    first, second = two_releases(project, s3, target)
+    (project / "dags/redshift__04_fourth.py").write_text("FOURTH = 4\n")
+    commit_all(project, "third")
+    assert run(stamped(project), s3, "--target", target)[0] == cli.OK  # release 3
+
+    assert run(project, s3, "--target", target, "--rollback")[0] == cli.OK  # release 4 = release 2
+    assert contents(s3, target) == second
+    assert run(project, s3, "--target", target, "--rollback")[0] == cli.OK  # release 5 = release 1
+    assert contents(s3, target) == first
+
+    code, output = run(project, s3, "--target", target, "--rollback", "4")  # back to release 4 (= 2)
+    assert code == cli.OK, output
+    assert contents(s3, target) == second
+    listed = run(project, s3, "--target", target, "--releases")[1]
+    assert "rollback to 4" in listed and "rollback to 1" in listed and "rollback to 2" in listed
+
+
+def test_rolling_back_before_the_first_release_or_to_an_unknown_one_is_refused(project, s3, bucket, capsys):
+    target = f"s3://{bucket}"
+    assert run(stamped(project), s3, "--target", target)[0] == cli.OK
+
+    assert run(project, s3, "--target", target, "--rollback")[0] == cli.FAILED
+    assert "release 1 is the first recorded" in capsys.readouterr().err
+    assert run(project, s3, "--target", target, "--rollback", "7")[0] == cli.FAILED
+    assert "no release 7 (recorded: 1-1)" in capsys.readouterr().err
+    assert run(project, s3, "--target", target, "--rollback", "latest")[0] == cli.FAILED
+    assert "not a release number" in capsys.readouterr().err
+
+
+def test_a_rollback_dry_run_prints_the_plan_and_changes_nothing(project, s3, bucket):
+    target = f"s3://{bucket}"
+    two_releases(project, s3, target)
+    before = bucket_contents(s3.client, bucket)
+    s3.reset()
+
+    code, output = run(project, s3, "--target", target, "--dry-run", "--rollback", "1")
+
+    assert code == cli.OK, output
+    assert "~ dags/redshift__02_second.py" in output and "- dags/redshift__03_third.py" in output
+    assert "dry run: nothing was changed" in output
+    assert s3.sent["CopyObject"] == 0 and s3.sent["PutObject"] == 0 and s3.sent["DeleteObjects"] == 0
+    assert bucket_contents(s3.client, bucket) == before
+
+
+def test_a_rollback_takes_the_lock(project, s3, bucket, capsys):
+    target = f"s3://{bucket}"
+    two_releases(project, s3, target)
+    s3.client.put_object(Bucket=bucket, Key=LOCK_NAME, Body=Holder.here("cafe" * 10, 600).to_bytes())
+    s3.reset()
+
+    assert run(project, s3, "--target", target, "--rollback")[0] == cli.FAILED
+
+    assert "another sync holds" in capsys.readouterr().err
+    assert s3.sent["CopyObject"] == 0
+
+
+def test_a_rollback_to_a_version_the_bucket_no_longer_has_names_the_key(project, s3, bucket, capsys):
+    """A lifecycle rule that expires noncurrent versions takes old releases with it."""
+    target = f"s3://{bucket}"
+    two_releases(project, s3, target)
+    gone = releases.load(S3Target(target, s3.client), 1).objects["dags/redshift__02_second.py"]
+    s3.client.delete_object(Bucket=bucket, Key=gone.key, VersionId=gone.version)
+
+    assert run(project, s3, "--target", target, "--rollback")[0] == cli.FAILED
+
+    error = capsys.readouterr().err
+    assert "dags/redshift__02_second.py" in error and "nothing was deleted" in error
+
+
+def test_a_folder_target_keeps_one_copy_of_each_content_and_rolls_back_byte_for_byte(project, tmp_path):
+    folder = str(tmp_path / "mwaa-bucket")
+    first, second = two_releases(project, None, folder)
+    kept = sorted((tmp_path / "mwaa-bucket/.releases/objects").iterdir())
+    record = json.loads((tmp_path / "mwaa-bucket/.releases/000002.json").read_text())
+    every_content = {item["sha256"] for n in (1, 2) for item in releases_of(tmp_path, n).values()}
+    assert sorted(path.name for path in kept) == sorted(every_content)
+    assert record["objects"]["dags/redshift__03_third.py"]["version"] is None
+
+    code, output = run(project, None, "--target", folder, "--rollback")
+
+    assert code == cli.OK, output
+    assert contents(None, folder) == first
+    assert sorted((tmp_path / "mwaa-bucket/.releases/objects").iterdir()) == kept  # nothing new to keep
+
+
+def releases_of(tmp_path, number: int) -> dict:
+    path = tmp_path / f"mwaa-bucket/.releases/{number:06d}.json"
+    return json.loads(path.read_text())["objects"]

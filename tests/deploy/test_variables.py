@@ -1,0 +1,264 @@
+"""Variables on MWAA: the environment's values from config/environments/NAME/variables.json, planned against
+GET /variables and applied by one bulk PATCH /variables through InvokeRestApi (botocore's Stubber checks each
+call, parameters and body included, against the real MWAA model). Only the file's keys are managed; nothing
+is deleted. The Variable responses are Airflow 3.0.6's VariableCollectionResponse (key, value, description,
+is_encrypted) and BulkResponse (create/update: success, errors)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from tests.deploy.support import FakeClock, commit_all, managed_contents
+
+from deploy import cli, stamp, variables
+from deploy.airflow_api import PAGE
+
+import repository
+
+ENVIRONMENT = "lakehouse-prod"
+DEFINITIONS = {
+    "redshift_cluster_id": {"description": "Redshift cluster.", "value": "local-cluster"},
+    "lakehouse_bucket": {"description": "Data lake bucket.", "value": "local-bucket"},
+    "athena_workgroup": {"description": "Athena workgroup.", "value": "primary"},
+    "glue_database_raw": {"description": "Raw database.", "value": "raw"},
+}
+
+
+def with_values(project, values: dict) -> object:
+    (project / "config/environments" / ENVIRONMENT).mkdir(parents=True, exist_ok=True)
+    (project / variables.DEFINITIONS).write_text(json.dumps(DEFINITIONS))
+    (project / variables.ENVIRONMENT_VALUES.format(name=ENVIRONMENT)).write_text(json.dumps(values))
+    commit_all(project, "values")
+    assert stamp.write(project, stamp.tree_hash(project), "full")
+    return project
+
+
+def run(project, s3, bucket, mwaa_client, *args):
+    out = io.StringIO()
+    code = cli.main(
+        ["--repo", str(project), "--skip-gate-run", "--target", f"s3://{bucket}", *args]
+        + ["--environment", ENVIRONMENT, "--no-verify-deploy"],
+        s3_client=s3.client,
+        mwaa_client=mwaa_client,
+        out=out,
+        clock=FakeClock(),
+    )
+    return code, out.getvalue()
+
+
+def on_mwaa(key, value, description=None):
+    return {"key": key, "value": value, "description": description, "is_encrypted": True}
+
+
+def expect_variables(stubber, items):
+    stubber.add_response(
+        "invoke_rest_api",
+        {"RestApiStatusCode": 200, "RestApiResponse": {"variables": items, "total_entries": len(items)}},
+        {
+            "Name": ENVIRONMENT,
+            "Path": "/variables",
+            "Method": "GET",
+            "QueryParameters": {"limit": PAGE, "offset": 0},
+        },
+    )
+
+
+def expect_bulk(stubber, actions, answer):
+    stubber.add_response(
+        "invoke_rest_api",
+        {"RestApiStatusCode": 200, "RestApiResponse": answer},
+        {"Name": ENVIRONMENT, "Path": "/variables", "Method": "PATCH", "Body": {"actions": actions}},
+    )
+
+
+def expect_environment(stubber):
+    stubber.add_response("get_environment", {"Environment": {"Name": ENVIRONMENT, "Status": "AVAILABLE"}})
+    stubber.add_response(
+        "update_environment", {"Arn": "arn"}, None
+    )  # the first sync of the bundle's environment files
+    stubber.add_response("get_environment", {"Environment": {"Name": ENVIRONMENT, "Status": "AVAILABLE"}})
+
+
+MWAA_NOW = [
+    on_mwaa("lakehouse_bucket", "prod-bucket", "Data lake bucket."),  # in step
+    on_mwaa("athena_workgroup", "old-workgroup", "Athena workgroup."),  # managed, differs
+    on_mwaa("glue_database_raw", "set-by-hand", "Raw database."),  # not in the file: left alone
+    on_mwaa("someone_elses", "theirs"),  # not ours at all
+]
+VALUES = {
+    "redshift_cluster_id": "prod-cluster",
+    "lakehouse_bucket": "prod-bucket",
+    "athena_workgroup": "prod",
+}
+
+
+def test_the_plan_is_printed_and_applied_in_one_bulk_request_that_never_deletes(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
+    project = with_values(project, VALUES)
+    expect_variables(stubber, MWAA_NOW)
+    expect_bulk(
+        stubber,
+        [
+            {
+                "action": "create",
+                "entities": [
+                    {
+                        "key": "redshift_cluster_id",
+                        "value": "prod-cluster",
+                        "description": "Redshift cluster.",
+                    }
+                ],
+                "action_on_existence": "fail",
+            },
+            {
+                "action": "update",
+                "entities": [
+                    {"key": "athena_workgroup", "value": "prod", "description": "Athena workgroup."}
+                ],
+                "action_on_non_existence": "fail",
+            },
+        ],
+        {
+            "create": {"success": ["redshift_cluster_id"], "errors": []},
+            "update": {"success": ["athena_workgroup"], "errors": []},
+        },
+    )
+    expect_environment(stubber)
+
+    code, output = run(project, s3, bucket, client)
+
+    assert code == cli.OK, output
+    assert (
+        f"Variables for MWAA {ENVIRONMENT} (config/environments/{ENVIRONMENT}/variables.json): 1 added, "
+        "1 changed, 1 unchanged; Variables not in the file are left alone\n"
+        "    + redshift_cluster_id\n    ~ athena_workgroup\n"
+    ) in output
+    assert calls[:2] == ["InvokeRestApi", "InvokeRestApi"]  # before any file goes up
+
+
+def test_a_changed_description_is_a_change(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
+    project = with_values(project, {"lakehouse_bucket": "prod-bucket"})
+    expect_variables(stubber, [on_mwaa("lakehouse_bucket", "prod-bucket", "an old description")])
+    expect_bulk(
+        stubber,
+        [
+            {
+                "action": "update",
+                "entities": [
+                    {"key": "lakehouse_bucket", "value": "prod-bucket", "description": "Data lake bucket."}
+                ],
+                "action_on_non_existence": "fail",
+            }
+        ],
+        {"update": {"success": ["lakehouse_bucket"], "errors": []}},
+    )
+    expect_environment(stubber)
+
+    assert run(project, s3, bucket, client)[0] == cli.OK
+
+
+def test_a_dry_run_reads_the_variables_and_writes_nothing(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
+    project = with_values(project, VALUES)
+    expect_variables(stubber, MWAA_NOW)
+
+    code, output = run(project, s3, bucket, client, "--dry-run")
+
+    assert code == cli.OK, output
+    assert "1 added, 1 changed, 1 unchanged" in output and "dry run: nothing was changed" in output
+    assert calls == ["InvokeRestApi"]
+
+
+def test_environment_in_step_sends_no_write(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
+    project = with_values(project, {"lakehouse_bucket": "prod-bucket"})
+    expect_variables(stubber, MWAA_NOW)
+    expect_environment(stubber)
+
+    code, output = run(project, s3, bucket, client)
+
+    assert code == cli.OK, output
+    assert "0 added, 0 changed, 1 unchanged" in output and "Variables applied" not in output
+
+
+def test_a_refused_bulk_entry_fails_the_sync_naming_the_error(project, s3, bucket, mwaa, capsys):
+    client, stubber, calls = mwaa
+    project = with_values(project, {"redshift_cluster_id": "prod-cluster"})
+    expect_variables(stubber, [])
+    entity = {"key": "redshift_cluster_id", "value": "prod-cluster", "description": "Redshift cluster."}
+    expect_bulk(
+        stubber,
+        [{"action": "create", "entities": [entity], "action_on_existence": "fail"}],
+        {
+            "create": {
+                "success": [],
+                "errors": [
+                    {
+                        "error": "The variables with these keys: {'redshift_cluster_id'} already exist.",
+                        "status_code": 409,
+                    }
+                ],
+            }
+        },
+    )
+
+    assert run(project, s3, bucket, client)[0] == cli.FAILED
+
+    assert "PATCH /variables refused: The variables with these keys" in capsys.readouterr().err
+    assert managed_contents(s3.client, bucket) == {}  # nothing synced after a failed Variables step
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (
+            {"redshift_clusterid": "x"},
+            "'redshift_clusterid' is no Variable of config/variables.json "
+            "(did you mean 'redshift_cluster_id'?)",
+        ),
+        ({"lakehouse_bucket": 3}, "'lakehouse_bucket' is int, not a string"),
+    ],
+)
+def test_a_wrong_file_fails_before_any_call_naming_the_key(
+    project, s3, bucket, mwaa, capsys, values, message
+):
+    client, stubber, calls = mwaa
+    project = with_values(project, values)
+
+    assert run(project, s3, bucket, client)[0] == cli.FAILED
+
+    error = capsys.readouterr().err
+    assert f"config/environments/{ENVIRONMENT}/variables.json: {message}" in error and "Fix:" in error
+    assert calls == [] and managed_contents(s3.client, bucket) == {}
+
+
+def test_a_secret_is_refused_and_sent_to_the_secrets_backend():
+    definitions = json.dumps({"warehouse_password": {"description": "no", "value": "x"}}).encode()
+
+    with pytest.raises(variables.VariablesError, match="airflow/variables/warehouse_password"):
+        variables.wanted_values(definitions, b'{"warehouse_password": "hunter2"}', ENVIRONMENT)
+
+
+def test_no_values_for_the_environment_sets_nothing_and_says_how(project, s3, bucket, mwaa):
+    client, stubber, calls = mwaa
+    expect_environment(stubber)
+    assert stamp.write(project, stamp.tree_hash(project), "full")
+
+    code, output = run(project, s3, bucket, client)
+
+    assert code == cli.OK, output
+    assert f"Variables: config/environments/{ENVIRONMENT}/variables.json does not exist" in output
+    assert "InvokeRestApi" not in calls
+
+
+def test_the_repository_environment_files_are_valid():
+    """Every environment's values name Variables the DAGs read, as strings, and no secret (fast path)."""
+    files = sorted((repository.CONFIG / "environments").glob("*/variables.json"))
+    assert files, "config/environments/ holds no environment"
+    definitions = (repository.CONFIG / "variables.json").read_bytes()
+    for path in files:
+        wanted = variables.wanted_values(definitions, path.read_bytes(), path.parent.name)
+        assert wanted, f"{path}: no values"

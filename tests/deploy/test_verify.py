@@ -1,0 +1,243 @@
+"""Post-deploy verification through MWAA's InvokeRestApi (botocore's Stubber checks every call against the
+real MWAA model, each with its exact parameters): every DAG of the release parsed after the files went up,
+no new import error; --rollback-on-failure restores the release before on moto's S3.
+
+The responses are Airflow 3.0.6's: GET /dags -> DAGCollectionResponse (dag_id, last_parsed_time, is_stale,
+...), GET /importErrors -> ImportErrorCollectionResponse (import_error_id, timestamp, filename, bundle_name,
+stack_trace), airflow/api_fastapi/core_api/datamodels/.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from tests.deploy.support import FakeClock, commit_all, managed_contents
+
+from deploy import cli, stamp
+from deploy.airflow_api import PAGE, AirflowApi, ApiError
+
+ENVIRONMENT = "lakehouse-prod"
+INVENTORY = {"redshift__01_first": "redshift__01_first.py", "redshift__02_second": "redshift__02_second.py"}
+FRESH = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()  # after the deploy and MWAA's copy
+OLD = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+
+
+def stamped(project):
+    assert stamp.write(project, stamp.tree_hash(project), "full")
+    return project
+
+
+@pytest.fixture
+def released(project, s3, bucket):
+    """Release 1 (no environment), then a DAG change ready to sync as release 2."""
+    (project / cli.DAG_INVENTORY).parent.mkdir(parents=True)
+    (project / cli.DAG_INVENTORY).write_text(json.dumps(INVENTORY))
+    commit_all(project, "inventory")
+    assert run(stamped(project), s3, "--target", f"s3://{bucket}")[0] == cli.OK
+    first = managed_contents(s3.client, bucket)
+    (project / "dags/redshift__02_second.py").write_text("SECOND = 'broken'\n")
+    commit_all(project, "second")
+    return stamped(project), first
+
+
+def run(project, s3, *args, mwaa_client=None):
+    out = io.StringIO()
+    code = cli.main(
+        ["--repo", str(project), "--skip-gate-run", *args],
+        s3_client=s3.client,
+        mwaa_client=mwaa_client,
+        out=out,
+        clock=FakeClock(),
+    )
+    return code, out.getvalue()
+
+
+def expect_list(stubber, path, field, items, offset=0, total=None):
+    stubber.add_response(
+        "invoke_rest_api",
+        {"RestApiStatusCode": 200, "RestApiResponse": {field: items, "total_entries": total or len(items)}},
+        {
+            "Name": ENVIRONMENT,
+            "Path": path,
+            "Method": "GET",
+            "QueryParameters": {"limit": PAGE, "offset": offset},
+        },
+    )
+
+
+def expect_check(stubber, parsed: dict[str, str], errors=()):
+    expect_list(stubber, "/importErrors", "import_errors", list(errors))
+    dags = [{"dag_id": dag_id, "last_parsed_time": at, "is_stale": False} for dag_id, at in parsed.items()]
+    expect_list(stubber, "/dags", "dags", dags)
+
+
+def expect_environment_in_step(stubber, s3, bucket):
+    described = {"Name": ENVIRONMENT, "Status": "AVAILABLE"}
+    for key, stem in (("plugins.zip", "Plugins"), ("requirements.txt", "Requirements")):
+        described[f"{stem}S3Path"] = key
+        described[f"{stem}S3ObjectVersion"] = s3.client.head_object(Bucket=bucket, Key=key)["VersionId"]
+    stubber.add_response("get_environment", {"Environment": described}, {"Name": ENVIRONMENT})
+
+
+IMPORT_ERROR = {
+    "import_error_id": 7,
+    "timestamp": FRESH,
+    "filename": "redshift__02_second.py",
+    "bundle_name": "dags-folder",
+    "stack_trace": "Traceback ...\nNameError: name 'broken' is not defined",
+}
+
+
+def test_a_deploy_verifies_when_every_dag_is_parsed_from_the_new_files(released, s3, bucket, mwaa):
+    project, _ = released
+    client, stubber, calls = mwaa
+    expect_list(stubber, "/importErrors", "import_errors", [])  # before anything changes
+    expect_environment_in_step(stubber, s3, bucket)
+    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": OLD})  # not yet re-parsed
+    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": FRESH})
+
+    code, output = run(
+        project, s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.OK, output
+    assert "verification on MWAA lakehouse-prod (2 DAGs of the release):" in output
+    assert "  ok       redshift__01_first (parsed" in output and "  ok       redshift__02_second" in output
+    assert calls == ["InvokeRestApi", "GetEnvironment"] + ["InvokeRestApi"] * 4
+
+
+def test_an_old_import_error_is_not_new(released, s3, bucket, mwaa):
+    project, _ = released
+    client, stubber, calls = mwaa
+    old_error = {**IMPORT_ERROR, "filename": "elsewhere.py", "timestamp": OLD}
+    expect_list(stubber, "/importErrors", "import_errors", [old_error])
+    expect_environment_in_step(stubber, s3, bucket)
+    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": FRESH}, [old_error])
+
+    code, output = run(
+        project, s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.OK, output
+
+
+def test_a_new_import_error_rolls_back_to_the_release_before_and_exits_non_zero(
+    released, s3, bucket, mwaa, capsys
+):
+    project, first = released
+    client, stubber, calls = mwaa
+    expect_list(stubber, "/importErrors", "import_errors", [])
+    expect_environment_in_step(stubber, s3, bucket)
+    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": OLD}, [IMPORT_ERROR])
+    expect_environment_in_step(stubber, s3, bucket)  # the rollback converges the environment too
+
+    code, output = run(
+        project,
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--rollback-on-failure",
+        mwaa_client=client,
+    )
+
+    assert code == cli.FAILED, output
+    error = capsys.readouterr().err
+    assert "new import error in redshift__02_second.py" in error and "Rolled back to release 1" in error
+    assert "IMPORT ERROR (new) redshift__02_second.py: NameError: name 'broken' is not defined" in output
+    assert "  FAILED   redshift__02_second (dags/redshift__02_second.py): last parsed" in output
+    assert managed_contents(s3.client, bucket) == first  # byte for byte the release before
+    assert "rollback to 1" in run(project, s3, "--target", f"s3://{bucket}", "--releases")[1]
+
+
+def test_without_rollback_on_failure_the_failed_deploy_stays_and_says_how_to_roll_back(
+    released, s3, bucket, mwaa, capsys
+):
+    project, first = released
+    client, stubber, calls = mwaa
+    expect_list(stubber, "/importErrors", "import_errors", [])
+    expect_environment_in_step(stubber, s3, bucket)
+    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": OLD}, [IMPORT_ERROR])
+
+    code, _ = run(project, s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client)
+
+    assert code == cli.FAILED
+    assert "Fix: ./sync_dags.sh --rollback" in capsys.readouterr().err
+    assert managed_contents(s3.client, bucket) != first
+
+
+def test_a_dag_never_parsed_again_fails_at_the_time_limit(released, s3, bucket, mwaa, capsys):
+    project, _ = released
+    client, stubber, calls = mwaa
+    expect_list(stubber, "/importErrors", "import_errors", [])
+    expect_environment_in_step(stubber, s3, bucket)
+    for _ in range(5):  # at 0, 15, 30, 45 and 60 s of a one-minute limit
+        expect_check(stubber, {"redshift__01_first": FRESH})
+
+    code, output = run(
+        project,
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--verify-minutes",
+        "1",
+        mwaa_client=client,
+    )
+
+    assert code == cli.FAILED
+    assert (
+        "1 DAG(s) not parsed from the new files after 1 min (redshift__02_second)" in capsys.readouterr().err
+    )
+    assert "redshift__02_second (dags/redshift__02_second.py): not listed by the environment" in output
+
+
+def test_no_verify_deploy_makes_no_rest_api_call(released, s3, bucket, mwaa):
+    project, _ = released
+    client, stubber, calls = mwaa
+    expect_environment_in_step(stubber, s3, bucket)
+
+    code, output = run(
+        project,
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--no-verify-deploy",
+        mwaa_client=client,
+    )
+
+    assert code == cli.OK, output
+    assert calls == ["GetEnvironment"]
+
+
+@pytest.mark.parametrize("total, pages", [(PAGE, 1), (PAGE + 1, 2)])
+def test_lists_are_read_page_by_page_until_the_total(mwaa, total, pages):
+    client, stubber, calls = mwaa
+    items = [{"dag_id": f"d{n}"} for n in range(total)]
+    for page in range(pages):
+        expect_list(stubber, "/dags", "dags", items[page * PAGE : (page + 1) * PAGE], page * PAGE, total)
+
+    assert AirflowApi(client, ENVIRONMENT).items("/dags", "dags") == items
+
+
+def test_a_refused_call_names_the_call_and_the_permission(mwaa):
+    client, stubber, calls = mwaa
+    stubber.add_client_error(
+        "invoke_rest_api",
+        "RestApiClientException",
+        "Forbidden",
+        http_status_code=400,
+        modeled_fields={"RestApiStatusCode": 403, "RestApiResponse": {"detail": "Forbidden"}},
+    )
+
+    with pytest.raises(
+        ApiError, match=r"MWAA lakehouse-prod: GET /importErrors failed \(403\).*airflow:InvokeRestApi"
+    ):
+        AirflowApi(client, ENVIRONMENT).call("GET", "/importErrors")
