@@ -331,7 +331,7 @@ def test_more_than_1000_stale_objects_go_in_batches_of_1000(project, s3, bucket,
     assert [len(batch) for batch in batches] == [1000, 1]
     assert batches == [stale[:1000], stale[1000:]]
     assert s3.sent["DeleteObjects"] == 2 and result.deleted == stale
-    assert bucket_contents(s3.client, bucket) == expected_objects(project)
+    assert managed_contents(s3.client, bucket) == expected_objects(project)
 
 
 def test_the_test_server_refuses_a_delete_of_more_than_1000_keys_as_s3_does(s3, bucket):
