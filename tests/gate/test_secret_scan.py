@@ -6,6 +6,7 @@ Every credential-shaped value is assembled at run time, so this file passes its 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -184,3 +185,14 @@ def test_required_literals_are_in_every_match(pattern, required):
     from re import _parser
 
     assert secret_scan._required_literals(_parser.parse(pattern)) == required
+
+
+def test_a_clean_tree_is_named_by_its_short_hash_with_its_file_count(repo, monkeypatch, capsys):
+    tree = commit(repo)
+    files = len(git(repo, "ls-tree", "-r", "--name-only", tree).splitlines())
+    monkeypatch.chdir(repo)
+
+    assert secret_scan.main([tree]) == 0
+
+    summary = rf"secret scan: {files} files of tree {tree[:12]}, no credentials \(\d+\.\ds\)\n"
+    assert re.fullmatch(summary, capsys.readouterr().out)

@@ -177,7 +177,12 @@ def python_module(
         with use_db(str(session), WorkDB.Mode.create) as work_db:
             init([Path(module)], work_db, {})
             items = list(work_db.pending_work_items)
-            kept = [item for item in items if operators.fullmatch(item.mutations[0].operator_name)]
+            # In operator and occurrence order (the session returns them in any order): a sample is the same
+            # mutants every run.
+            kept = sorted(
+                (item for item in items if operators.fullmatch(item.mutations[0].operator_name)),
+                key=lambda item: (item.mutations[0].operator_name, item.mutations[0].occurrence),
+            )
             result["generated"] = len(items)
             chosen = sample(len(kept), limit)
             started = time.monotonic()
