@@ -96,15 +96,18 @@ def caps(policy) -> tuple[int, int]:
 
 def runs(entry: dict, now: datetime, unpause_cap: int, ahead_cap: int) -> Runs:
     """The scheduled runs of a snapshot entry's timetable: at unpause, and over the next DAYS_AHEAD days."""
+    import pendulum
     from airflow.timetables.base import TimeRestriction
 
     timetable = timetable_of(entry)
     start, end = _moment(entry["start_date"]), _moment(entry["end_date"])
     restriction = TimeRestriction(earliest=start, latest=end, catchup=bool(entry["catchup"]))
+    # With catch-up off the timetable picks the latest interval by its own clock, read after `now`.
+    clock = max(now, pendulum.now("UTC"))
     at_unpause, last = 0, None
     while at_unpause <= unpause_cap:
         info = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
-        if info is None or info.run_after > now:
+        if info is None or info.run_after > clock:
             break
         at_unpause, last = at_unpause + 1, info.data_interval
     horizon = now + timedelta(days=DAYS_AHEAD)
