@@ -12,11 +12,8 @@ import repository
 from gate import inventory
 
 CHOSEN = "redshift__01_create_tables"
-SUITES = (
-    "tests/dags",
-    "tests/sql/test_sql_parses.py",
-    "tests/e2e/test_dag_runs.py",
-)  # what run_tests.sh collects with --dag
+# What run_tests.sh collects with --dag.
+SUITES = ("tests/dags", "tests/sql/test_sql_parses.py", "tests/e2e/test_dag_runs.py")
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess:
