@@ -6,12 +6,18 @@
 #   ./run_tests.sh --fast              the pre-push path: skips suites marked slow (PostgreSQL, end to end)
 #   ./run_tests.sh --update-inventory  rewrite tools/gate/inventory.json from the DAGs that load, then exit
 #   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags); never stamped
+#   ./run_tests.sh --upgrade-check [VERSION]  the same on the next MWAA version (docs/upgrade-check.md)
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 2
 # shellcheck source=tools/venv.sh
 source "$ROOT/tools/venv.sh"
 
+if [ "${1:-}" = "--upgrade-check" ]; then
+    shift
+    python=$(pick_python) || exit 1
+    exec "$python" -m upgrade_check "$@"
+fi
 fast=0
 pytest_args=()
 for arg in "$@"; do
@@ -22,7 +28,7 @@ for arg in "$@"; do
             exec "$VENV/bin/python" -m gate.inventory
             ;;
         -h | --help)
-            sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) pytest_args+=("$arg") ;;
@@ -60,6 +66,7 @@ summary=()
 
 step "flake8" flake8 .
 step "black --check" black --check .
+step "ruff (Airflow rules)" ruff check --quiet --output-format concise --select AIR dags plugins tools tests
 # Every file of the tree under test, committed with --no-verify or not (the pre-commit hook's scanner).
 step "secret scan" python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
 if [ "$fast" = 1 ]; then

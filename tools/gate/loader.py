@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from compat import airflow as airflow_compat
 from gate.purity import parse_guards
 import repository
 
@@ -22,7 +23,7 @@ PLUGINS_FOLDER = REPO_ROOT / "plugins"
 @dataclass
 class LoadedBag:
     folder: Path
-    bag: object  # airflow.models.dagbag.DagBag
+    bag: object  # a DagBag (compat.airflow.dag_bag_class)
     files: list[Path]
     parse_seconds: dict[Path, float]
     shared_import_seconds: float
@@ -86,8 +87,6 @@ def _warm_shared_imports(files: list[Path]) -> float:
     That is the modules the files import, and what the DagBag itself imports lazily on its first DAG
     (serialization, JSON schema...), paid here by parsing a tiny DAG in a throwaway folder.
     """
-    from airflow.models.dagbag import DagBag
-
     start = time.perf_counter()
     for module in _imported_modules(files):
         try:
@@ -96,7 +95,7 @@ def _warm_shared_imports(files: list[Path]) -> float:
             pass
     with tempfile.TemporaryDirectory(prefix="gate-warm-up-") as folder:
         (Path(folder) / "warm_up_dag.py").write_text(_TINY_DAG)
-        DagBag(dag_folder=folder, include_examples=False, safe_mode=True)
+        airflow_compat.dag_bag(folder)
     return time.perf_counter() - start
 
 
@@ -107,11 +106,11 @@ class _DagKwargsRecorder:
         self.kwargs: dict[str, frozenset[str]] = {}
 
     def __enter__(self):
-        from airflow.models.dag import DAG as CoreDAG  # what Airflow 2 paths (`from airflow import DAG`) give
-        from airflow.sdk.definitions.dag import DAG
-
+        # The SDK's DAG, and on 3.0 what Airflow 2 paths (`from airflow import DAG`) give.
         self._originals = [
-            (cls, cls.__dict__["__init__"]) for cls in (DAG, CoreDAG) if "__init__" in cls.__dict__
+            (cls, cls.__dict__["__init__"])
+            for cls in airflow_compat.dag_classes()
+            if "__init__" in cls.__dict__
         ]
         for cls, original in self._originals:
             cls.__init__ = self._recording(original)
@@ -151,11 +150,9 @@ def _parse_timed(folder: Path):
     test worker, a laptop's IDE); CPU time is the file's own work, so the parse budget judges the file, not
     the machine. Waiting at parse time (network, services) is what the purity guards refuse.
     """
-    from airflow.models.dagbag import DagBag
-
     cpu_seconds: dict[Path, float] = {}
 
-    class CpuTimedDagBag(DagBag):
+    class CpuTimedDagBag(airflow_compat.dag_bag_class()):
         def process_file(self, filepath, *args, **kwargs):
             start = time.thread_time()
             try:
@@ -164,7 +161,7 @@ def _parse_timed(folder: Path):
                 path = Path(filepath).resolve()
                 cpu_seconds[path] = cpu_seconds.get(path, 0.0) + time.thread_time() - start
 
-    bag = CpuTimedDagBag(dag_folder=str(folder), include_examples=False, safe_mode=True)
+    bag = airflow_compat.dag_bag(folder, cls=CpuTimedDagBag)
     return bag, cpu_seconds
 
 
