@@ -133,8 +133,7 @@ def test_an_airflow_path_ruff_flags_in_a_staged_file_is_refused(hooked_repo):
 
     assert result.returncode != 0
     assert (
-        "plugins/lakehouse/moved.py:3:9: airflow3-suggested-update: `airflow.models.dag.DAG`"
-        in result.stderr
+        "plugins/lakehouse/moved.py:3:9: airflow3-suggested-update: `airflow.models.dag.DAG`" in result.stderr
     )
     assert "ruff's Airflow rules found problems" in result.stderr
     assert hooked_repo.head() == before

@@ -56,9 +56,12 @@ def core_timetable(dag):
 
 
 def asset_triggered(dag) -> bool:
-    """Whether `dag` runs on asset events (alone or with a time schedule), whichever classes the version
-    uses for its timetables (3.0: airflow.timetables.*; 3.3: airflow.sdk.definitions.timetables.*)."""
-    return getattr(dag.timetable, "asset_condition", None) is not None
+    """Whether `dag` runs on asset events (alone or with a time schedule). Asked of the scheduler's
+    timetable (core_timetable), whose classes are the same on 3.0 and 3.3 whatever the DAG file used."""
+    from airflow.timetables.assets import AssetOrTimeSchedule
+    from airflow.timetables.simple import AssetTriggeredTimetable
+
+    return isinstance(core_timetable(dag), (AssetTriggeredTimetable, AssetOrTimeSchedule))
 
 
 def schedule_assets(dag) -> Iterator:
@@ -140,3 +143,32 @@ def test_run_factory() -> tuple[object, str]:
     import airflow.models.dag as scheduler_dag_module  # 3.0
 
     return scheduler_dag_module, "_get_or_create_dagrun"
+
+
+def fail_exception() -> type:
+    """AirflowFailException (a task refusing a run, no retries). 3.3: airflow.sdk.exceptions (the old path
+    warns); 3.0: airflow.exceptions only."""
+    try:
+        from airflow.sdk.exceptions import AirflowFailException
+    except ImportError:  # 3.0
+        from airflow.exceptions import AirflowFailException
+    return AirflowFailException
+
+
+def execution_api_dag_run(**fields):
+    """The Execution API's DagRun (what the task runner builds a task's context from) with `fields`, and
+    None for the fields a newer Airflow requires that `fields` does not name (3.3: partition_key)."""
+    from airflow.api_fastapi.execution_api.datamodels.taskinstance import DagRun
+
+    required = [name for name, field in DagRun.model_fields.items() if field.is_required()]
+    return DagRun(**{name: None for name in required if name not in fields}, **fields)
+
+
+def dag_test_callback_runner() -> tuple[type, str] | None:
+    """(class, method) through which DAG.test() runs a DAG's callbacks with the scheduler's DAG, where that
+    DAG cannot render the callbacks' templates. 3.3: DagRun.execute_dag_callbacks(dag=<SerializedDAG>, ...),
+    and a SerializedDAG has no get_template_env, so a notifier fails (the DAG processor, on MWAA, runs them
+    with the DAG parsed from its file). 3.0: None, its scheduler DAG subclasses the SDK DAG."""
+    from airflow.models.dagrun import DagRun
+
+    return (DagRun, "execute_dag_callbacks") if hasattr(DagRun, "execute_dag_callbacks") else None

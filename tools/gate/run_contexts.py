@@ -314,8 +314,7 @@ def render_problems(dag, variables: dict[str, str] | None = None) -> list[str]:
     A task may refuse a run on purpose (AirflowFailException, e.g. a load that needs a data interval in a
     run that has none): that is a diagnosis for the user, not a rendering bug, and passes.
     """
-    from airflow.exceptions import AirflowFailException
-
+    refusal = airflow_compat.fail_exception()  # a task refusing the run on purpose
     variables = variables if variables is not None else variable_values()
     jinja_env = dag.get_template_env()
     problems = []
@@ -325,7 +324,7 @@ def render_problems(dag, variables: dict[str, str] | None = None) -> list[str]:
             context = template_context(dag, task, run, variables, params[task.task_id])
             try:
                 copy.copy(task).render_template_fields(dict(context), jinja_env=jinja_env)
-            except AirflowFailException:
+            except refusal:
                 continue
             except Exception as error:
                 field = _failing_field(copy.copy(task), context, jinja_env)

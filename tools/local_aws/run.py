@@ -378,6 +378,31 @@ def runs_created_as(run: RunContext):
         setattr(factory_module, factory_name, original)
 
 
+@contextmanager
+def callbacks_on_the_parsed_dag(dag):
+    """Let dag.test() run `dag`'s callbacks with `dag` itself, as the DAG processor runs them on MWAA (with
+    the DAG parsed from its file), where dag.test() would pass its scheduler DAG (compat.airflow
+    .dag_test_callback_runner)."""
+    runner = airflow_compat.dag_test_callback_runner()
+    if runner is None:
+        yield
+        return
+    owner, name = runner
+    original = owner.__dict__[name]
+
+    @functools.wraps(original)
+    def run_callbacks(dag_run, *args, **kwargs):
+        if getattr(kwargs.get("dag"), "dag_id", None) == dag.dag_id:
+            kwargs["dag"] = dag
+        return original(dag_run, *args, **kwargs)
+
+    setattr(owner, name, run_callbacks)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
 def run_dag(dag, run: RunContext) -> RunResult:
     """One DagRun of `dag`, created as `run` says, through `dag.test()`: real operators, sensors and
     callbacks."""
@@ -395,6 +420,7 @@ def run_dag(dag, run: RunContext) -> RunResult:
         quick_scheduling_loop(),
         plain_task_logs(),
         runs_created_as(run),
+        callbacks_on_the_parsed_dag(dag),
     ):
         dag_run = dag.test(logical_date=run.logical_date, run_after=run.run_after)
     seconds = time.perf_counter() - start
