@@ -90,6 +90,8 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    if sys.version_info[:2] != (3, 12):
+        print(f"warning: Python {sys.version_info[0]}.{sys.version_info[1]}, MWAA runs 3.12", file=sys.stderr)
     out = output_folder(version)
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
