@@ -8,12 +8,18 @@
 #   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags); never stamped
 #   ./run_tests.sh [--fast] --dag ID   only that DAG (repeatable): its file linted and parsed, its policy,
 #                                      render, SQL and local-run tests; never stamped
+#   ./run_tests.sh --upgrade-check [VERSION]  the same on the next MWAA version (docs/upgrade-check.md)
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 2
 # shellcheck source=tools/venv.sh
 source "$ROOT/tools/venv.sh"
 
+if [ "${1:-}" = "--upgrade-check" ]; then
+    shift
+    python=$(pick_python) || exit 1
+    exec "$python" -m upgrade_check "$@"
+fi
 fast=0
 pytest_args=()
 dags=()
@@ -32,7 +38,7 @@ while [ $# -gt 0 ]; do
             exec "$VENV/bin/python" -m gate.inventory
             ;;
         -h | --help)
-            sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) pytest_args+=("$1") ;;
@@ -48,11 +54,13 @@ mode=$([ "$fast" = 1 ] && echo fast || echo full)
 # What flake8 and black read, and the suites pytest collects: everything, or with --dag the DAGs' files and
 # the suites of per-DAG tests (tests/conftest.py keeps those of the chosen DAGs).
 lint_paths=(.)
+ruff_paths=(dags plugins tools tests)
 suites=()
 if [ "${#dags[@]}" -gt 0 ]; then
     dag_files=$(python -m gate.inventory --check-ids ${dags[@]+"${dags[@]}"}) || exit 2
     # shellcheck disable=SC2206  # one repository-relative path per line, no spaces (dags/<dag_id>.py)
     lint_paths=($dag_files)
+    ruff_paths=("${lint_paths[@]}")
     suites=(tests/dags tests/sql/test_sql_parses.py tests/e2e/test_dag_runs.py)
     export LAKEHOUSE_GATE_DAGS="${dag_ids# }"
     echo "== only the DAGs${dag_ids} ($(echo "$dag_files" | tr '\n' ' ' | sed 's/ $//')) =="
@@ -87,6 +95,7 @@ step() {
 
 step "flake8" flake8.log flake8 ${lint_paths[@]+"${lint_paths[@]}"}
 step "black --check" black.log black --check ${lint_paths[@]+"${lint_paths[@]}"}
+step "ruff (Airflow rules)" ruff.log ruff check --quiet --output-format concise --select AIR ${ruff_paths[@]+"${ruff_paths[@]}"}
 # Every file of the tree under test, committed with --no-verify or not (the pre-commit hook's scanner).
 step "secret scan" secret-scan.log python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
 if [ "$fast" = 1 ]; then

@@ -5,7 +5,7 @@ They read the staged blobs, i.e. exactly what the commit will contain, never the
 1. black formats the staged Python files. A reformatted blob replaces the staged one; the working tree copy
    follows only when the file has no unstaged changes, so a partially staged file keeps its unstaged part
    and nothing unstaged is swept into the commit.
-2. flake8 lints the staged (formatted) Python files.
+2. flake8 and ruff's Airflow rules (`ruff check --select AIR`) lint the staged (formatted) Python files.
 3. A secret scan (tools/gate/secret_scan.py, the scanner ./run_tests.sh runs over every file) reads the lines
    this commit adds, in every staged regular file (new, modified, or a symbolic link turned into a file;
    binary and large files too), while black and flake8 run. A finding refuses the commit before anything is
@@ -146,13 +146,30 @@ def follow_in_working_tree(paths: list[str]) -> None:
         git("checkout-index", "-f", "-z", "--stdin", stdin=b"".join(os.fsencode(p) + b"\0" for p in paths))
 
 
+# ruff's Airflow rules, as ./run_tests.sh runs them (settings and exclusions from pyproject.toml).
+RUFF_AIRFLOW_RULES = [
+    "ruff",
+    "check",
+    "--quiet",
+    "--no-cache",
+    "--output-format",
+    "concise",
+    "--select",
+    "AIR",
+    ".",
+]
+
+
 def lint(files: list[StagedFile], scratch: Path) -> str:
     if not files:
         return ""
-    result = run_tool(["flake8", "."], scratch)
-    if result.returncode == 0:
-        return ""
-    return "\n".join(line.removeprefix("./") for line in (result.stdout + result.stderr).strip().splitlines())
+    problems = []
+    for command in (["flake8", "."], RUFF_AIRFLOW_RULES):
+        result = run_tool(command, scratch)
+        if result.returncode != 0:
+            output = (result.stdout + result.stderr).strip().splitlines()
+            problems += [line.removeprefix("./") for line in output]
+    return "\n".join(problems)
 
 
 def added_lines(old: bytes, new: bytes) -> set[int]:
@@ -249,7 +266,7 @@ def main() -> int:
                 )
             if lint_errors:  # line numbers of the formatted version, which is now the staged one
                 report(
-                    "flake8 found problems in the staged files",
+                    "flake8 or ruff's Airflow rules found problems in the staged files",
                     lint_errors,
                     "edit those lines, `git add` the files and commit again.",
                 )

@@ -114,10 +114,11 @@ ensure_venv() {
     [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV" || return 1
     # MWAA's requirements.txt names the constraints by their path on MWAA; locally the same files are used.
     grep -v -E '^[[:space:]]*(-c|--constraint)[[:space:]]' "$REQ/requirements.txt" >"$VENV/mwaa-requirements.txt"
-    { "$VENV/bin/python" -m pip install --quiet --upgrade pip &&
+    # The image constraints less our own lint tools' names, kept in the venv (tools/constraints.py).
+    { "$VENV/bin/python" "$ROOT/tools/constraints.py" write "$VENV/lakehouse-constraints.txt" &&
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip &&
         "$VENV/bin/python" -m pip install --quiet \
-            -r "$VENV/mwaa-requirements.txt" -r "$REQ/dev.txt" \
-            -c "$REQ/constraints.txt" -c "$REQ/mwaa_essential_constraints.txt"; } || {
+            -r "$VENV/mwaa-requirements.txt" -r "$REQ/dev.txt" -c "$VENV/lakehouse-constraints.txt"; } || {
         echo "error: pip install failed; fix requirements/ and rerun (nothing was stamped)" >&2
         return 1
     }

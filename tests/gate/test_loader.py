@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import inspect
 
-from airflow.models.dag import DAG as CoreDAG
 from airflow.sdk import DAG
 
+from compat import airflow as airflow_compat
 from gate.loader import _DagKwargsRecorder
+
+DAG_CLASSES = airflow_compat.dag_classes()  # the SDK's DAG, and on Airflow 3.0 the scheduler's subclass
 
 
 def test_recorder_keeps_the_constructor_signatures_and_restores_the_constructors():
     # The DAG serializer reads the constructor's defaults when it is first imported, which can happen during
     # the gate's DagBag load: a bare (*args, **kwargs) wrapper there made later deserialised DAGs lose them.
-    before = {cls: (cls.__init__, inspect.signature(cls.__init__)) for cls in (DAG, CoreDAG)}
+    before = {cls: (cls.__init__, inspect.signature(cls.__init__)) for cls in DAG_CLASSES}
 
     with _DagKwargsRecorder():
         for cls, (init, signature) in before.items():
@@ -23,12 +25,19 @@ def test_recorder_keeps_the_constructor_signatures_and_restores_the_constructors
     assert {cls: cls.__init__ for cls in before} == {cls: init for cls, (init, _) in before.items()}
 
 
-def test_recorder_sees_the_keywords_of_sdk_and_core_dags():
+def test_recorder_sees_the_keywords_of_every_dag_class():
+    assert DAG_CLASSES[0] is DAG
     with _DagKwargsRecorder() as recorder:
-        DAG(dag_id="redshift__sdk", schedule=None)
-        CoreDAG(dag_id="redshift__core", catchup=False)
+        for number, cls in enumerate(DAG_CLASSES):
+            cls(
+                f"redshift__{number}", schedule=None, catchup=False
+            )  # dag_id positional, as Airflow 2 files do
+        DAG(dag_id="redshift__keywords", schedule=None)
 
     assert recorder.kwargs == {
-        "redshift__sdk": frozenset({"dag_id", "schedule"}),
-        "redshift__core": frozenset({"dag_id", "catchup"}),
+        **{
+            f"redshift__{number}": frozenset({"dag_id", "schedule", "catchup"})
+            for number in range(len(DAG_CLASSES))
+        },
+        "redshift__keywords": frozenset({"dag_id", "schedule"}),
     }

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from compat import airflow as airflow_compat
 from gate.loader import load_once
 from gate.rules import RULES_BY_NAME, check, shown_path
 from gate.run_contexts import (
@@ -70,11 +71,11 @@ def _airflow_context(dag, task, run):
     """What Airflow 3.0.6's task runner gives the task (RuntimeTaskInstance.get_template_context)."""
     from uuid import uuid4
 
-    from airflow.api_fastapi.execution_api.datamodels.taskinstance import DagRun, TIRunContext
+    from airflow.api_fastapi.execution_api.datamodels.taskinstance import TIRunContext
     from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
     start, end = run.data_interval or (None, None)
-    dag_run = DagRun(
+    dag_run = airflow_compat.execution_api_dag_run(
         dag_id=dag.dag_id,
         run_id=run.run_id,
         logical_date=run.logical_date,

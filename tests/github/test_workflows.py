@@ -19,16 +19,18 @@ from gate.workflow_rules import (
     python_violations,
     sync_workflow_violations,
     triggers,
+    upgrade_check_workflow_violations,
 )
 
 TEST_WORKFLOW = WORKFLOWS / "test_dags.yml"
 SYNC_WORKFLOW = WORKFLOWS / "sync_dags.yml"
 MUTATION_WORKFLOW = WORKFLOWS / "mutation.yml"
+UPGRADE_WORKFLOW = WORKFLOWS / "upgrade_check.yml"
 ALL_WORKFLOWS = sorted(WORKFLOWS.glob("*.y*ml"))
 
 
-def test_both_workflows_exist():
-    assert {TEST_WORKFLOW, SYNC_WORKFLOW} <= set(ALL_WORKFLOWS)
+def test_every_workflow_exists():
+    assert {TEST_WORKFLOW, SYNC_WORKFLOW, UPGRADE_WORKFLOW} <= set(ALL_WORKFLOWS)
 
 
 @pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
@@ -89,6 +91,10 @@ def test_the_mutation_workflow_runs_weekly_and_by_hand_never_on_a_pull_request_a
     (upload,) = [s for s in report["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert upload["if"] == "always()"
     assert {"build/mutation/report.md", "build/mutation/report.json"} <= set(upload["with"]["path"].split())
+
+
+def test_the_upgrade_check_workflow_follows_its_rules():
+    assert upgrade_check_workflow_violations(load(UPGRADE_WORKFLOW.read_text())) == []
 
 
 def test_every_reviewed_pin_is_used():
@@ -220,6 +226,40 @@ GATE_MUTATIONS = {
 }
 
 
+UPGRADE_MUTATIONS = {
+    "on-pull-requests": (lambda w: w["on"].update({"pull_request": None}), "never blocks a PR"),
+    "on-push": (lambda w: w["on"].update({"push": None}), "never blocks a PR"),
+    "not-by-hand": (lambda w: without(w["on"], "workflow_dispatch"), "schedule and workflow_dispatch only"),
+    "no-schedule": (lambda w: without(w["on"], "schedule"), "schedule and workflow_dispatch only"),
+    "write-permissions": (lambda w: w.update({"permissions": {"contents": "write"}}), "contents: read"),
+    "uses-a-secret": (
+        lambda w: w["jobs"]["upgrade-check"].update({"env": {"TOKEN": "${{ secrets.TOKEN }}"}}),
+        "secrets",
+    ),
+    "python-3-11": (
+        lambda w: step(w, "upgrade-check", "setup-python@")["with"].update({"python-version": "3.11"}),
+        "Python 3.12",
+    ),
+    "no-timeout": (lambda w: without(w["jobs"]["upgrade-check"], "timeout-minutes"), "timeout-minutes"),
+    "no-check": (
+        lambda w: step(w, "upgrade-check", "--upgrade-check").update({"run": "./run_tests.sh"}),
+        "must run ./run_tests.sh --upgrade-check",
+    ),
+    "report-only-when-green": (
+        lambda w: without(step(w, "upgrade-check", "upload-artifact@"), "if"),
+        "if: always()",
+    ),
+    "report-not-uploaded": (
+        lambda w: step(w, "upgrade-check", "upload-artifact@")["with"].update({"path": "build/test-logs"}),
+        "report.md",
+    ),
+    "upload-before-the-check": (
+        lambda w: move(w, "upgrade-check", "upload-artifact@", to=0),
+        "after the check",
+    ),
+}
+
+
 def move(workflow: dict, job: str, marker: str, to: int) -> None:
     job_steps = workflow["jobs"][job]["steps"]
     job_steps.insert(to, job_steps.pop(job_steps.index(step(workflow, job, marker))))
@@ -282,6 +322,10 @@ MUTATIONS = (
     [(SYNC_WORKFLOW, sync_workflow_violations, rule, *broken) for rule, broken in SYNC_MUTATIONS.items()]
     + [(TEST_WORKFLOW, gate_workflow_violations, rule, *broken) for rule, broken in GATE_MUTATIONS.items()]
     + [(TEST_WORKFLOW, macos_job_violations, rule, *broken) for rule, broken in MACOS_MUTATIONS.items()]
+    + [
+        (UPGRADE_WORKFLOW, upgrade_check_workflow_violations, rule, *broken)
+        for rule, broken in UPGRADE_MUTATIONS.items()
+    ]
 )
 
 

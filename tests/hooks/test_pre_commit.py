@@ -123,6 +123,22 @@ def test_flake8_problem_in_a_staged_file_is_refused(hooked_repo):
     assert hooked_repo.head() == before
 
 
+def test_an_airflow_path_ruff_flags_in_a_staged_file_is_refused(hooked_repo):
+    # AIR311 (airflow3-suggested-update): a path Airflow 3 moved; ruff settings from pyproject.toml.
+    before = hooked_repo.head()
+    hooked_repo.write("plugins/lakehouse/moved.py", "from airflow.models.dag import DAG\n\nDAGS = [DAG]\n")
+    hooked_repo.git("add", "plugins/lakehouse/moved.py")
+
+    result = hooked_repo.git("commit", "-m", "moved", check=False)
+
+    assert result.returncode != 0
+    assert (
+        "plugins/lakehouse/moved.py:3:9: airflow3-suggested-update: `airflow.models.dag.DAG`" in result.stderr
+    )
+    assert "ruff's Airflow rules found problems" in result.stderr
+    assert hooked_repo.head() == before
+
+
 def test_syntax_error_is_refused_with_the_file_named(hooked_repo):
     hooked_repo.write("dags/broken.py", "def broken(:\n    pass\n")
     hooked_repo.git("add", "dags/broken.py")

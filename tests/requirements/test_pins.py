@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+import constraints
 from deploy import bundle
 import repository
 
@@ -55,6 +57,19 @@ def mwaa_version() -> str:
     return match.group("v")
 
 
+def installed_with() -> Path:
+    """The constraints this venv was installed with (tools/constraints.py keeps them in the venv: today's
+    image, or a next version's in the upgrade check); a venv from before that: requirements/constraints.txt.
+    """
+    return constraints.applied_in(Path(sys.prefix)) or REQ / "constraints.txt"
+
+
+def installed_target() -> constraints.ConstraintSet:
+    version = pins(installed_with())["apache-airflow"] if constraints.applied_in(Path(sys.prefix)) else None
+    today = constraints.current()
+    return today if version in (None, today.version) else constraints.next_version(version)
+
+
 def test_requirements_reach_nothing_on_the_internet():
     lines = (REQ / "requirements.txt").read_text().splitlines()
     assert [line for line in lines if "://" in line] == []
@@ -82,7 +97,8 @@ def test_the_version_is_named_once_and_everything_agrees():
     version = mwaa_version()
     assert pins(REQ / "mwaa_essential_constraints.txt")["apache-airflow"] == version
     assert f"constraints-{version}/constraints-3.12.txt" in (REQ / "constraints.txt").read_text()
-    assert metadata.version("apache-airflow") == version
+    assert constraints.current().version == version
+    assert metadata.version("apache-airflow") == installed_target().version
 
 
 def test_every_extra_mwaa_requirement_says_why():
@@ -105,11 +121,9 @@ def test_dev_tools_not_in_the_image_constraints_are_pinned():
     assert not unpinned, f"requirements/dev.txt: pin {unpinned} with == (the image constraints do not)"
 
 
-@pytest.mark.parametrize(
-    "constraints,at_least", [("constraints.txt", 100), ("mwaa_essential_constraints.txt", 5)]
-)
-def test_installed_versions_are_the_mwaa_versions(constraints, at_least):
-    image = pins(REQ / constraints)
+@pytest.mark.parametrize("which,at_least", [("airflow", 100), ("essential", 5)])
+def test_installed_versions_are_the_mwaa_versions(which, at_least):
+    image = pins(installed_with() if which == "airflow" else installed_target().essential)
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
     shared = {name for name in image if name in installed} - {"pip"}
     assert len(shared) >= at_least, "too few shared packages: is the venv built from requirements/?"

@@ -247,6 +247,7 @@ def project(tmp_path) -> Path:
     root = tmp_path / "project"
     (root / "tools").mkdir(parents=True)
     shutil.copy2(VENV_SCRIPT, root / "tools" / "venv.sh")
+    shutil.copy2(repository.TOOLS / "constraints.py", root / "tools" / "constraints.py")
     shutil.copytree(repository.REQUIREMENTS, root / "requirements")
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)

@@ -60,14 +60,14 @@ with DAG(
 
 BASELINE_TEMPLATE = """
 import pytest
-from airflow.models.dagbag import DagBag
+from compat.airflow import dag_bag
 
 FOLDER = {folder!r}
 
 
 @pytest.fixture
 def bag():
-    return DagBag(dag_folder=FOLDER, include_examples=False)
+    return dag_bag(FOLDER)
 
 
 def test_no_import_errors(bag):
@@ -114,11 +114,15 @@ def test_callback(bag):
     assert all(d.on_failure_callback for d in bag.dags.values())
 """
 
-FIXED_COST = "import airflow.models.dagbag, airflow.providers.amazon.aws.operators.s3, lakehouse.defaults"
+FIXED_COST = (
+    "import compat.airflow, airflow.providers.amazon.aws.operators.s3, lakehouse.defaults; "
+    "compat.airflow.dag_bag_class()"
+)
 FILL = """
-import sys, time, airflow.models.dagbag, airflow.providers.amazon.aws.operators.s3, lakehouse.defaults
+import sys, time, compat.airflow, airflow.providers.amazon.aws.operators.s3, lakehouse.defaults
+compat.airflow.dag_bag_class()
 start = time.perf_counter()
-bag = airflow.models.dagbag.DagBag(dag_folder=sys.argv[1], include_examples=False)
+bag = compat.airflow.dag_bag(sys.argv[1])
 print(time.perf_counter() - start, len(bag.dags), len(bag.import_errors))
 """
 

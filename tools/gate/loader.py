@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from compat import airflow as airflow_compat
 from gate.purity import parse_guards
 import repository
 
@@ -30,7 +31,7 @@ RECORDED_FOLDERS = tuple(
 @dataclass
 class LoadedBag:
     folder: Path
-    bag: object  # airflow.models.dagbag.DagBag
+    bag: object  # a DagBag (compat.airflow.dag_bag_class)
     files: list[Path]
     parse_seconds: dict[Path, float]
     shared_import_seconds: float
@@ -94,8 +95,6 @@ def _warm_shared_imports(files: list[Path]) -> float:
     That is the modules the files import, and what the DagBag itself imports lazily on its first DAG
     (serialization, JSON schema...), paid here by parsing a tiny DAG in a throwaway folder.
     """
-    from airflow.models.dagbag import DagBag
-
     start = time.perf_counter()
     for module in _imported_modules(files):
         try:
@@ -104,7 +103,7 @@ def _warm_shared_imports(files: list[Path]) -> float:
             pass
     with tempfile.TemporaryDirectory(prefix="gate-warm-up-") as folder:
         (Path(folder) / "warm_up_dag.py").write_text(_TINY_DAG)
-        DagBag(dag_folder=folder, include_examples=False, safe_mode=True)
+        airflow_compat.dag_bag(folder)
     return time.perf_counter() - start
 
 
@@ -115,11 +114,11 @@ class _DagKwargsRecorder:
         self.kwargs: dict[str, frozenset[str]] = {}
 
     def __enter__(self):
-        from airflow.models.dag import DAG as CoreDAG  # what Airflow 2 paths (`from airflow import DAG`) give
-        from airflow.sdk.definitions.dag import DAG
-
+        # The SDK's DAG, and on 3.0 what Airflow 2 paths (`from airflow import DAG`) give.
         self._originals = [
-            (cls, cls.__dict__["__init__"]) for cls in (DAG, CoreDAG) if "__init__" in cls.__dict__
+            (cls, cls.__dict__["__init__"])
+            for cls in airflow_compat.dag_classes()
+            if "__init__" in cls.__dict__
         ]
         for cls, original in self._originals:
             cls.__init__ = self._recording(original)
@@ -211,11 +210,9 @@ def _parse_timed(folder: Path, files: list[Path] | None = None):
     test worker, a laptop's IDE); CPU time is the file's own work, so the parse budget judges the file, not
     the machine. Waiting at parse time (network, services) is what the purity guards refuse.
     """
-    from airflow.models.dagbag import DagBag
-
     cpu_seconds: dict[Path, float] = {}
 
-    class CpuTimedDagBag(DagBag):
+    class CpuTimedDagBag(airflow_compat.dag_bag_class()):
         def process_file(self, filepath, *args, **kwargs):
             start = time.thread_time()
             try:
@@ -225,12 +222,7 @@ def _parse_timed(folder: Path, files: list[Path] | None = None):
                 path = Path(filepath).resolve()
                 cpu_seconds[path] = cpu_seconds.get(path, 0.0) + time.thread_time() - start
 
-    if files is None:
-        bag = CpuTimedDagBag(dag_folder=str(folder), include_examples=False, safe_mode=True)
-    else:  # only these files; the bag's folder stays the DAG folder
-        bag = CpuTimedDagBag(dag_folder=str(folder), include_examples=False, collect_dags=False)
-        for path in files:
-            bag.collect_dags(dag_folder=str(path), include_examples=False, safe_mode=True)
+    bag = airflow_compat.dag_bag(folder, cls=CpuTimedDagBag, files=files)
     return bag, cpu_seconds
 
 

@@ -14,6 +14,8 @@ import traceback
 from pathlib import Path
 from typing import Callable, Iterator
 
+from compat import airflow as airflow_compat
+
 
 class ParsePurityError(RuntimeError):
     """Raised when a DAG file does I/O while it is being parsed."""
@@ -50,7 +52,6 @@ def _targets() -> list[tuple[object, str, str]]:
     """(owner, attribute, what) for every entry point that reaches a service."""
     import boto3
     import boto3.session
-    from airflow.hooks.base import BaseHook
     from airflow.models.connection import Connection as ModelConnection
     from airflow.models.variable import Variable as ModelVariable
     from airflow.sdk.definitions.connection import Connection as SdkConnection
@@ -59,7 +60,7 @@ def _targets() -> list[tuple[object, str, str]]:
     return [
         (SdkVariable, "get", "Variable.get"),
         (ModelVariable, "get", "Variable.get"),
-        (BaseHook, "get_connection", "connection lookup"),
+        (airflow_compat.base_hook(), "get_connection", "connection lookup"),
         (SdkConnection, "get", "connection lookup"),
         (ModelConnection, "get_connection_from_secrets", "connection lookup"),
         (boto3, "client", "boto3 client/resource/session"),

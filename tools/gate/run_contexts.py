@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
+
+from compat import airflow as airflow_compat
 import repository
 
 VARIABLES_FILE = repository.CONFIG / "variables.json"
@@ -73,10 +75,7 @@ def _utc(moment: datetime):
 
 
 def is_asset_scheduled(dag) -> bool:
-    from airflow.timetables.assets import AssetOrTimeSchedule
-    from airflow.timetables.simple import AssetTriggeredTimetable
-
-    return isinstance(dag.timetable, (AssetTriggeredTimetable, AssetOrTimeSchedule))
+    return airflow_compat.asset_triggered(dag)
 
 
 def asset_triggered_run(run_after: datetime) -> RunContext:
@@ -88,14 +87,15 @@ def scheduled_run(dag, earliest: datetime) -> RunContext | None:
     """The timetable's first scheduled run whose interval starts at or after `earliest` (None: none)."""
     from airflow.timetables.base import TimeRestriction
 
+    timetable = airflow_compat.core_timetable(dag)
     restriction = TimeRestriction(earliest=_utc(earliest), latest=None, catchup=True)
-    info = dag.timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    info = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
     if info is None:
         return None
     from airflow.utils.types import DagRunType
 
     # The scheduler names the run after its logical date (SchedulerJobRunner._create_dag_runs).
-    run_id = dag.timetable.generate_run_id(
+    run_id = timetable.generate_run_id(
         run_type=DagRunType.SCHEDULED, run_after=info.logical_date, data_interval=info.data_interval
     )
     interval = (info.data_interval.start, info.data_interval.end)
@@ -108,7 +108,7 @@ def manual_run(dag, logical_date: datetime | None = None, run_after: datetime | 
         run_after = _utc(run_after or REFERENCE_TIME)
         return RunContext(MANUAL, _run_id(MANUAL, run_after, None), run_after)
     logical_date = _utc(logical_date)
-    interval = dag.timetable.infer_manual_data_interval(run_after=logical_date)
+    interval = airflow_compat.core_timetable(dag).infer_manual_data_interval(run_after=logical_date)
     run_id = _run_id(MANUAL, interval.end, logical_date)
     return RunContext(MANUAL, run_id, interval.end, logical_date, (interval.start, interval.end))
 
@@ -322,10 +322,9 @@ def render_problems(dag, variables: dict[str, str] | None = None) -> list[str]:
     A task may refuse a run on purpose (AirflowFailException, e.g. a load that needs a data interval in a
     run that has none): that is a diagnosis for the user, not a rendering bug, and passes.
     """
-    from airflow.exceptions import AirflowFailException
-
     from gate.template_files import explain
 
+    refusal = airflow_compat.fail_exception()  # a task refusing the run on purpose
     variables = variables if variables is not None else variable_values()
     jinja_env = dag.get_template_env()
     problems = []
@@ -335,7 +334,7 @@ def render_problems(dag, variables: dict[str, str] | None = None) -> list[str]:
             context = template_context(dag, task, run, variables, params[task.task_id])
             try:
                 copy.copy(task).render_template_fields(dict(context), jinja_env=jinja_env)
-            except AirflowFailException:
+            except refusal:
                 continue
             except Exception as error:
                 field = _failing_field(copy.copy(task), context, jinja_env)

@@ -21,6 +21,7 @@ REVIEWED_PINS = {
     "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
     "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
     "aws-actions/configure-aws-credentials": ("b47578312673ae6fa5b5096b330d9fbac3d116df", "v4.2.1"),
+    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
 }
 USES_LINE = re.compile(r"^\s*(?:-\s*)?uses:\s*(?P<ref>\S+)\s*(?:#\s*(?P<comment>.*))?$")
 SHA = re.compile(r"[0-9a-f]{40}")
@@ -254,4 +255,41 @@ def sync_workflow_violations(workflow: dict) -> list[str]:
             "deploy must run ./run_tests.sh --fast before the AWS credentials step, then "
             "./sync_dags.sh --skip-gate-run (no test runs with the deploy role's session)"
         )
+    return found
+
+
+def upgrade_check_workflow_violations(workflow: dict) -> list[str]:
+    """The upgrade check: weekly and by hand only (it never blocks a pull request), read-only, no secrets,
+    ./run_tests.sh --upgrade-check on MWAA's Python, and its report uploaded whatever the verdict."""
+    found = []
+    on = triggers(workflow)
+    if set(on) != {"schedule", "workflow_dispatch"}:
+        found.append(f"must run on schedule and workflow_dispatch only (never blocks a PR), not {sorted(on)}")
+    elif not on["schedule"]:
+        found.append("schedule needs a cron entry (weekly)")
+    if workflow.get("permissions") != {"contents": "read"}:
+        found.append(f"permissions must be exactly contents: read, not {workflow.get('permissions')}")
+    if "secrets" in yaml.safe_dump(workflow):
+        found.append("uses secrets: the check needs none")
+    jobs = workflow.get("jobs", {})
+    if len(jobs) != 1:
+        return found + [f"needs exactly one job, found {sorted(jobs) or 'none'}"]
+    ((job_id, job),) = jobs.items()
+    job_steps = job.get("steps", [])
+    found += python_violations(job_id, job_steps)
+    if not job.get("timeout-minutes"):
+        found.append(f"{job_id}: needs timeout-minutes")
+    check = first_step(job_steps, r"^\./run_tests\.sh --upgrade-check\b")
+    uploads = [i for i, s in enumerate(job_steps) if s.get("uses", "").startswith("actions/upload-artifact@")]
+    if check is None:
+        found.append(f"{job_id}: must run ./run_tests.sh --upgrade-check")
+    paths = str(job_steps[uploads[0]].get("with", {}).get("path", "")) if len(uploads) == 1 else ""
+    if (
+        len(uploads) != 1
+        or "report.md" not in paths
+        or job_steps[uploads[0]].get("if") != "always()"
+        or check is None
+        or uploads[0] < check
+    ):
+        found.append(f"{job_id}: after the check, upload build/upgrade-check/*/report.md with if: always()")
     return found

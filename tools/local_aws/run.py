@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from compat import airflow as airflow_compat
 from gate.run_contexts import ASSET_TRIGGERED, TRIGGERED_BY, RunContext
 from gate.rules import shown_path
 from gate.suggest import closest
@@ -75,14 +76,12 @@ def load_dag(dag_id: str, dags_folder: Path = DAGS_FOLDER):
     The gate makes every dag_id its file's name, so only `<dag_id>.py` is parsed; the whole folder only
     when that file does not define the DAG (to say which DAGs there are, or why a file did not load).
     """
-    from airflow.models.dagbag import DagBag
-
     own_file = dags_folder / f"{dag_id}.py"
     if own_file.is_file():
-        bag = DagBag(dag_folder=str(own_file), include_examples=False, safe_mode=True)
+        bag = airflow_compat.dag_bag(own_file)
         if dag_id in bag.dags and not bag.import_errors:
             return bag.dags[dag_id]
-    bag = DagBag(dag_folder=str(dags_folder), include_examples=False, safe_mode=True)
+    bag = airflow_compat.dag_bag(dags_folder)
     if dag_id in bag.dags:
         return bag.dags[dag_id]
     errors = "".join(
@@ -108,9 +107,7 @@ def load_dag(dag_id: str, dags_folder: Path = DAGS_FOLDER):
 
 def load_dags(dags_folder: Path = DAGS_FOLDER) -> dict:
     """Every DAG of `dags_folder`; a file that does not load raises with the reason."""
-    from airflow.models.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(dags_folder), include_examples=False, safe_mode=True)
+    bag = airflow_compat.dag_bag(dags_folder)
     if bag.import_errors:
         errors = "".join(
             f"\n  {path}: {error.strip().splitlines()[-1]}" for path, error in bag.import_errors.items()
@@ -150,19 +147,13 @@ def register(*dags, unpaused: bool = False) -> None:
     only for DAGs that are not paused (AssetManager.register_asset_change), as on a running environment.
     """
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.models.dag import DAG as SchedulerDAG, DagModel
-    from airflow.serialization.serialized_objects import SerializedDAG
+    from airflow.models.dag import DagModel
     from airflow.utils.session import create_session
     from sqlalchemy import update
 
     DagBundlesManager().sync_bundles_to_db()
     with create_session() as session:
-        SchedulerDAG.bulk_write_to_db(
-            BUNDLE_NAME,
-            None,
-            [SerializedDAG.from_dict(SerializedDAG.to_dict(dag)) for dag in dags],
-            session=session,
-        )
+        airflow_compat.write_dags_to_db(dags, BUNDLE_NAME, session)
         if unpaused:
             ids = [dag.dag_id for dag in dags]
             session.execute(update(DagModel).where(DagModel.dag_id.in_(ids)).values(is_paused=False))
@@ -200,10 +191,12 @@ def serialized_once(dag):
     trips, a quarter of a second each, most of it validating params. The DAG does not change while it runs,
     so every task's API gets the first round trip's SerializedDAG (which the API only reads).
     """
-    from airflow.serialization.serialized_objects import SerializedDAG
-
-    original_to_dict = SerializedDAG.__dict__["to_dict"]
-    original_from_dict = SerializedDAG.__dict__["from_dict"]
+    serializer = airflow_compat.per_task_serializer()
+    if serializer is None:  # this Airflow does not serialize per task
+        yield
+        return
+    original_to_dict = serializer.__dict__["to_dict"]
+    original_from_dict = serializer.__dict__["from_dict"]
     cache: dict[str, object] = {}
 
     def to_dict(cls, var):
@@ -220,11 +213,11 @@ def serialized_once(dag):
             cache["dag"] = original_from_dict.__func__(cls, serialized_obj)
         return cache["dag"]
 
-    SerializedDAG.to_dict, SerializedDAG.from_dict = classmethod(to_dict), classmethod(from_dict)
+    serializer.to_dict, serializer.from_dict = classmethod(to_dict), classmethod(from_dict)
     try:
         yield
     finally:
-        SerializedDAG.to_dict, SerializedDAG.from_dict = original_to_dict, original_from_dict
+        serializer.to_dict, serializer.from_dict = original_to_dict, original_from_dict
 
 
 @functools.lru_cache(maxsize=None)
@@ -343,13 +336,12 @@ def emit_schedule_events(dag, source: str = "run_local") -> datetime:
     """Record one event for every asset `dag` is scheduled on (as the REST API's "create asset event"
     does), so a run of it alone is triggered as the scheduler would trigger it; returns their time."""
     from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils import timezone
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    now = timezone.utcnow()
+    now = airflow_compat.utcnow()
     with create_session() as session:
-        for _, asset in dag.timetable.asset_condition.iter_assets():
+        for asset in airflow_compat.schedule_assets(dag):
             model = session.scalar(
                 select(AssetModel).where(AssetModel.name == asset.name, AssetModel.uri == asset.uri)
             )
@@ -361,20 +353,19 @@ def emit_schedule_events(dag, source: str = "run_local") -> datetime:
 def runs_created_as(run: RunContext):
     """Let dag.test() create its DagRun as the scheduler (or the REST API) creates `run`.
 
-    Airflow 3.0.6's dag.test() always makes a manual run with the data interval inferred for its logical
-    date (airflow.models.dag._get_or_create_dagrun). Here the run gets `run`'s type, logical date (or
+    Airflow's dag.test() always makes a manual run with the data interval inferred for its logical date
+    (compat.airflow.test_run_factory). Here the run gets `run`'s type, logical date (or
     none), data interval (or none) and run_after, and an asset-triggered run the asset events that
     triggered it, exactly as SchedulerJobRunner creates them.
     """
-    from airflow.models import dag as scheduler_dag_module
     from airflow.models.dagrun import DagRun
     from airflow.timetables.base import DataInterval
-    from airflow.utils import timezone
     from airflow.utils.state import DagRunState
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
     from sqlalchemy import delete
 
-    original = scheduler_dag_module._get_or_create_dagrun
+    factory_module, factory_name = airflow_compat.test_run_factory()
+    original = getattr(factory_module, factory_name)
 
     def create(*, dag, conf, session, **_ignored):
         run_id = run.run_id
@@ -392,7 +383,7 @@ def runs_created_as(run: RunContext):
             run_type=DagRunType(run.run_type),
             state=DagRunState.RUNNING,
             triggered_by=DagRunTriggeredByType(TRIGGERED_BY[run.run_type]),
-            start_date=timezone.utcnow(),
+            start_date=airflow_compat.utcnow(),
             session=session,
         )
         if run.run_type == ASSET_TRIGGERED:
@@ -400,11 +391,36 @@ def runs_created_as(run: RunContext):
             session.commit()
         return dag_run
 
-    scheduler_dag_module._get_or_create_dagrun = create
+    setattr(factory_module, factory_name, create)
     try:
         yield
     finally:
-        scheduler_dag_module._get_or_create_dagrun = original
+        setattr(factory_module, factory_name, original)
+
+
+@contextmanager
+def callbacks_on_the_parsed_dag(dag):
+    """Let dag.test() run `dag`'s callbacks with `dag` itself, as the DAG processor runs them on MWAA (with
+    the DAG parsed from its file), where dag.test() would pass its scheduler DAG (compat.airflow
+    .dag_test_callback_runner)."""
+    runner = airflow_compat.dag_test_callback_runner()
+    if runner is None:
+        yield
+        return
+    owner, name = runner
+    original = owner.__dict__[name]
+
+    @functools.wraps(original)
+    def run_callbacks(dag_run, *args, **kwargs):
+        if getattr(kwargs.get("dag"), "dag_id", None) == dag.dag_id:
+            kwargs["dag"] = dag
+        return original(dag_run, *args, **kwargs)
+
+    setattr(owner, name, run_callbacks)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
 
 
 def run_dag(dag, run: RunContext) -> RunResult:
@@ -424,6 +440,7 @@ def run_dag(dag, run: RunContext) -> RunResult:
         quick_scheduling_loop(),
         plain_task_logs(),
         runs_created_as(run),
+        callbacks_on_the_parsed_dag(dag),
     ):
         dag_run = dag.test(logical_date=run.logical_date, run_after=run.run_after)
     seconds = time.perf_counter() - start
