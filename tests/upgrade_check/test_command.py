@@ -76,7 +76,7 @@ def test_the_venv_is_reused_until_one_of_its_inputs_changes(copied_repository, t
     python = sys.executable
     fake = tmp_path / "venv"
     (fake / "bin").mkdir(parents=True)
-    (fake / "bin" / "python").touch()
+    (fake / "bin" / "python").symlink_to(sys.executable)
     (fake / venv.STAMP).write_text(venv.inputs_hash(version, python) + "\n")
 
     assert venv.ensure(version, fake, python)[0] is False  # stamp matches: nothing built
@@ -95,3 +95,27 @@ def test_the_venv_is_reused_until_one_of_its_inputs_changes(copied_repository, t
             f.write("# changed\n")
         assert venv.inputs_hash(version, python) != stamp, changed
         stamp = venv.inputs_hash(version, python)
+
+
+def test_tools_venv_sh_finds_the_upgrade_venv_current_and_never_reinstalls_today_s_pins_into_it(tmp_path):
+    # The hook tests run ./run_tests.sh with LAKEHOUSE_VENV set to the venv running them: in the upgrade
+    # check, this venv. With a stale stamp tools/venv.sh would install today's pins into it mid-run.
+    fake = tmp_path / "venv"
+    (fake / "bin").mkdir(parents=True)
+    (fake / "bin" / "python").symlink_to(sys.executable)
+
+    venv.mark_current_for_venv_sh(fake)
+
+    done = subprocess.run(
+        [
+            "bash",
+            "-c",
+            'source "$0/tools/venv.sh"; requirements_hash "$1"',
+            repository.ROOT,
+            fake / "bin" / "python",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (fake / venv.VENV_SH_STAMP).read_text() == done.stdout != ""

@@ -18,6 +18,16 @@ import constraints
 import repository
 
 STAMP = ".inputs.sha256"
+# tools/venv.sh's stamp: a suite that runs ./run_tests.sh or a hook with LAKEHOUSE_VENV=this venv (the hook
+# tests do) must find it current, or tools/venv.sh would reinstall today's pins into it.
+VENV_SH_STAMP = ".requirements.sha256"
+_VENV_SH_HASH = """import hashlib, sys
+digest = hashlib.sha256()
+for name in sys.argv[1:]:
+    with open(name, "rb") as f:
+        digest.update(f.read())
+digest.update(("Python %s\\n" % sys.version).encode())
+print(digest.hexdigest())"""
 
 
 def inputs(version: str) -> list[Path]:
@@ -49,6 +59,7 @@ def ensure(version: str, venv: Path, python: str = sys.executable) -> tuple[bool
     wanted = inputs_hash(version, python)
     stamp = venv / STAMP
     if stamp.is_file() and stamp.read_text().strip() == wanted and venv_python(venv).exists():
+        mark_current_for_venv_sh(venv)  # requirements/*.txt may have been edited back and forth meanwhile
         return False, time.monotonic() - start
     print(f"== building {venv.relative_to(repository.ROOT)} (first run or its inputs changed) ==", flush=True)
     shutil.rmtree(venv, ignore_errors=True)
@@ -77,4 +88,14 @@ def ensure(version: str, venv: Path, python: str = sys.executable) -> tuple[bool
         env=env,
     )
     stamp.write_text(wanted + "\n")
+    mark_current_for_venv_sh(venv)
     return True, time.monotonic() - start
+
+
+def mark_current_for_venv_sh(venv: Path) -> None:
+    """Write tools/venv.sh's stamp (requirements_hash: requirements/*.txt and the interpreter) into `venv`."""
+    files = [str(path) for path in sorted(repository.REQUIREMENTS.glob("*.txt"))]
+    done = subprocess.run(
+        [str(venv_python(venv)), "-c", _VENV_SH_HASH, *files], capture_output=True, text=True
+    )
+    (venv / VENV_SH_STAMP).write_text(done.stdout)
