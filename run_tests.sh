@@ -33,6 +33,10 @@ while [ $# -gt 0 ]; do
             dags+=("$2") && dag_ids="$dag_ids $2"
             shift
             ;;
+        --upgrade-check)
+            echo "error: --upgrade-check runs alone and comes first, e.g. ./run_tests.sh --upgrade-check 3.3.1" >&2
+            exit 2
+            ;;
         --update-inventory)
             ensure_venv || exit 1
             exec "$VENV/bin/python" -m gate.inventory
@@ -60,7 +64,8 @@ if [ "${#dags[@]}" -gt 0 ]; then
     dag_files=$(python -m gate.inventory --check-ids ${dags[@]+"${dags[@]}"}) || exit 2
     # shellcheck disable=SC2206  # one repository-relative path per line, no spaces (dags/<dag_id>.py)
     lint_paths=($dag_files)
-    ruff_paths=("${lint_paths[@]}")
+    # shellcheck disable=SC2206  # the same paths
+    ruff_paths=($dag_files)
     suites=(tests/dags tests/sql/test_sql_parses.py tests/e2e/test_dag_runs.py)
     export LAKEHOUSE_GATE_DAGS="${dag_ids# }"
     echo "== only the DAGs${dag_ids} ($(echo "$dag_files" | tr '\n' ' ' | sed 's/ $//')) =="
