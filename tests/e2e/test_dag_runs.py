@@ -388,9 +388,10 @@ def test_an_incremental_run_without_a_logical_date_fails_at_once_and_alerts(aws)
     result = aws.run_dag(dag, run)
 
     assert result.state == "failed", result.summary()
+    from sample_data.bucket import redshift_spec
+
     assert {task: state for task, state in result.task_states.items() if state == "failed"} == {
-        "listing.copy_to_staging": "failed",
-        "sales.copy_to_staging": "failed",
+        f"{table.name}.copy_to_staging": "failed" for table in redshift_spec().incremental
     }
     assert aws.redshift_statements() == []
     (alert,) = aws.alerts()
