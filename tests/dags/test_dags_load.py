@@ -82,6 +82,8 @@ def test_the_dags_match_their_recorded_structure(loaded):
 
 
 def test_the_dag_catalogue_matches_the_dags(loaded):
+    if inventory.selected() is not None:  # ./run_tests.sh --dag parsed only some DAGs; the page shows all
+        pytest.skip("docs/dags.md covers every DAG: checked by a run without --dag")
     docs = catalogue.docs_file(loaded.folder)
     if docs is None:
         pytest.skip(f"{loaded.folder} is not the repository's DAG folder and GATE_DAGS_DOC_FILE is unset")

@@ -21,7 +21,7 @@ from airflow.sdk import DAG
 
 from lakehouse.no_such_module import dag_settings
 
-with DAG(**dag_settings()) as dag:
+with DAG(schedule=None, **dag_settings()) as dag:
     pass
 '''
 
@@ -107,22 +107,28 @@ def test_a_push_changing_one_dags_sql_tests_only_that_dag_and_names_the_file(clo
     # What each DAG file read, as this session's parse of the same DAGs recorded it.
     (clone.path / "build/test-gate").mkdir(parents=True)
     shutil.copy(READS_FILE, clone.path / "build/test-gate/dag-reads.json")
-    event = clone.path / "sql/redshift/ddl/event.sql"
-    good = event.read_text()
-    event.write_text(good.replace("    catid SMALLINT NOT NULL,", "    catid SMALLINT NOT NULL NOT,,"))
-    clone.git("commit", "-q", "-am", "A typo in the event table")
+    # Only redshift__01 reads the schema's DDL (a table's DDL is read by every DAG loading the table spec).
+    schema = clone.path / "sql/redshift/ddl/schema.sql"
+    good = schema.read_text()
+    schema.write_text(good.replace("CREATE SCHEMA IF NOT EXISTS", "CREATE SCHEMA IF NOT EXISTS ("))
+    clone.git("commit", "-q", "-am", "A typo in the schema DDL")
 
     blocked = clone.git("push", "origin", "main", check=False)
     summary = blocked.output.split("== gate summary ==")[-1]
 
     assert blocked.returncode != 0
-    assert "testing only the DAGs: redshift__01_create_tables" in blocked.output, blocked.output
+    assert (
+        "the push changes sql/redshift/ddl/schema.sql -> testing only the DAGs: redshift__01_create_tables\n"
+        in (blocked.output)
+    ), blocked.output
     assert "running ./run_tests.sh --fast --dag redshift__01_create_tables on" in blocked.output
-    assert "sql/redshift/ddl/event.sql:4:31: redshift__01_create_tables.create_schema_and_tables" in summary
+    assert re.search(
+        r"sql/redshift/ddl/schema\.sql:1:\d+: redshift__01_create_tables\.create_schema_and_tables", summary
+    ), summary
     assert not re.search(r"pre-push-\w{6}/", summary), summary  # no path of the temporary checkout
     assert "the whole log: build/test-logs/pre-push-pytest.log" in summary
 
-    event.write_text(good)
+    schema.write_text(good)
     clone.git("commit", "-q", "-am", "Fix the typo")
     passed = clone.git("push", "origin", "main").output
 
