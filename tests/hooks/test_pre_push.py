@@ -118,7 +118,8 @@ def test_a_push_changing_one_dags_sql_tests_only_that_dag_and_names_the_file(clo
 
     assert blocked.returncode != 0
     assert re.search(
-        r"the push changes sql/redshift/ddl/schema\.sql -> testing only the DAGs: redshift__01_create_tables *\n",
+        r"the push changes sql/redshift/ddl/schema\.sql -> "
+        r"testing only the DAGs: redshift__01_create_tables *\n",
         blocked.output,
     ), blocked.output
     assert "running ./run_tests.sh --fast --dag redshift__01_create_tables on" in blocked.output
