@@ -30,6 +30,8 @@ from lakehouse.table_spec import (
     fail,
     read_document,
     refuse_duplicate_names,
+    refuse_unknown_fields,
+    require_fields,
     require_mapping,
 )
 
@@ -155,10 +157,7 @@ def parse_table(entry: Any, spec_file: Path, position: int) -> HudiTable:
 
 
 def _require_fields(entry: dict, fail: Fail) -> None:
-    for field in REQUIRED_FIELDS:
-        value = entry.get(field)
-        if not isinstance(value, str) or not value.strip():
-            raise fail(field, "missing or empty", f"give '{field}' a value")
+    require_fields(entry, fail, REQUIRED_FIELDS)
 
 
 def _require_glue_names(entry: dict, fail: Fail) -> None:
@@ -172,9 +171,7 @@ def _require_glue_names(entry: dict, fail: Fail) -> None:
 
 
 def _refuse_unknown_fields(entry: dict, fail: Fail) -> None:
-    unknown = sorted(set(entry) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
-    if unknown:
-        raise fail(unknown[0], "unknown field", f"use only {REQUIRED_FIELDS + OPTIONAL_FIELDS}")
+    refuse_unknown_fields(entry, fail, REQUIRED_FIELDS + OPTIONAL_FIELDS)
 
 
 def _require_table_type(entry: dict, fail: Fail) -> None:

@@ -24,6 +24,8 @@ from lakehouse.table_spec import (
     fail,
     read_document,
     refuse_duplicate_names,
+    refuse_unknown_fields,
+    require_fields,
     require_mapping,
 )
 
@@ -106,10 +108,7 @@ def parse_table(
 
 
 def _require_fields(entry: dict, fail: Fail) -> None:
-    for field in REQUIRED_FIELDS:
-        value = entry.get(field)
-        if not isinstance(value, str) or not value.strip():
-            raise fail(field, "missing or empty", f"give '{field}' a value")
+    require_fields(entry, fail, REQUIRED_FIELDS)
     if "event_time" in entry and (
         not isinstance(entry["event_time"], str) or not entry["event_time"].strip()
     ):
@@ -121,9 +120,7 @@ def _require_fields(entry: dict, fail: Fail) -> None:
 
 
 def _refuse_unknown_fields(entry: dict, fail: Fail) -> None:
-    unknown = sorted(set(entry) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
-    if unknown:
-        raise fail(unknown[0], "unknown field", f"use only {REQUIRED_FIELDS + OPTIONAL_FIELDS}")
+    refuse_unknown_fields(entry, fail, REQUIRED_FIELDS + OPTIONAL_FIELDS)
 
 
 def _require_identifiers(entry: dict, fail: Fail) -> None:

@@ -70,3 +70,18 @@ def refuse_duplicate_names(spec_file: Path, names: list[str]) -> None:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise fail(spec_file, duplicates[0], "name", "defined twice", "give each table a unique name")
+
+
+def require_fields(entry: dict, fail: Fail, required: tuple[str, ...]) -> None:
+    """Every required field is a non-empty string."""
+    for field in required:
+        value = entry.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise fail(field, "missing or empty", f"give '{field}' a value")
+
+
+def refuse_unknown_fields(entry: dict, fail: Fail, known: tuple[str, ...]) -> None:
+    """No field outside `known` (a typo would otherwise be ignored silently)."""
+    unknown = sorted(set(entry) - set(known))
+    if unknown:
+        raise fail(unknown[0], "unknown field", f"use only {known}")
