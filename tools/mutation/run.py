@@ -131,6 +131,20 @@ def run_tests(tree: Path, command: list[str], timeout: float) -> tuple[str, floa
     return ("passed" if done.returncode == 0 else "failed"), seconds, tail
 
 
+def unmutated_run(
+    tree: Path, command: list[str], name: str, tests: list[str], log
+) -> tuple[dict, float | None]:
+    """The module's result so far and the timeout per mutant (its tests' time, scaled); the timeout is None
+    when the tests fail without any mutant (the result then says so)."""
+    status, baseline, tail = run_tests(tree, command, timeout=1800)
+    result = {"module": name, "tests": tests, "baseline_seconds": round(baseline, 1), "mutants": []}
+    if status != "passed":
+        result["error"] = f"the tests fail without any mutant:\n{tail}"
+        log(f"  {name}: baseline {status}; skipped\n{tail}")
+        return result, None
+    return result, baseline * TIMEOUT_FACTOR + TIMEOUT_MARGIN
+
+
 def _changed_line(original: str, mutated: str) -> tuple[int, str, str]:
     """(line number, original line, mutated line) of the first line a mutation changed."""
     before, after = original.splitlines(), mutated.splitlines()
@@ -160,13 +174,9 @@ def python_module(
     from cosmic_ray.work_item import TestOutcome
 
     command = test_command(venv, tests)
-    status, baseline, tail = run_tests(tree, command, timeout=1800)
-    result = {"module": module, "tests": tests, "baseline_seconds": round(baseline, 1), "mutants": []}
-    if status != "passed":
-        result["error"] = f"the tests fail without any mutant:\n{tail}"
-        log(f"  {module}: baseline {status}; skipped\n{tail}")
+    result, timeout = unmutated_run(tree, command, module, tests, log)
+    if timeout is None:
         return result
-    timeout = baseline * TIMEOUT_FACTOR + TIMEOUT_MARGIN
     session = OUT / "sessions" / (module.replace("/", "__") + ".sqlite")
     session.parent.mkdir(parents=True, exist_ok=True)
     session.unlink(missing_ok=True)
@@ -255,13 +265,9 @@ def sql_folder(
     from sample_data.tickit import COLUMNS
 
     command = test_command(venv, tests)
-    status, baseline, tail = run_tests(tree, command, timeout=1800)
-    result = {"module": folder, "tests": tests, "baseline_seconds": round(baseline, 1), "mutants": []}
-    if status != "passed":
-        result["error"] = f"the tests fail without any mutant:\n{tail}"
-        log(f"  {folder}: baseline {status}; skipped\n{tail}")
+    result, timeout = unmutated_run(tree, command, folder, tests, log)
+    if timeout is None:
         return result
-    timeout = baseline * TIMEOUT_FACTOR + TIMEOUT_MARGIN
     mutants = all_mutants(tree, folder, COLUMNS)
     result["generated"] = len(mutants)
     started, chosen = time.monotonic(), sample(len(mutants), limit)
