@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,15 +35,33 @@ def test_every_workflow_exists():
     assert {TEST_WORKFLOW, SYNC_WORKFLOW, UPGRADE_WORKFLOW} <= set(ALL_WORKFLOWS)
 
 
-@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
-def test_workflow_matches_the_github_workflow_schema(path):
-    # check-jsonschema ships the schema (schemastore's github-workflow.json): no network needed.
+@pytest.fixture(scope="module")
+def schema_errors(tmp_path_factory) -> dict[str, list[str]]:
+    """Every workflow, and one a job of which has no `runs-on`, checked against the workflow schema in one
+    check-jsonschema run (it ships schemastore's github-workflow.json: no network; one interpreter start)."""
+    broken = tmp_path_factory.mktemp("workflows") / "broken.yml"
+    broken.write_text("on: push\njobs:\n  test:\n    steps:\n      - run: true\n")
+    paths = [*ALL_WORKFLOWS, broken]
     result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(path)],
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", "-o", "json"]
+        + [str(path) for path in paths],
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    errors: dict[str, list[str]] = {path.name: [] for path in paths}
+    for error in report["errors"] + report["parse_errors"]:
+        errors[Path(error["filename"]).name].append(f"{error.get('path', '')}: {error['message']}")
+    return errors
+
+
+def test_the_schema_check_refuses_a_job_without_runs_on(schema_errors):
+    assert schema_errors["broken.yml"] != []
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_matches_the_github_workflow_schema(path, schema_errors):
+    assert schema_errors[path.name] == []
 
 
 @pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
