@@ -45,7 +45,10 @@ def run_plugin(tmp_path: Path, *pytest_args: str) -> dict:
     return json.loads(outcomes.read_text())
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+# Only the full run uses pytest-xdist (--fast and --dag run in one process): so does the xdist case.
+@pytest.mark.parametrize(
+    "workers", [[], pytest.param(["-n", "2"], marks=pytest.mark.slow)], ids=["one-process", "xdist"]
+)
 def test_only_real_outcomes_are_counted_not_captured_output(tmp_path, workers):
     record = run_plugin(tmp_path, *workers)
 
