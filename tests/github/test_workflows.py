@@ -43,7 +43,15 @@ def schema_errors(tmp_path_factory) -> dict[str, list[str]]:
     broken.write_text("on: push\njobs:\n  test:\n    steps:\n      - run: true\n")
     paths = [*ALL_WORKFLOWS, broken]
     result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", "-o", "json"]
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            "-o",
+            "json",
+        ]
         + [str(path) for path in paths],
         capture_output=True,
         text=True,

@@ -12,8 +12,6 @@ as the gate parses them (gate.loader), it times what the gate tests do beyond th
 
     tools/venv.sh python -m benchmarks.dag_catalogue [--sizes 100 800] [--repeat 5]
 
-(as a module: run as a script, tools/benchmarks/gate.py would shadow the gate package).
-
 Targets: snapshot + drift + catalogue under 0.5 s for the repository; the schedule check under 0.2 s when
 nothing schedule-related changed. Prints numbers (median of --repeat); asserts nothing.
 """
