@@ -196,3 +196,16 @@ def test_a_clean_tree_is_named_by_its_short_hash_with_its_file_count(repo, monke
 
     summary = rf"secret scan: {files} files of tree {tree[:12]}, no credentials \(\d+\.\ds\)\n"
     assert re.fullmatch(summary, capsys.readouterr().out)
+
+
+def test_a_tree_git_does_not_have_fails_with_git_s_reason_and_the_fix(repo, monkeypatch, capsys):
+    commit(repo)
+    monkeypatch.chdir(repo)
+    unknown = "0123456789abcdef0123456789abcdef01234567"
+
+    assert secret_scan.main([unknown]) == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"secret scan: {repo}: git ls-tree failed: fatal: not a tree object")
+    assert captured.err.endswith(". Fix: run from a git checkout of the repository.\n")
