@@ -284,7 +284,7 @@ def python_module(
                 (item for item in items if operators.fullmatch(item.mutations[0].operator_name)),
                 key=lambda item: (item.mutations[0].operator_name, item.mutations[0].occurrence),
             )
-            result["generated"] = len(items)
+            result["generated"], result["kept"] = len(items), len(kept)
             chosen = sample(len(kept), limit)
             started = time.monotonic()
             for index, item in enumerate(kept):
@@ -360,6 +360,7 @@ def python_module(
                     ),
                 )
                 log(f"    {outcome:<11} {module}:{line}: {old.strip()}  ->  {new.strip()}  {runs}")
+                PROGRESS(result)
             result["seconds"] = round(time.monotonic() - started, 1)
     finally:
         os.chdir(cwd)
@@ -415,7 +416,7 @@ def sql_folder(
     if timeout is None:
         return result
     selection = OUT / "linemap" / (folder.replace("/", "__") + ".selected")
-    result["generated"] = len(mutants)
+    result["generated"] = result["kept"] = len(mutants)
     started, chosen = time.monotonic(), sample(len(mutants), limit)
     for index, mutant in enumerate(mutants):
         entry = {
@@ -457,8 +458,13 @@ def sql_folder(
             {**entry, "outcome": outcome, "seconds": round(time.monotonic() - tick, 1), "runs": runs}
         )
         log(f"    {outcome:<9} {mutant.describe()}  {runs}")
+        PROGRESS(result)
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
+
+
+# Called with a module's result after each mutant (main saves it as partial: a run cut short keeps its part)
+PROGRESS = lambda result: None  # noqa: E731
 
 
 # --survivors-of: the results of an earlier run, {module or SQL folder: {mutant key: its entry}}
@@ -520,6 +526,7 @@ def write_report(out: Path) -> Path:
             "modules": len(members),
             "seconds": round(sum(r.get("seconds", 0) + r["baseline_seconds"] for r in members), 1),
             "errors": [r["module"] for r in members if "error" in r],
+            "partial": [r["module"] for r in members if r.get("partial")],
         }
     (out / "report.json").write_text(json.dumps({"summary": summary, "results": results}, indent=1))
     lines = [
@@ -540,6 +547,12 @@ def write_report(out: Path) -> Path:
             f"{s['seconds']} |"
         )
     for result in results:
+        if result.get("partial"):
+            measured = sum(m["outcome"] not in ("not run",) for m in result["mutants"])
+            lines += [
+                "",
+                f"**{result['module']}: cut short** ({measured} of {result.get('kept', '?')} mutants)",
+            ]
         if "error" in result:
             lines += ["", f"**{result['module']}: not run** ({result['error'].splitlines()[0]})"]
     survivors = [(r, m) for r in results for m in r["mutants"] if m["outcome"] in ("survived", "not covered")]
@@ -603,6 +616,10 @@ def main(argv: list[str] | None = None) -> int:
         name = result["module"].replace("/", "__") + ".json"
         (results_dir / name).write_text(json.dumps(result, indent=1))
 
+    def progress(group: str):
+        global PROGRESS
+        PROGRESS = lambda result: save(group, {**result, "partial": True})  # noqa: E731
+
     selected_modules = set(args.module or [])
     if not args.sql:
         for package, modules in packages.items():
@@ -612,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
                 if selected_modules and module not in selected_modules:
                     continue
                 log(f"== {package}: {module} ({', '.join(tests)})")
+                progress(package)
                 save(
                     package, python_module(tree, venv, module, tests, operators, equivalents, args.limit, log)
                 )
@@ -620,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
             if selected_modules and folder not in selected_modules:
                 continue
             log(f"== SQL: {folder} ({', '.join(tests)})")
+            progress("sql " + folder.removeprefix("sql/"))
             save(
                 "sql " + folder.removeprefix("sql/"),
                 sql_folder(tree, venv, folder, tests, equivalents, args.limit, log),
