@@ -113,9 +113,14 @@ def test_each_line_is_filed_under_the_tests_that_execute_it_in_process_or_in_a_s
     }
     # Run by no test: only the blind one may (it is run; without it the mutant would be "not covered")
     assert line_map.tests_of("calc.py", [line_of('    return "never"')]) == only
-    # Run at import, or by a session fixture: any test may depend on it
-    assert line_map.tests_of("calc.py", [line_of("LIMIT = 3")]) is None
+    # Run only by a session fixture: any test may depend on it
     assert line_map.tests_of("calc.py", [line_of('    return "shared"')]) is None
+    # Run at import in the pytest process (any test) and by a test of its own (the subprocess imports the
+    # module again): that test first (a mutant it passes still runs every test)
+    assert line_map.by_line[("calc.py", line_of("LIMIT = 3"))] >= {"*", "test_calc.py::test_in_a_subprocess"}
+    assert line_map.tests_of("calc.py", [line_of("LIMIT = 3")]) == only | {
+        "test_calc.py::test_in_a_subprocess"
+    }
 
 
 def test_a_line_no_test_executes_has_no_tests(project):

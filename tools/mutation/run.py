@@ -198,12 +198,14 @@ class LineMap:
         return cls(by_line, blind, tests - {cls.ANY})
 
     def tests_of(self, module: str, lines) -> set[str] | None:
-        """The tests executing any of `lines` of `module` (plus the blind ones); None: any test may (run them
-        all)."""
+        """The tests executing any of `lines` of `module` (plus the blind ones): the ones to run first. None:
+        only code shared by all tests runs them (imports, shared fixtures), so any test may see the mutant.
+        An empty set: no test runs them. (A mutant the chosen tests all pass still runs all of them.)"""
         users = set().union(*(self.by_line.get((module, line), set()) for line in lines))
-        if self.ANY in users:
+        own = users - {self.ANY}
+        if self.ANY in users and not own:
             return None
-        return users | self.blind
+        return own | self.blind
 
 
 def statement_lines(source: str, line: int) -> range:
