@@ -40,6 +40,7 @@ if __name__ == "__main__":
 """
 
 TESTS = """\
+import os
 import subprocess
 import sys
 
@@ -64,6 +65,11 @@ def test_in_a_subprocess():
 
 def test_in_a_subprocess_without_our_environment():
     subprocess.run([sys.executable, "-c", "pass"], env={"PATH": "/usr/bin"}, check=True)
+
+
+def test_in_a_subprocess_with_its_own_import_path():
+    env = dict(os.environ, PYTHONPATH=".")
+    subprocess.run([sys.executable, "calc.py"], env=env, check=True)
 
 
 def test_limit():
@@ -103,7 +109,10 @@ def test_each_line_is_filed_under_the_tests_that_execute_it_in_process_or_in_a_s
 
     line_map = run.LineMap.read(lines)
 
-    assert line_map.blind == {"test_calc.py::test_in_a_subprocess_without_our_environment"}
+    assert line_map.blind == {
+        "test_calc.py::test_in_a_subprocess_without_our_environment",
+        "test_calc.py::test_in_a_subprocess_with_its_own_import_path",
+    }
     only = set(line_map.blind)
     assert line_map.tests_of("calc.py", [line_of("    return a + b")]) == only | {
         "test_calc.py::test_in_process"
@@ -139,7 +148,7 @@ def test_only_the_selected_tests_run_and_an_unknown_id_is_an_error(project):
     chosen = project / "chosen"
     chosen.write_text("test_calc.py::test_limit\n")
     done = pytest_in(project, "test_calc.py", "-v", "--mutation-select", str(chosen))
-    assert done.returncode == 0 and "1 passed, 3 deselected" in done.stdout, done.stdout
+    assert done.returncode == 0 and "1 passed, 4 deselected" in done.stdout, done.stdout
     assert "test_calc.py::test_limit PASSED" in done.stdout
 
     chosen.write_text("test_calc.py::test_limit\ntest_calc.py::test_gone\n")

@@ -18,6 +18,7 @@ import os
 import sys
 
 FOLDER = os.environ.get("LAKEHOUSE_MUTATION_LINES")
+SITE = os.path.dirname(os.path.abspath(__file__))
 # Bucket of lines run outside a known test (imports, collection, fixtures shared by tests): any test may
 # depend on them, so a mutant there runs all of its module's tests.
 ANY_TEST = "*"
@@ -85,9 +86,8 @@ class Recorder:
             argv, env = args[0], None
         else:
             return
-        if env is not None and not any(_key(k) == "LAKEHOUSE_MUTATION_LINES" for k in env):
-            if _may_run_python(argv):
-                self.blind.add(self.bucket)
+        if not _carries_the_recorder(os.environ if env is None else env) and _may_run_python(argv):
+            self.blind.add(self.bucket)
 
     def start(self) -> None:
         tool = next(i for i in range(6) if sys.monitoring.get_tool(i) is None)
@@ -106,6 +106,15 @@ class Recorder:
         }
         with open(os.path.join(self.folder, f"lines-{os.getpid()}.json"), "w") as f:
             json.dump(data, f)
+
+
+def _carries_the_recorder(env) -> bool:
+    """Whether a process started with `env` starts the recorder: the mapping folder named and this folder on
+    PYTHONPATH (a test setting PYTHONPATH to the import roots alone leaves it out)."""
+    values = {_key(k): _key(v) for k, v in env.items()}
+    return bool(values.get("LAKEHOUSE_MUTATION_LINES")) and SITE in values.get("PYTHONPATH", "").split(
+        os.pathsep
+    )
 
 
 def _key(name) -> str:
