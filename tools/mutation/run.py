@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -121,18 +122,23 @@ def run_tests(
     env.update(PYTHONPATH=f"{tree / 'tools'}:{tree / 'plugins'}", PYTHONDONTWRITEBYTECODE="1")
     env.update(env_extra or {})
     started = time.monotonic()
+    process = subprocess.Popen(
+        command,
+        cwd=tree,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(
-            command,
-            cwd=tree,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            start_new_session=True,
-        )
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        # The whole session: the tests' servers (PostgreSQL, git) too, not only pytest
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         return "timeout", time.monotonic() - started, ""
+    done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     seconds = time.monotonic() - started
     tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-12:])
     status = {0: "passed", 4: "error", 5: "error"}.get(done.returncode, "failed")
