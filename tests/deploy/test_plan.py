@@ -8,6 +8,7 @@ import io
 import pytest
 
 from deploy import cli, plan, stamp
+from deploy.bundle import BundleFile
 from tests.deploy.support import commit_all
 
 
@@ -98,3 +99,16 @@ def test_allow_mass_delete_lets_it_through(four_dags):
 )
 def test_sizes_are_shown_in_the_largest_unit_below_1024(size, shown):
     assert plan.human_bytes(size) == shown
+
+
+@pytest.mark.parametrize(
+    "count, listed, last", [(60, 60, "    + dags/f59.py (1 B)"), (61, 60, "    ... and 1 more")]
+)
+def test_the_plan_lists_60_changes_and_counts_the_rest(count, listed, last):
+    added = [BundleFile(f"dags/f{n:02d}.py", b"x") for n in range(count)]
+
+    lines = plan.render(plan.Plan(added=added), "s3://bucket/").splitlines()
+
+    changes = [line for line in lines if line.startswith("    + ")]
+    assert changes == [f"    + dags/f{n:02d}.py (1 B)" for n in range(listed)]
+    assert lines[-1] == last

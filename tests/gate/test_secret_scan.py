@@ -8,9 +8,11 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
+import repository
 from gate import secret_scan
 
 ACCESS_KEY_ID = "AKIA" + "QWERTYUIOPASDFGH"
@@ -196,3 +198,31 @@ def test_a_clean_tree_is_named_by_its_short_hash_with_its_file_count(repo, monke
 
     summary = rf"secret scan: {files} files of tree {tree[:12]}, no credentials \(\d+\.\ds\)\n"
     assert re.fullmatch(summary, capsys.readouterr().out)
+
+
+def test_a_tree_git_does_not_have_fails_with_git_s_reason_and_the_fix(repo, monkeypatch, capsys):
+    commit(repo)
+    monkeypatch.chdir(repo)
+    unknown = "0123456789abcdef0123456789abcdef01234567"
+
+    assert secret_scan.main([unknown]) == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"secret scan: {repo}: git ls-tree failed: fatal: not a tree object")
+    assert captured.err.endswith(". Fix: run from a git checkout of the repository.\n")
+
+
+def test_the_command_scans_the_tree_it_is_given(repo):
+    """The command as ./run_tests.sh runs it: a key in the working tree, none in the TREE given."""
+    clean = commit(repo)
+    (repo / "dags/clean.py").write_text(f"VALUE = '{ACCESS_KEY_ID}'\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, repository.IMPORT_ROOTS)))
+    command = [sys.executable, "-m", "gate.secret_scan"]
+
+    given = subprocess.run([*command, clean], cwd=repo, env=env, capture_output=True, text=True)
+    own = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
+
+    assert (given.returncode, own.returncode) == (0, 1), given.stderr + own.stderr
+    assert given.stdout.startswith(f"secret scan: 2 files of tree {clean[:12]}, no credentials")
+    assert "dags/clean.py:1: AWS Access Key" in own.stdout

@@ -5,6 +5,9 @@ git sends a hook's output to stderr: the assertions read `result.stderr`.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 UNFORMATTED = 'settings = {  "retries":2 }\n\n\ndef owner( ):\n    return   "data-platform"\n'
 FORMATTED = 'settings = {"retries": 2}\n\n\ndef owner():\n    return "data-platform"\n'
 # Built at run time so that this file itself holds no credential-shaped literal.
@@ -263,3 +266,25 @@ def test_a_key_pasted_into_an_existing_line_is_refused_with_that_line(hooked_rep
     assert "config/settings.env:2: AWS Access Key" in result.stderr
     assert "config/settings.env:1:" not in result.stderr and "config/settings.env:3:" not in result.stderr
     assert hooked_repo.head() == before
+
+
+def test_a_failing_git_command_refuses_the_commit_with_git_s_message_and_no_traceback(hooked_repo, tmp_path):
+    # hooks/pre-commit execs the hook's Python like this; here git fails in it (no repository around it).
+    outside = tmp_path / "not-a-repository"
+    outside.mkdir()
+    roots = f"{hooked_repo.path / 'tools'}:{hooked_repo.path / 'plugins'}"
+    env = dict(hooked_repo.env, GIT_CEILING_DIRECTORIES=str(tmp_path), PYTHONPATH=roots)
+
+    done = subprocess.run(
+        [sys.executable, str(hooked_repo.path / "hooks" / "pre_commit.py")],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.returncode == 1, done.stderr
+    first_line = done.stderr.splitlines()[0]
+    assert first_line.startswith("pre-commit: git diff-index --cached -z --no-renames --diff-filter=AMT ")
+    assert "failed: fatal: not a git repository" in first_line
+    assert "Traceback" not in done.stderr

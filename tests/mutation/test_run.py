@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -72,7 +75,7 @@ def test_the_report_adds_up_the_results_of_every_module(tmp_path):
     results.mkdir()
     for name, group, outcomes in [
         ("a", "deploy", ["killed", "survived"]),
-        ("b", "deploy", ["killed", "timeout", "equivalent"]),
+        ("b", "deploy", ["killed", "timeout", "equivalent", "not covered"]),
         ("c", "sql redshift", ["survived"]),
     ]:
         mutants = [
@@ -91,7 +94,34 @@ def test_the_report_adds_up_the_results_of_every_module(tmp_path):
     assert run.main(["--report-only", "--out", str(tmp_path)]) == 0
 
     report = (tmp_path / "report.md").read_text()
-    assert "| deploy | 2 | 2 | 1 | 1 | 1 | 0 | 75.0 % | 20.0 |" in report
-    assert "| sql redshift | 1 | 0 | 0 | 1 | 0 | 0 | 0.0 % | 10.0 |" in report
-    assert "## Survivors (2)" in report and "- `a.py:3` op: `x < 1` -> `x <= 1`" in report
-    assert json.loads((tmp_path / "report.json").read_text())["summary"]["deploy"]["score"] == 75.0
+    # killed, timeout, survived, not covered, equivalent, error, not run, score: 3 of 5
+    assert "| deploy | 2 | 2 | 1 | 1 | 1 | 1 | 0 | 0 | 60.0 % | 20.0 |" in report
+    assert "| sql redshift | 1 | 0 | 0 | 1 | 0 | 0 | 0 | 0 | 0.0 % | 10.0 |" in report
+    assert "## Survivors (3)" in report and "- `a.py:3` op: `x < 1` -> `x <= 1`\n" in report
+    assert "- `b.py:3` op: `x < 1` -> `x <= 1` (not covered)" in report
+    assert json.loads((tmp_path / "report.json").read_text())["summary"]["deploy"]["score"] == 60.0
+
+
+def test_a_run_past_its_timeout_is_stopped_with_the_processes_it_started(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    script = (
+        "import subprocess, time; child = subprocess.Popen(['sleep', '60']); "
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid)); time.sleep(60)"
+    )
+
+    status, seconds, _ = run.run_tests(tmp_path, [sys.executable, "-c", script], timeout=3)
+
+    assert status == "timeout" and seconds < 30
+    time.sleep(0.5)
+    assert _state(int(pid_file.read_text())) in (
+        "gone",
+        "Z",
+    )  # killed (a zombie until its new parent reaps it)
+
+
+def _state(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return "gone"
+    return next(line.split()[1] for line in status.splitlines() if line.startswith("State:"))

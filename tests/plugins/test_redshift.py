@@ -338,3 +338,25 @@ def test_another_copy_failure_is_raised_as_it_is(copy_task):
     with _stubbed(copy_task, failed, failed), pytest.raises(Exception) as error:
         copy_task.execute({})
     assert "stl_load_errors" in str(error.value) and "has no files" not in str(error.value)
+
+
+def test_a_failed_look_at_the_failed_statement_raises_the_original_failure(copy_task):
+    """The diagnosis is best effort: when DescribeStatement itself fails, the deferred failure is raised."""
+    from botocore.stub import Stubber
+
+    event = {
+        "status": "error",
+        "message": "Statement batch-1 terminated with status FAILED.",
+        "statement_id": "batch-1",
+    }
+    stubber = Stubber(copy_task.hook.conn)
+    stubber.add_client_error(
+        "describe_statement",
+        service_error_code="InternalServerException",
+        service_message="The service is unavailable",
+        expected_params={"Id": "batch-1"},
+    )
+    with stubber, pytest.raises(AirflowException) as error:
+        copy_task.execute_complete({}, event)
+    stubber.assert_no_pending_responses()
+    assert str(error.value) == "context: {}, error message: Statement batch-1 terminated with status FAILED."

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -105,44 +106,138 @@ def test_command(venv: Path, tests: list[str]) -> list[str]:
         "no:warnings",
         "-p",
         "deploy.selection",
+        "-p",
+        "mutation.linemap",
         *tests,
     ]
 
 
-def run_tests(tree: Path, command: list[str], timeout: float) -> tuple[str, float, str]:
-    """('passed' | 'failed' | 'timeout', seconds, the output's tail)."""
+def run_tests(
+    tree: Path, command: list[str], timeout: float, env_extra: dict[str, str] | None = None
+) -> tuple[str, float, str]:
+    """('passed' | 'failed' | 'timeout' | 'error', seconds, the output's tail). 'error': pytest was used
+    wrongly (exit 4: e.g. a selected test id not collected; 5: no test ran), which says nothing of a mutant.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "LAKEHOUSE_GATE"))}
     env.update(PYTHONPATH=f"{tree / 'tools'}:{tree / 'plugins'}", PYTHONDONTWRITEBYTECODE="1")
+    env.update(env_extra or {})
     started = time.monotonic()
+    process = subprocess.Popen(
+        command,
+        cwd=tree,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(
-            command,
-            cwd=tree,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            start_new_session=True,
-        )
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        # The whole session: the tests' servers (PostgreSQL, git) too, not only pytest
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         return "timeout", time.monotonic() - started, ""
+    done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     seconds = time.monotonic() - started
     tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-12:])
-    return ("passed" if done.returncode == 0 else "failed"), seconds, tail
+    status = {0: "passed", 4: "error", 5: "error"}.get(done.returncode, "failed")
+    return status, seconds, tail
 
 
 def unmutated_run(
-    tree: Path, command: list[str], name: str, tests: list[str], log
-) -> tuple[dict, float | None]:
-    """The module's result so far and the timeout per mutant (its tests' time, scaled); the timeout is None
-    when the tests fail without any mutant (the result then says so)."""
-    status, baseline, tail = run_tests(tree, command, timeout=1800)
+    tree: Path, command: list[str], name: str, tests: list[str], log, mapped: list[str] | None = None
+) -> tuple[dict, float | None, LineMap | None]:
+    """The module's result so far, the timeout per mutant (its tests' time, scaled) and, for a Python module
+    (`mapped`), which tests run each of its lines. The timeout is None when the tests fail without any
+    mutant (the result then says so)."""
+    env_extra, folder = None, None
+    if mapped and sys.version_info >= (3, 12):
+        folder = OUT / "linemap" / name.replace("/", "__")
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        (folder / "targets").write_text("".join(f"{path}\n" for path in mapped))
+        env_extra = {
+            "LAKEHOUSE_MUTATION_LINES": str(folder),
+            "PYTHONPATH": f"{tree / 'tools' / 'mutation' / 'site'}:{tree / 'tools'}:{tree / 'plugins'}",
+        }
+    status, baseline, tail = run_tests(tree, command, timeout=1800, env_extra=env_extra)
     result = {"module": name, "tests": tests, "baseline_seconds": round(baseline, 1), "mutants": []}
     if status != "passed":
         result["error"] = f"the tests fail without any mutant:\n{tail}"
         log(f"  {name}: baseline {status}; skipped\n{tail}")
-        return result, None
-    return result, baseline * TIMEOUT_FACTOR + TIMEOUT_MARGIN
+        return result, None, None
+    line_map = LineMap.read(folder) if folder else None
+    if line_map:
+        result["mapped_tests"] = len(line_map.tests)
+        result["blind_tests"] = sorted(line_map.blind)
+    return result, baseline * TIMEOUT_FACTOR + TIMEOUT_MARGIN, line_map
+
+
+class LineMap:
+    """Which tests of the unmutated run executed each line of the mutated files (in the pytest process or in a
+    process it started; line 0: opened the file); lines run outside one test (imports, shared fixtures) are
+    run by `ANY`; `blind` tests started a process that may run our Python without the recorder."""
+
+    ANY = "*"
+
+    def __init__(self, by_line: dict[tuple[str, int], set[str]], blind: set[str], tests: set[str]):
+        self.by_line, self.blind, self.tests = by_line, blind, tests
+
+    @classmethod
+    def read(cls, folder: Path) -> LineMap | None:
+        by_line: dict[tuple[str, int], set[str]] = {}
+        blind: set[str] = set()
+        dumps = sorted(folder.glob("lines-*.json"))
+        if not dumps:
+            return None
+        for dump in dumps:
+            data = json.loads(dump.read_text())
+            for bucket, lines in data["lines"].items():
+                for module, line in lines:
+                    by_line.setdefault((module, line), set()).add(bucket)
+            blind |= set(data["blind"])
+        if cls.ANY in blind:  # a process shared by tests that may run our code unseen: no line is certain
+            return None
+        tests = {t for users in by_line.values() for t in users} | blind
+        return cls(by_line, blind, tests - {cls.ANY})
+
+    def tests_of(self, module: str, lines) -> set[str] | None:
+        """The tests executing any of `lines` of `module` (plus the blind ones): the ones to run first. None:
+        only code shared by all tests runs them (imports, shared fixtures), so any test may see the mutant.
+        An empty set: no test runs them. (A mutant the chosen tests all pass still runs all of them.)"""
+        users = set().union(*(self.by_line.get((module, line), set()) for line in lines))
+        own = users - {self.ANY}
+        if self.ANY in users and not own:
+            return None
+        return own | self.blind
+
+
+def statement_lines(source: str, line: int) -> range:
+    """The lines of the statement part holding `line`: a simple statement whole, or the lines of a compound
+    statement between its nested statements (an `if`'s condition, an `except` clause)."""
+    import ast
+
+    def children(node):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                yield child
+            else:
+                yield from children(child)
+
+    node: ast.AST = ast.parse(source)
+    low, high = 1, len(source.splitlines())
+    while True:
+        inner = [c for c in children(node) if c.lineno <= line <= c.end_lineno]
+        if not inner:
+            break
+        node = inner[0]
+        low, high = node.lineno, node.end_lineno
+    nested = list(children(node))
+    low = max([c.end_lineno + 1 for c in nested if c.end_lineno < line] + [low])
+    high = min([c.lineno - 1 for c in nested if c.lineno > line] + [high])
+    return range(low, high + 1)
 
 
 def _changed_line(original: str, mutated: str) -> tuple[int, str, str]:
@@ -166,20 +261,24 @@ def python_module(
     limit: int | None,
     log,
 ) -> dict:
-    """Mutate one module with cosmic-ray's operators (the realistic ones) and run its tests per mutant."""
+    """Mutate one module with cosmic-ray's operators (the realistic ones) and run its tests per mutant: first
+    the tests that execute the mutated line (from the line map of the unmutated run); a mutant they all pass
+    then runs every test of the module, so a survivor is one the module's whole test list lets through. A
+    mutant on a line no test executes is a survivor without a run ("not covered")."""
     import cosmic_ray.plugins
     from cosmic_ray.commands import init
-    from cosmic_ray.mutating import mutate_and_test, mutate_code
+    from cosmic_ray.mutating import mutate_code
     from cosmic_ray.work_db import WorkDB, use_db
-    from cosmic_ray.work_item import TestOutcome
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
     command = test_command(venv, tests)
-    result, timeout = unmutated_run(tree, command, module, tests, log)
+    result, timeout, line_map = unmutated_run(tree, command, module, tests, log, mapped=[module])
     if timeout is None:
         return result
     session = OUT / "sessions" / (module.replace("/", "__") + ".sqlite")
     session.parent.mkdir(parents=True, exist_ok=True)
     session.unlink(missing_ok=True)
+    selection = OUT / "linemap" / (module.replace("/", "__") + ".selected")
     original = (tree / module).read_text()
     cwd = os.getcwd()
     os.chdir(tree)  # cosmic-ray mutates the module at its path relative to the working directory
@@ -193,7 +292,7 @@ def python_module(
                 (item for item in items if operators.fullmatch(item.mutations[0].operator_name)),
                 key=lambda item: (item.mutations[0].operator_name, item.mutations[0].occurrence),
             )
-            result["generated"] = len(items)
+            result["generated"], result["kept"] = len(items), len(kept)
             chosen = sample(len(kept), limit)
             started = time.monotonic()
             for index, item in enumerate(kept):
@@ -238,24 +337,78 @@ def python_module(
                 if index not in chosen:
                     result["mutants"].append({**entry, "outcome": "not run"})
                     continue
-                tick = time.monotonic()
-                work = mutate_and_test(item.mutations, " ".join(command), timeout)
-                work_db.set_result(item.job_id, work)
-                if work.test_outcome == TestOutcome.KILLED:
-                    outcome = "timeout" if work.output == "timeout" else "killed"
-                elif work.test_outcome == TestOutcome.SURVIVED:
-                    outcome = "survived"
-                else:
-                    outcome = "incompetent"
-                result["mutants"].append(
-                    {**entry, "outcome": outcome, "seconds": round(time.monotonic() - tick, 1)}
+                earlier = _earlier_outcome(
+                    module, (entry["operator"], line, entry["original"], entry["mutant"])
                 )
-                log(f"    {outcome:<9} {module}:{line}: {old.strip()}  ->  {new.strip()}")
+                if earlier:
+                    result["mutants"].append(earlier)
+                    continue
+                tick = time.monotonic()
+                chosen_tests = (
+                    line_map.tests_of(module, statement_lines(original, line)) if line_map else None
+                )
+                if chosen_tests is not None and not chosen_tests:
+                    outcome, runs = "not covered", []
+                else:
+                    outcome, runs = _run_mutant(
+                        tree, command, timeout, tree / module, mutated, chosen_tests, selection
+                    )
+                entry.update(outcome=outcome, seconds=round(time.monotonic() - tick, 1), runs=runs)
+                result["mutants"].append(entry)
+                test_outcome = {
+                    "killed": TestOutcome.KILLED,
+                    "timeout": TestOutcome.KILLED,
+                    "survived": TestOutcome.SURVIVED,
+                    "not covered": TestOutcome.SURVIVED,
+                }.get(outcome, TestOutcome.INCOMPETENT)
+                work_db.set_result(
+                    item.job_id,
+                    WorkResult(
+                        worker_outcome=WorkerOutcome.NORMAL, output=outcome, test_outcome=test_outcome
+                    ),
+                )
+                log(f"    {outcome:<11} {module}:{line}: {old.strip()}  ->  {new.strip()}  {runs}")
+                PROGRESS(result)
             result["seconds"] = round(time.monotonic() - started, 1)
     finally:
         os.chdir(cwd)
         (tree / module).write_text(original)
     return result
+
+
+def _run_mutant(
+    tree: Path,
+    command: list[str],
+    timeout: float,
+    path: Path,
+    mutated: str,
+    chosen_tests: set[str] | None,
+    selection: Path,
+) -> tuple[str, list[str]]:
+    """The outcome of one mutant and its runs ('<n> tests: <status> <seconds>s' each): the chosen tests, then,
+    if they all pass (or none were chosen: all may), the module's whole test list."""
+    original = path.read_text()
+    runs = []
+    try:
+        path.write_text(mutated)
+        if chosen_tests is not None:
+            selection.write_text("".join(f"{t}\n" for t in sorted(chosen_tests)))
+            # Only the test files of the chosen tests are collected (in the listed order)
+            files = {t.split("::")[0] for t in chosen_tests}
+            narrowed = [arg for arg in command if not arg.endswith(".py") or arg in files]
+            status, seconds, tail = run_tests(tree, [*narrowed, "--mutation-select", str(selection)], timeout)
+            runs.append(f"{len(chosen_tests)} tests: {status} {seconds:.0f}s")
+            if status in ("failed", "timeout"):
+                return ("killed" if status == "failed" else "timeout"), runs
+            if status == "error":
+                runs.append(tail.splitlines()[-1] if tail else "")
+        status, seconds, tail = run_tests(tree, command, timeout)
+        runs.append(f"all: {status} {seconds:.0f}s")
+    finally:
+        path.write_text(original)
+    if status == "error":
+        return "error", runs + [tail]
+    return {"passed": "survived", "failed": "killed", "timeout": "timeout"}[status], runs
 
 
 def sql_folder(
@@ -265,11 +418,13 @@ def sql_folder(
     from sample_data.tickit import COLUMNS
 
     command = test_command(venv, tests)
-    result, timeout = unmutated_run(tree, command, folder, tests, log)
+    mutants = all_mutants(tree, folder, COLUMNS)
+    files = sorted({mutant.path for mutant in mutants})
+    result, timeout, line_map = unmutated_run(tree, command, folder, tests, log, mapped=files)
     if timeout is None:
         return result
-    mutants = all_mutants(tree, folder, COLUMNS)
-    result["generated"] = len(mutants)
+    selection = OUT / "linemap" / (folder.replace("/", "__") + ".selected")
+    result["generated"] = result["kept"] = len(mutants)
     started, chosen = time.monotonic(), sample(len(mutants), limit)
     for index, mutant in enumerate(mutants):
         entry = {
@@ -296,18 +451,55 @@ def sql_folder(
         if index not in chosen:
             result["mutants"].append({**entry, "outcome": "not run"})
             continue
+        earlier = _earlier_outcome(folder, mutant.id)
+        if earlier:
+            result["mutants"].append(earlier)
+            continue
         path = tree / mutant.path
-        original = path.read_text()
-        try:
-            path.write_text(mutant.apply(original))
-            status, seconds, _ = run_tests(tree, command, timeout)
-        finally:
-            path.write_text(original)
-        outcome = {"passed": "survived", "failed": "killed", "timeout": "timeout"}[status]
-        result["mutants"].append({**entry, "outcome": outcome, "seconds": round(seconds, 1)})
-        log(f"    {outcome:<9} {mutant.describe()}")
+        # The tests that read the file first (a file no test is seen opening: all of them)
+        chosen_tests = (line_map.tests_of(mutant.path, [0]) or None) if line_map else None
+        tick = time.monotonic()
+        outcome, runs = _run_mutant(
+            tree, command, timeout, path, mutant.apply(path.read_text()), chosen_tests, selection
+        )
+        result["mutants"].append(
+            {**entry, "outcome": outcome, "seconds": round(time.monotonic() - tick, 1), "runs": runs}
+        )
+        log(f"    {outcome:<9} {mutant.describe()}  {runs}")
+        PROGRESS(result)
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
+
+
+# Called with a module's result after each mutant (main saves it as partial: a run cut short keeps its part)
+PROGRESS = lambda result: None  # noqa: E731
+
+
+# --survivors-of: the results of an earlier run, {module or SQL folder: {mutant key: its entry}}
+EARLIER: dict[str, dict] = {}
+CAUGHT = ("killed", "timeout")
+
+
+def _key(entry: dict):
+    return (
+        entry["id"]
+        if "id" in entry
+        else (entry["operator"], entry["line"], entry["original"], entry["mutant"])
+    )
+
+
+def load_earlier(out: Path) -> dict[str, dict]:
+    results = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
+    return {r["module"]: {_key(m): m for m in r["mutants"]} for r in results}
+
+
+def _earlier_outcome(module: str, key) -> dict | None:
+    """The entry of a mutant the earlier run (--survivors-of) killed: kept (tests were only added), not run
+    again; None: run it (it survived, or is new)."""
+    entry = EARLIER.get(module, {}).get(key)
+    if entry and entry["outcome"] in CAUGHT:
+        return {**entry, "carried": True}
+    return None
 
 
 def sample(count: int, limit: int | None) -> set[int]:
@@ -318,11 +510,12 @@ def sample(count: int, limit: int | None) -> set[int]:
 
 
 def score(mutants: list[dict]) -> dict:
-    counts = {name: 0 for name in ("killed", "timeout", "survived", "equivalent", "incompetent", "not run")}
+    names = ("killed", "timeout", "survived", "not covered", "equivalent", "incompetent", "error", "not run")
+    counts = {name: 0 for name in names}
     for mutant in mutants:
         counts[mutant["outcome"]] += 1
     caught = counts["killed"] + counts["timeout"]
-    tried = caught + counts["survived"]
+    tried = caught + counts["survived"] + counts["not covered"]
     counts["score"] = round(100 * caught / tried, 1) if tried else None
     return counts
 
@@ -341,32 +534,43 @@ def write_report(out: Path) -> Path:
             "modules": len(members),
             "seconds": round(sum(r.get("seconds", 0) + r["baseline_seconds"] for r in members), 1),
             "errors": [r["module"] for r in members if "error" in r],
+            "partial": [r["module"] for r in members if r.get("partial")],
         }
     (out / "report.json").write_text(json.dumps({"summary": summary, "results": results}, indent=1))
     lines = [
         "# Mutation report",
         "",
-        "score = killed (timeouts included) / (killed + survived); equivalent "
-        "mutants (tools/mutation/equivalent.toml) are not counted.",
+        "score = killed (timeouts included) / (killed + survived + not covered); equivalent "
+        "mutants (tools/mutation/equivalent.toml) are not counted. not covered: a survivor on a line "
+        "no test executes (not run).",
         "",
-        "| group | modules | killed | timeout | survived | equivalent | not run | score | seconds |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| group | modules | killed | timeout | survived | not covered | equivalent | error | not run "
+        "| score | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for group, s in sorted(summary.items()):
         lines.append(
             f"| {group} | {s['modules']} | {s['killed']} | {s['timeout']} | {s['survived']} | "
-            f"{s['equivalent']} | {s['not run']} | {s['score']} % | {s['seconds']} |"
+            f"{s['not covered']} | {s['equivalent']} | {s['error']} | {s['not run']} | {s['score']} % | "
+            f"{s['seconds']} |"
         )
     for result in results:
+        if result.get("partial"):
+            measured = sum(m["outcome"] not in ("not run",) for m in result["mutants"])
+            lines += [
+                "",
+                f"**{result['module']}: cut short** ({measured} of {result.get('kept', '?')} mutants)",
+            ]
         if "error" in result:
             lines += ["", f"**{result['module']}: not run** ({result['error'].splitlines()[0]})"]
-    survivors = [(r, m) for r in results for m in r["mutants"] if m["outcome"] == "survived"]
+    survivors = [(r, m) for r in results for m in r["mutants"] if m["outcome"] in ("survived", "not covered")]
     lines += ["", f"## Survivors ({len(survivors)})", ""]
     for result, mutant in survivors:
         where = mutant.get("file", result["module"])
         lines.append(
             f"- `{where}:{mutant['line']}` {mutant['operator']}: `{mutant['original']}` -> "
             f"`{mutant['mutant'] or '(removed)'}`"
+            + (" (not covered)" if mutant["outcome"] == "not covered" else "")
         )
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return out / "report.md"
@@ -385,7 +589,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rev", help="mutate the tree of this commit instead of the working tree")
     parser.add_argument("--out", type=Path, help="where results and the report go (default: build/mutation)")
     parser.add_argument("--report-only", action="store_true", help="only write the report from results/")
+    parser.add_argument(
+        "--survivors-of",
+        type=Path,
+        help="an earlier run's folder (e.g. build/mutation): only its survivors (and new mutants) run again; "
+        "its killed mutants keep their outcome (for a before/after when tests were only added)",
+    )
     args = parser.parse_args(argv)
+    if args.survivors_of:
+        EARLIER.update(load_earlier(args.survivors_of.resolve()))
 
     OUT = (args.out or OUT).resolve()
     if args.report_only:
@@ -412,6 +624,10 @@ def main(argv: list[str] | None = None) -> int:
         name = result["module"].replace("/", "__") + ".json"
         (results_dir / name).write_text(json.dumps(result, indent=1))
 
+    def progress(group: str):
+        global PROGRESS
+        PROGRESS = lambda result: save(group, {**result, "partial": True})  # noqa: E731
+
     selected_modules = set(args.module or [])
     if not args.sql:
         for package, modules in packages.items():
@@ -421,6 +637,7 @@ def main(argv: list[str] | None = None) -> int:
                 if selected_modules and module not in selected_modules:
                     continue
                 log(f"== {package}: {module} ({', '.join(tests)})")
+                progress(package)
                 save(
                     package, python_module(tree, venv, module, tests, operators, equivalents, args.limit, log)
                 )
@@ -429,6 +646,7 @@ def main(argv: list[str] | None = None) -> int:
             if selected_modules and folder not in selected_modules:
                 continue
             log(f"== SQL: {folder} ({', '.join(tests)})")
+            progress("sql " + folder.removeprefix("sql/"))
             save(
                 "sql " + folder.removeprefix("sql/"),
                 sql_folder(tree, venv, folder, tests, equivalents, args.limit, log),
