@@ -65,10 +65,15 @@ EXHIBITION_ROWS = [
 ]
 
 
-def steps(heading: str) -> list[str]:
-    """The numbered steps of the README section `heading`, each as one text."""
+def steps(heading: str, followed: int) -> list[str]:
+    """The numbered steps of the README section `heading`, each as one text; this test follows `followed`."""
     section = README.read_text().split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    return [step for step in re.split(r"^\d+\. ", section, flags=re.MULTILINE)[1:]]
+    found = re.split(r"^\d+\. ", section, flags=re.MULTILINE)[1:]
+    assert len(found) == followed, (
+        f"README.md '{heading}' has {len(found)} steps, {Path(__file__).name} follows {followed}: "
+        "follow the changed steps here too"
+    )
+    return found
 
 
 def printed_commands(step: str, table: str) -> list[str]:
@@ -123,24 +128,8 @@ def follow(copy: Copy, commands: list[str]) -> list[str]:
     return gate
 
 
-def assert_green(copy: Copy, gate: list[str]) -> None:
-    """The recipe's gate commands green in the copy: the inventory update and the fast gate (the full
-    `./run_tests.sh` that ends each recipe is this suite)."""
-    assert gate[-1] == "./run_tests.sh", gate
-    for command in gate[:-1]:
-        done = copy.gate(command)
-        assert (
-            done.returncode == 0
-        ), f"{command} failed in the copy:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
-
-
-@pytest.fixture
-def copy(tmp_path) -> Copy:
-    return Copy(tmp_path / "checkout")
-
-
-def test_the_redshift_table_recipe_followed_as_printed_is_green(copy):
-    ddl, entry, columns, sample, gate = steps("Adding a Redshift table")
+def add_redshift_table(copy: Copy, ddl: str, entry: str, columns: str) -> None:
+    """Steps 1-3 of "Adding a Redshift table": the DDL file, the spec's entry, the Glue job's columns."""
     assert "`sql/redshift/ddl/<table>.sql`" in ddl
     (copy.path / "sql" / "redshift" / "ddl" / f"{RATING}.sql").write_text(RATING_DDL)
 
@@ -151,31 +140,12 @@ def test_the_redshift_table_recipe_followed_as_printed_is_green(copy):
     assert "`COLUMNS`" in columns and "`dags/glue_scripts/tickit_refine.py`" in columns
     script = copy.path / "dags" / "glue_scripts" / "tickit_refine.py"
     lines = "".join(f'        ("{name}", "{kind}"),\n' for name, kind in RATING_COLUMNS)
-    text = script.read_text().replace("\n}\n", f'\n    "{RATING}": (\n{lines}    ),\n}}\n', 1)
-    script.write_text(text)
-
-    # The gate with the sample-data step left out: it names the table, its prefix and the fix.
-    gate_commands = follow(copy, printed_commands(gate, RATING))
-    assert gate_commands[:2] == ["./run_tests.sh --update-inventory", "./run_tests.sh --fast"]
-    assert copy.gate(gate_commands[0]).returncode == 0
-    done = copy.gate("./run_tests.sh --fast", tests=("tests/sample_data/test_bucket.py",))
-    assert done.returncode == 1
-    assert (
-        f"table '{RATING}' (dags/redshift/tables.yaml): no sample data under raw/tickit/{RATING}/"
-        in done.stdout
-    )
-    assert f"Fix: mkdir -p tools/sample_data/bucket/raw/tickit/{RATING} && gzip -n < ROWS.txt" in done.stdout
-
-    (copy.path / "rows.txt").write_text(RATING_ROWS)
-    assert follow(copy, printed_commands(sample, RATING)) == [
-        "./run_tests.sh --fast"
-    ]  # names what is missing
-    assert (copy.path / "tools" / "sample_data" / "bucket" / "raw" / "tickit" / RATING).is_dir()
-    assert_green(copy, gate_commands)
+    script.write_text(script.read_text().replace("\n}\n", f'\n    "{RATING}": (\n{lines}    ),\n}}\n', 1))
 
 
-def test_the_hudi_table_recipe_followed_as_printed_is_green(copy):
-    schema, entry, sample, gate = steps("Adding a Hudi table")
+def add_hudi_table(copy: Copy, schema: str, entry: str) -> None:
+    """Steps 1-2 of "Adding a Hudi table": the Avro schema (Debezium's fields as artists.avsc has them), the
+    spec's entry."""
     assert "`dags/hudi/schemas/<table>.avsc`" in schema and "`artists.avsc`" in schema
     artists = json.loads((copy.path / "dags" / "hudi" / "schemas" / "artists.avsc").read_text())
     fields = [{"name": "exhibition_id", "type": "int"}]
@@ -183,46 +153,67 @@ def test_the_hudi_table_recipe_followed_as_printed_is_green(copy):
         {"name": name, "type": ["null", "string"], "default": None} for name in ("title", "department")
     ]
     fields += [field for field in artists["fields"] if field["name"].startswith("__")]
-    exhibitions = {
-        "type": "record",
-        "name": "Value",
-        "namespace": f"moma.public.{EXHIBITIONS}",
-        "fields": fields,
-    }
-    (copy.path / "dags" / "hudi" / "schemas" / f"{EXHIBITIONS}.avsc").write_text(json.dumps(exhibitions))
+    namespace = f"moma.public.{EXHIBITIONS}"
+    avro = {"type": "record", "name": "Value", "namespace": namespace, "fields": fields}
+    (copy.path / "dags" / "hudi" / "schemas" / f"{EXHIBITIONS}.avsc").write_text(json.dumps(avro))
 
     assert "`dags/hudi/tables.yaml`" in entry
     spec_file = copy.path / "dags" / "hudi" / "tables.yaml"
     spec = yaml.safe_load(spec_file.read_text())
-    spec["tables"].append(
-        {
-            "name": EXHIBITIONS,
-            "table_type": "COPY_ON_WRITE",
-            "record_key": "exhibition_id",
-            "partition_field": "department",
-            "schema": f"schemas/{EXHIBITIONS}.avsc",
-            "source_path": f"kafka/topics/moma.public.{EXHIBITIONS}/",
-            "target_path": f"hudi/moma/{EXHIBITIONS}/",
-        }
-    )
+    table = {"name": EXHIBITIONS, "table_type": "COPY_ON_WRITE", "record_key": "exhibition_id"}
+    table.update(partition_field="department", schema=f"schemas/{EXHIBITIONS}.avsc")
+    table.update(source_path=f"kafka/topics/{namespace}/", target_path=f"hudi/moma/{EXHIBITIONS}/")
+    spec["tables"].append(table)
     spec_file.write_text(yaml.safe_dump(spec, sort_keys=False))
 
-    # The gate with the sample-data step left out: it names the table and the Avro writer's command.
-    gate_commands = follow(copy, printed_commands(gate, EXHIBITIONS))
-    assert gate_commands[:2] == ["./run_tests.sh --update-inventory", "./run_tests.sh --fast"]
-    assert copy.gate(gate_commands[0]).returncode == 0
-    done = copy.gate("./run_tests.sh --fast", tests=("tests/sample_data/test_bucket.py",))
+
+def test_the_table_recipes_followed_as_printed_are_green_and_name_a_table_left_without_sample_data(tmp_path):
+    """Both recipes in one checkout (one gate run for both tables): their steps in order, but the sample data
+    of both written last, after the gate has named what is missing."""
+    copy = Copy(tmp_path / "checkout")
+    redshift_ddl, redshift_entry, redshift_columns, redshift_sample, redshift_gate = steps(
+        "Adding a Redshift table"
+    )
+    hudi_schema, hudi_entry, hudi_sample, hudi_gate = steps("Adding a Hudi table", 4)
+    add_redshift_table(copy, redshift_ddl, redshift_entry, redshift_columns)
+    add_hudi_table(copy, hudi_schema, hudi_entry)
+    gate = follow(copy, printed_commands(redshift_gate, RATING))
+    assert (
+        gate
+        == follow(copy, printed_commands(hudi_gate, EXHIBITIONS))
+        == [
+            "./run_tests.sh --update-inventory",
+            "./run_tests.sh --fast",
+            "./run_tests.sh",  # the whole gate: this suite, with its local runs of every table of the specs
+        ]
+    )
+
+    assert copy.gate(gate[0]).returncode == 0
+    done = copy.gate(gate[1], tests=("tests/sample_data/test_bucket.py",))
     assert done.returncode == 1
-    assert f"table '{EXHIBITIONS}' (dags/hudi/tables.yaml): no sample data under kafka/topics/" in done.stdout
+    redshift_missing = (
+        f"table '{RATING}' (dags/redshift/tables.yaml): no sample data under raw/tickit/{RATING}/"
+    )
+    assert redshift_missing in done.stdout
+    assert f"Fix: mkdir -p tools/sample_data/bucket/raw/tickit/{RATING} && gzip -n < ROWS.txt" in done.stdout
+    hudi_missing = f"table '{EXHIBITIONS}' (dags/hudi/tables.yaml): no sample data under kafka/topics/"
+    assert hudi_missing in done.stdout
     assert (
         f"Fix: tools/venv.sh python -m sample_data.avro dags/hudi/schemas/{EXHIBITIONS}.avsc" in done.stdout
     )
 
+    (copy.path / "rows.txt").write_text(RATING_ROWS)
+    assert follow(copy, printed_commands(redshift_sample, RATING)) == ["./run_tests.sh --fast"]
     timestamp = {"__source_ts_ms": 1709251200000, "__table": EXHIBITIONS}
-    rows = "".join(json.dumps({**row, **timestamp}) + "\n" for row in EXHIBITION_ROWS)
-    (copy.path / "rows.jsonl").write_text(rows)
-    follow(copy, printed_commands(sample, EXHIBITIONS))
-    assert list(
-        (copy.path / "tools" / "sample_data" / "bucket" / "kafka" / "topics").glob(f"*{EXHIBITIONS}/*/*.avro")
+    (copy.path / "rows.jsonl").write_text(
+        "".join(json.dumps({**row, **timestamp}) + "\n" for row in EXHIBITION_ROWS)
     )
-    assert_green(copy, gate_commands)
+    follow(copy, printed_commands(hudi_sample, EXHIBITIONS))
+    bucket = copy.path / "tools" / "sample_data" / "bucket"
+    assert (bucket / "raw" / "tickit" / RATING / f"{RATING}_pipe.txt.gz").is_file()
+    assert list((bucket / "kafka" / "topics" / f"moma.public.{EXHIBITIONS}").glob("partition=0/*.avro"))
+    for command in gate[:2]:
+        done = copy.gate(command)
+        assert (
+            done.returncode == 0
+        ), f"{command} failed in the copy:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
