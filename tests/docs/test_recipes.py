@@ -171,11 +171,9 @@ def test_the_table_recipes_followed_as_printed_are_green_and_name_a_table_left_w
     """Both recipes in one checkout (one gate run for both tables): their steps in order, but the sample data
     of both written last, after the gate has named what is missing."""
     copy = Copy(tmp_path / "checkout")
-    redshift_ddl, redshift_entry, redshift_columns, redshift_sample, redshift_gate = steps(
-        "Adding a Redshift table"
-    )
+    ddl, entry, columns, redshift_sample, redshift_gate = steps("Adding a Redshift table", 5)
     hudi_schema, hudi_entry, hudi_sample, hudi_gate = steps("Adding a Hudi table", 4)
-    add_redshift_table(copy, redshift_ddl, redshift_entry, redshift_columns)
+    add_redshift_table(copy, ddl, entry, columns)
     add_hudi_table(copy, hudi_schema, hudi_entry)
     gate = follow(copy, printed_commands(redshift_gate, RATING))
     assert (
