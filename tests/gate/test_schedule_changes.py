@@ -110,6 +110,26 @@ def test_an_asset_renamed_only_where_it_is_updated_leaves_its_consumer_refused(s
     assert result.refused == result.changes
 
 
+def test_a_consumer_checked_alone_counts_the_recorded_producers_of_the_dags_not_parsed(snapshots):
+    """./run_tests.sh --dag CONSUMER parses only the consumer: the producer's recorded entry updates it."""
+    base, head = snapshots
+    alone = {"orders_consumer": base["orders_consumer"]}
+    recorded = {"orders_producer": base["orders_producer"]}
+    now = pendulum.now("UTC")
+
+    assert schedule_changes.review(base, alone, now, load_policy(), {}, unparsed=recorded).changes == []
+    # the producer parsed, with the asset renamed: the recorded entry of a parsed DAG does not count
+    renamed = {"orders_producer": head["orders_producer"], **alone}
+    result = schedule_changes.review(base, renamed, now, load_policy(), {}, unparsed={})
+    assert [change.dag_id for change in result.refused] == ["orders_consumer"]
+    # what is not parsed is not reviewed: a recorded entry with another schedule is only a producer
+    result = schedule_changes.review(
+        {}, alone, now, load_policy(), {}, unparsed={"tightened_cron": head["tightened_cron"], **recorded}
+    )
+    assert [change.dag_id for change in result.changes] == ["orders_consumer"]
+    assert result.refused == []
+
+
 def test_a_timetable_change_with_no_extra_run_passes(snapshots):
     result = review(snapshots, "moved_to_six")
     assert result.refused == []

@@ -265,9 +265,13 @@ def review(
     now: datetime | None = None,
     policy=None,
     acknowledged: dict[tuple[str, str], str] | None = None,
+    unparsed: dict[str, dict] | None = None,
 ) -> Review:
     """Every DAG of `head` whose schedule-related settings differ from `base` (or that is new), and every
-    asset-scheduled DAG whose condition no DAG of `head` can satisfy any more, with its consequences."""
+    asset-scheduled DAG whose condition no DAG of `head` can satisfy any more, with its consequences.
+
+    `unparsed`: the recorded entries of the DAGs this run did not parse (`./run_tests.sh --dag`): they
+    update assets for the DAGs of `head`, and are not reviewed themselves."""
     import pendulum
 
     if policy is None:
@@ -277,7 +281,8 @@ def review(
     now = now or pendulum.now("UTC")
     acknowledged = acknowledgements() if acknowledged is None else acknowledged
     changed = [d for d, e in head.items() if schedule_settings(e) != schedule_settings(base.get(d))]
-    produced_now, produced_before = set(producers(head)), set(producers(base))
+    updated_by = producers({**(unparsed or {}), **head})
+    produced_now, produced_before = set(updated_by), set(producers(base))
     if produced_now != produced_before:  # an asset renamed or dropped where it is updated
         changed += [
             d
@@ -287,7 +292,6 @@ def review(
             and not satisfiable(e, produced_now)
             and satisfiable(e, produced_before)
         ]
-    updated_by = producers(head)
     counted = caps(policy)
     changes = []
     for dag_id in sorted(changed):
