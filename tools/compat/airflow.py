@@ -94,6 +94,25 @@ def schedule_assets(dag) -> Iterator:
     return walk(condition) if condition is not None else iter(())
 
 
+def asset_condition_met(dag, queued_assets, session) -> bool:
+    """Whether the queued assets (AssetModel rows, or anything with a name and uri) satisfy `dag`'s asset
+    condition, by Airflow's own AssetEvaluator as the scheduler asks it (DagModel.dags_needing_dagruns).
+    3.3: the evaluator takes the scheduler's condition (the core timetable's, serialized assets) keyed by
+    SerializedAssetUniqueKey; 3.0: the DAG's SDK condition keyed by the SDK's AssetUniqueKey."""
+    from airflow.assets.evaluation import AssetEvaluator
+
+    try:
+        from airflow.serialization.definitions.assets import SerializedAssetUniqueKey as Key
+    except ImportError:  # 3.0
+        from airflow.sdk.definitions.asset import AssetUniqueKey as Key
+
+        condition = dag.timetable.asset_condition
+    else:
+        condition = core_timetable(dag).asset_condition
+    statuses = {Key.from_asset(asset): True for asset in queued_assets}
+    return AssetEvaluator(session).run(condition, statuses)
+
+
 def write_dags_to_db(dags, bundle_name: str, session) -> None:
     """Write `dags` (SDK DAGs) to the metadata DB as the DAG processor does. 3.3: SerializedDAG (the
     scheduler's DAG) takes SDK DAGs; 3.0: the scheduler's DAG class takes deserialized SerializedDAGs."""
