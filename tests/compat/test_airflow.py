@@ -1,4 +1,4 @@
-"""compat.airflow on the Airflow version of the venv running it (3.0.6 in .venv, 3.3.1 in the upgrade check)."""
+"""compat.airflow on the Airflow of the venv running it (3.0.6 in .venv, 3.3.1 in the upgrade check)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,14 @@ def queued(*assets: Asset) -> list[AssetModel]:
         (ORDERS, (ORDERS,), True),
         (ORDERS, (CUSTOMERS,), False),
     ],
-    ids=["all-one-queued", "all-both-queued", "any-one-queued", "any-none-queued", "one-asset", "other-asset"],
+    ids=[
+        "all-one-queued",
+        "all-both-queued",
+        "any-one-queued",
+        "any-none-queued",
+        "one-asset",
+        "other-asset",
+    ],
 )
 def test_asset_condition_met_as_the_scheduler_evaluates_it(schedule, events, due):
     with DAG("consumer", schedule=schedule) as dag:
