@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import constraints
 import repository
@@ -145,25 +146,18 @@ def test_package_changes_name_every_installed_version_that_differs_from_today_s_
     assert changes and not lint & {name for name, _, _ in changes}
 
 
-def test_the_plugin_records_each_warning_of_a_test_run(tmp_path):
+def run_with_the_plugin(tmp_path, test_source: str) -> tuple[Path, list[dict]]:
+    """`test_source` as a test file run by pytest with the upgrade check's plugin: (the file, its records)."""
     tests = tmp_path / "test_warns.py"
-    tests.write_text(
-        textwrap.dedent(
-            """
-            import warnings
-
-            def test_warns():
-                warnings.warn("use the new crawler operators", DeprecationWarning)
-                warnings.warn("just so you know", UserWarning)
-            """
-        )
-    )
+    tests.write_text(textwrap.dedent(test_source))
     folder = tmp_path / "warnings"
     folder.mkdir()
     env = {
         **os.environ,
         FOLDER: str(folder),
         "PYTHONPATH": os.pathsep.join(map(str, repository.IMPORT_ROOTS)),
+        "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
     }
     done = subprocess.run(
         [
@@ -183,10 +177,50 @@ def test_the_plugin_records_each_warning_of_a_test_run(tmp_path):
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    return tests, [
+        json.loads(line) for path in folder.glob("*.jsonl") for line in path.read_text().splitlines()
+    ]
 
-    records = [json.loads(line) for path in folder.glob("*.jsonl") for line in path.read_text().splitlines()]
+
+def test_the_plugin_records_each_warning_of_a_test_run(tmp_path):
+    tests, records = run_with_the_plugin(
+        tmp_path,
+        """
+            import warnings
+
+            def test_warns():
+                warnings.warn("use the new crawler operators", DeprecationWarning)
+                warnings.warn("just so you know", UserWarning)
+            """,
+    )
+
     assert [(r["message"], r["deprecation"], r["lineno"]) for r in records] == [
         ("use the new crawler operators", True, 5),
         ("just so you know", False, 6),
     ]
     assert {r["filename"] for r in records} == {str(tests)}
+
+
+def test_a_test_that_imports_airflow_first_still_reports_its_warnings(tmp_path):
+    # Importing Airflow replaces warnings.showwarning: inside a test's capture, the plugins' deprecated
+    # imports (raised once, at their first import, which imports Airflow) would go to its log, not the report.
+    _, records = run_with_the_plugin(
+        tmp_path,
+        """
+            import warnings
+
+            def test_imports_airflow_then_warns():
+                import airflow.settings  # noqa: F401
+
+                warnings.warn("airflow.exceptions.AirflowFailException is deprecated", DeprecationWarning)
+                # How Airflow 3.3's DagBag re-emits a DAG file's warnings: a UserWarning, the message only.
+                warnings.warn("GlueCrawlerOperator is deprecated. Use GlueCrawlerRunOperator", UserWarning)
+                warnings.warn("Airflow is unused here", UserWarning)
+            """,
+    )
+
+    assert [(r["message"], r["deprecation"]) for r in records] == [
+        ("airflow.exceptions.AirflowFailException is deprecated", True),
+        ("GlueCrawlerOperator is deprecated. Use GlueCrawlerRunOperator", True),
+        ("Airflow is unused here", False),
+    ]
