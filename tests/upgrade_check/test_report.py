@@ -104,12 +104,15 @@ def test_the_report_lists_what_must_change_failures_warnings_and_packages(tmp_pa
         {"plugins/lakehouse/catalog.py:40": 3},
     )
     theirs = report.WarningGroup("builtins.DeprecationWarning", "old | path", {"airflow/x.py:1": 1})
+    corpus = report.WarningGroup(
+        "builtins.UserWarning", "EmptyOperator is deprecated", {"tests/gate/bad_dags/redshift__x.py:3": 1}
+    )
     text = report.render(
         version="3.3.1",
         steps=[report.Step("flake8", 0, ""), report.Step("pytest (full suite)", 1, "")],
         packages=[("boto3", "1.39.11", "1.43.56"), ("new-one", None, "1.0")],
         failures=[report.Failure("tests/a::b", "failed", "AssertionError: x | y")],
-        warnings=[own, theirs],
+        warnings=[own, corpus, theirs],
         venv_rebuilt=False,
         venv_seconds=1.0,
         total_seconds=100.0,
@@ -120,7 +123,8 @@ def test_the_report_lists_what_must_change_failures_warnings_and_packages(tmp_pa
     assert "| pytest (full suite) | FAILED (exit 1) |" in text
     must_change = text.split("## What must change at the upgrade")[1].split("##")[0]
     assert "`plugins/lakehouse/catalog.py:40` (3x): GlueCrawlerOperator is deprecated" in must_change
-    assert "old" not in must_change
+    assert "old" not in must_change and "EmptyOperator" not in must_change  # the harness's: not shipped
+    assert "EmptyOperator is deprecated" in text.split("## Deprecation warnings")[1]
     assert "| `tests/a::b` | failed | AssertionError: x \\| y |" in text
     assert "**builtins.DeprecationWarning**: old \\| path" in text
     assert "| boto3 | 1.39.11 | 1.43.56 |" in text and "| new-one | (not pinned) | 1.0 |" in text
