@@ -1,11 +1,13 @@
 """The gate in front of the sync, with real git and the real ./run_tests.sh and ./sync_dags.sh, in a small
-repository that shares this checkout's .venv (LAKEHOUSE_VENV). The tests that run the nested gate are slow."""
+repository that shares the venv running these tests (LAKEHOUSE_VENV). The tests that run the nested gate are
+slow."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from deploy import bundle as bundling
 from deploy import stamp
 from deploy.cli import REFUSED, main
+from deploy import REPORT_DEPRECATIONS_ENV
 from tests.deploy.support import commit_all, git, make_repo
 import repository
 
@@ -42,6 +45,7 @@ def gated(tmp_path) -> Path:
         "run_tests.sh",
         "sync_dags.sh",
         "tools/venv.sh",
+        "tools/git_blobs.py",
         ".flake8",
         "tools/gate/__init__.py",
         "tools/gate/secret_scan.py",
@@ -56,7 +60,10 @@ def gated(tmp_path) -> Path:
 
 
 def sh(repo: Path, *command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LAKEHOUSE_VENV": str(repository.ROOT / ".venv"), **(env or {})}
+    # The venv running these tests (in the upgrade check, the next version's; never a .venv it would build),
+    # and without the upgrade check's demotion, which would leave every nested run unstamped.
+    inherited = {name: value for name, value in os.environ.items() if name != REPORT_DEPRECATIONS_ENV}
+    env = {**inherited, "LAKEHOUSE_VENV": sys.prefix, **(env or {})}
     return subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -137,6 +144,7 @@ OTHER_TEST = "def test_xcom_payload():\n    assert True\n"
         ("--fast", "--ignore=tests/test_other.py"),
         ("--fast", "--collect-only"),
         ("--full", "-m 'not other'"),
+        ("--fast", "-W ignore::DeprecationWarning"),  # not narrowed, but weaker than the gate
     ],
 )
 def test_a_run_narrowed_through_pytest_addopts_stamps_nothing(gated, mode, addopts):
@@ -148,6 +156,15 @@ def test_a_run_narrowed_through_pytest_addopts_stamps_nothing(gated, mode, addop
     assert done.returncode == 0, done.stdout + done.stderr
     assert stamp.read(gated) == {}
     assert "gate stamp: not recorded" in done.stdout and "narrowed" in done.stdout
+
+
+@pytest.mark.slow
+def test_a_run_reporting_deprecations_instead_of_failing_stamps_nothing(gated):
+    done = sh(gated, "./run_tests.sh", "--fast", env={REPORT_DEPRECATIONS_ENV: "1"})
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert stamp.read(gated) == {}
+    assert f"deprecations reported, not errors ({REPORT_DEPRECATIONS_ENV} is set)" in done.stdout
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from pathlib import Path
 import pendulum
 import pytest
 
+from compat import airflow as airflow_compat
 from gate import inventory, schedule_changes
 from gate.loader import load
 from gate.policy import load_policy
@@ -41,16 +42,14 @@ def review(snapshots, *dag_ids, acknowledged=None, policy=None, now=None):
 def replay(dag, now, unpause_cap: int, ahead_cap: int) -> tuple[int, int]:
     """The runs at unpause and over the next 7 days, by the methods of the DAG the scheduler holds (the
     serialized DAG: its own time restriction from start date, end date and catch-up), not the snapshot's."""
-    from airflow.serialization.serialized_objects import SerializedDAG
-
-    dag = SerializedDAG.from_dict(SerializedDAG.to_dict(dag))
+    dag = airflow_compat.scheduler_dag(dag)
     at_unpause, last = 0, None
     while at_unpause <= unpause_cap:
-        info = dag.next_dagrun_info(last, restricted=True)
+        info = airflow_compat.next_dagrun_info(dag, last)
         # with catch-up off, the timetable's own clock picked the latest interval: compare with that clock
         if info is None or info.run_after > max(now, pendulum.now("UTC")):
             break
-        at_unpause, last = at_unpause + 1, info.data_interval
+        at_unpause, last = at_unpause + 1, info
     window = dag.iter_dagrun_infos_between(now, now + timedelta(days=7) - timedelta(microseconds=1))
     return at_unpause, len(list(itertools.islice(window, ahead_cap + 1)))
 

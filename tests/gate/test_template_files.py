@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from airflow.models.dagbag import DagBag
 
+from compat import airflow as airflow_compat
 from gate.run_contexts import manual_run, render_problems, render_task
 from gate.suggest import closest, did_you_mean
 from gate.template_files import TemplateFileError, source_line, sql_location
@@ -30,7 +30,7 @@ def load_dag(tmp_path: Path, files: list[str]):
     (sql / "ddl" / "typo.sql").write_text(TYPO)
     (tmp_path / "dags").mkdir()
     (tmp_path / "dags" / "redshift__templates.py").write_text(DAG_FILE.format(sql=str(sql), files=files))
-    bag = DagBag(dag_folder=str(tmp_path / "dags"), include_examples=False, safe_mode=False)
+    bag = airflow_compat.dag_bag(tmp_path / "dags", safe_mode=False)
     assert not bag.import_errors, bag.import_errors
     return bag.dags["redshift__templates"]
 

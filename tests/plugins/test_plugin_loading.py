@@ -18,13 +18,15 @@ import zipfile
 import pytest
 from airflow.utils.file import find_path_from_directory
 
+import repository
 from deploy import bundle
 
 PLUGIN_SCAN = """
 import json, sys
 from pathlib import Path
-from airflow import plugins_manager
-plugins_manager.load_plugins_from_plugin_directory()
+sys.path.append(sys.argv[2])  # tools/, for compat only: it holds no plugin module
+from compat import airflow as airflow_compat
+import_errors = airflow_compat.load_plugins_folder()
 folder = Path(sys.argv[1]).resolve()
 loaded = sorted(
     name for name, module in list(sys.modules.items())
@@ -33,7 +35,7 @@ loaded = sorted(
 import lakehouse.hudi
 print(json.dumps({
     "loaded": loaded,
-    "import_errors": plugins_manager.import_errors,
+    "import_errors": import_errors,
     "hudi_from": str(Path(lakehouse.hudi.__file__).resolve().relative_to(folder)),
 }))
 """
@@ -65,7 +67,7 @@ def test_airflow_imports_no_lakehouse_module_as_a_top_level_module(unpacked_plug
     env = {**os.environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(unpacked_plugins)}
     env.pop("PYTHONPATH", None)  # lakehouse must come from the plugins folder, as on MWAA
     scan = subprocess.run(
-        [sys.executable, "-c", PLUGIN_SCAN, str(unpacked_plugins)],
+        [sys.executable, "-c", PLUGIN_SCAN, str(unpacked_plugins), str(repository.TOOLS)],
         env=env,
         cwd=unpacked_plugins.parent,  # not the folder itself: "-c" puts the working directory on sys.path
         capture_output=True,

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import constraints
 import repository
@@ -103,12 +104,15 @@ def test_the_report_lists_what_must_change_failures_warnings_and_packages(tmp_pa
         {"plugins/lakehouse/catalog.py:40": 3},
     )
     theirs = report.WarningGroup("builtins.DeprecationWarning", "old | path", {"airflow/x.py:1": 1})
+    corpus = report.WarningGroup(
+        "builtins.UserWarning", "EmptyOperator is deprecated", {"tests/gate/bad_dags/redshift__x.py:3": 1}
+    )
     text = report.render(
         version="3.3.1",
         steps=[report.Step("flake8", 0, ""), report.Step("pytest (full suite)", 1, "")],
         packages=[("boto3", "1.39.11", "1.43.56"), ("new-one", None, "1.0")],
         failures=[report.Failure("tests/a::b", "failed", "AssertionError: x | y")],
-        warnings=[own, theirs],
+        warnings=[own, corpus, theirs],
         venv_rebuilt=False,
         venv_seconds=1.0,
         total_seconds=100.0,
@@ -119,42 +123,45 @@ def test_the_report_lists_what_must_change_failures_warnings_and_packages(tmp_pa
     assert "| pytest (full suite) | FAILED (exit 1) |" in text
     must_change = text.split("## What must change at the upgrade")[1].split("##")[0]
     assert "`plugins/lakehouse/catalog.py:40` (3x): GlueCrawlerOperator is deprecated" in must_change
-    assert "old" not in must_change
+    assert "old" not in must_change and "EmptyOperator" not in must_change  # the harness's: not shipped
+    assert "EmptyOperator is deprecated" in text.split("## Deprecation warnings")[1]
     assert "| `tests/a::b` | failed | AssertionError: x \\| y |" in text
     assert "**builtins.DeprecationWarning**: old \\| path" in text
     assert "| boto3 | 1.39.11 | 1.43.56 |" in text and "| new-one | (not pinned) | 1.0 |" in text
 
 
 def test_package_changes_name_every_installed_version_that_differs_from_today_s_pin():
-    changes = dict((name, (old, new)) for name, old, new in report.package_changes(sys.executable))
+    from importlib import metadata
+
+    changes = report.package_changes(sys.executable)
     today = {
         **constraints.pins(constraints.current().airflow),
         **constraints.pins(constraints.current().essential),
     }
-    # This venv is today's: whatever differs is a package today's constraints do not pin (ours, pip...).
-    assert all(old is None and name not in today for name, (old, _) in changes.items()), changes
-    assert "apache-airflow" not in changes and not set(constraints.pins(constraints.LINT)) & set(changes)
+    installed = {constraints.canonical(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    lint = set(constraints.pins(constraints.LINT))
+    # This venv's own view, on today's version (only what today's constraints do not pin differs) as on the
+    # next one in the upgrade check: every difference, in name order, with today's pin and the installed one.
+    assert changes == [
+        (name, today.get(name), version)
+        for name, version in sorted(installed.items())
+        if today.get(name) != version and name not in lint
+    ]
+    assert changes and not lint & {name for name, _, _ in changes}
 
 
-def test_the_plugin_records_each_warning_of_a_test_run(tmp_path):
+def run_with_the_plugin(tmp_path, test_source: str) -> tuple[Path, list[dict]]:
+    """`test_source` as a test file run by pytest with the upgrade check's plugin: (the file, its records)."""
     tests = tmp_path / "test_warns.py"
-    tests.write_text(
-        textwrap.dedent(
-            """
-            import warnings
-
-            def test_warns():
-                warnings.warn("use the new crawler operators", DeprecationWarning)
-                warnings.warn("just so you know", UserWarning)
-            """
-        )
-    )
+    tests.write_text(textwrap.dedent(test_source))
     folder = tmp_path / "warnings"
     folder.mkdir()
     env = {
         **os.environ,
         FOLDER: str(folder),
         "PYTHONPATH": os.pathsep.join(map(str, repository.IMPORT_ROOTS)),
+        "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
     }
     done = subprocess.run(
         [
@@ -174,10 +181,50 @@ def test_the_plugin_records_each_warning_of_a_test_run(tmp_path):
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    return tests, [
+        json.loads(line) for path in folder.glob("*.jsonl") for line in path.read_text().splitlines()
+    ]
 
-    records = [json.loads(line) for path in folder.glob("*.jsonl") for line in path.read_text().splitlines()]
+
+def test_the_plugin_records_each_warning_of_a_test_run(tmp_path):
+    tests, records = run_with_the_plugin(
+        tmp_path,
+        """
+            import warnings
+
+            def test_warns():
+                warnings.warn("use the new crawler operators", DeprecationWarning)
+                warnings.warn("just so you know", UserWarning)
+            """,
+    )
+
     assert [(r["message"], r["deprecation"], r["lineno"]) for r in records] == [
         ("use the new crawler operators", True, 5),
         ("just so you know", False, 6),
     ]
     assert {r["filename"] for r in records} == {str(tests)}
+
+
+def test_a_test_that_imports_airflow_first_still_reports_its_warnings(tmp_path):
+    # Importing Airflow replaces warnings.showwarning: inside a test's capture, the plugins' deprecated
+    # imports (raised once, at their first import, which imports Airflow) would go to its log, not the report.
+    _, records = run_with_the_plugin(
+        tmp_path,
+        """
+            import warnings
+
+            def test_imports_airflow_then_warns():
+                import airflow.settings  # noqa: F401
+
+                warnings.warn("airflow.exceptions.AirflowFailException is deprecated", DeprecationWarning)
+                # How Airflow 3.3's DagBag re-emits a DAG file's warnings: a UserWarning, the message only.
+                warnings.warn("GlueCrawlerOperator is deprecated. Use GlueCrawlerRunOperator", UserWarning)
+                warnings.warn("Airflow is unused here", UserWarning)
+            """,
+    )
+
+    assert [(r["message"], r["deprecation"]) for r in records] == [
+        ("airflow.exceptions.AirflowFailException is deprecated", True),
+        ("GlueCrawlerOperator is deprecated. Use GlueCrawlerRunOperator", True),
+        ("Airflow is unused here", False),
+    ]

@@ -56,14 +56,20 @@ def dag_classes() -> tuple[type, ...]:
 
 
 def core_timetable(dag):
-    """The scheduler's timetable of `dag` (infer_manual_data_interval, next_dagrun_info, generate_run_id).
-    3.0: the DAG's own timetable is the core one; 3.3: the SDK timetable lacks those methods and is coerced
-    to the core one, as DAG.test() and the serializer do."""
+    """The scheduler's timetable of `dag` (infer_manual_data_interval, next_dagrun_info, generate_run_id,
+    description, summary): as_core_timetable(dag.timetable)."""
+    return as_core_timetable(dag.timetable)
+
+
+def as_core_timetable(timetable):
+    """The scheduler's (core) timetable for a DAG's `timetable`. 3.0: a DAG's timetable is the core one;
+    3.3: the SDK's timetables lack the scheduler's methods and attributes and are coerced to the core ones,
+    as DAG.test() and the serializer do."""
     try:
         from airflow.serialization.encoders import coerce_to_core_timetable
     except ImportError:  # 3.0
-        return dag.timetable
-    return coerce_to_core_timetable(dag.timetable)
+        return timetable
+    return coerce_to_core_timetable(timetable)
 
 
 def asset_triggered(dag) -> bool:
@@ -94,6 +100,66 @@ def schedule_assets(dag) -> Iterator:
     return walk(condition) if condition is not None else iter(())
 
 
+def asset_condition_met(dag, queued_assets, session) -> bool:
+    """Whether the queued assets (AssetModel rows, or anything with a name and uri) satisfy `dag`'s asset
+    condition, by Airflow's own AssetEvaluator as the scheduler asks it (DagModel.dags_needing_dagruns).
+    3.3: the evaluator takes the scheduler's condition (the core timetable's, serialized assets) keyed by
+    SerializedAssetUniqueKey; 3.0: the DAG's SDK condition keyed by the SDK's AssetUniqueKey."""
+    from airflow.assets.evaluation import AssetEvaluator
+
+    try:
+        from airflow.serialization.definitions.assets import SerializedAssetUniqueKey as Key
+    except ImportError:  # 3.0
+        from airflow.sdk.definitions.asset import AssetUniqueKey as Key
+
+        condition = dag.timetable.asset_condition
+    else:
+        condition = core_timetable(dag).asset_condition
+    statuses = {Key.from_asset(asset): True for asset in queued_assets}
+    return AssetEvaluator(session).run(condition, statuses)
+
+
+def scheduler_dag(dag):
+    """The DAG the scheduler holds for `dag`: serialized and read back (next_dagrun_info,
+    iter_dagrun_infos_between, with its own time restriction). 3.3: DagSerialization gives a SerializedDAG;
+    3.0: SerializedDAG is the serializer and gives the scheduler's DAG."""
+    try:
+        from airflow.serialization.serialized_objects import DagSerialization as Serializer
+    except ImportError:  # 3.0
+        from airflow.serialization.serialized_objects import SerializedDAG as Serializer
+    return Serializer.from_dict(Serializer.to_dict(dag))
+
+
+def next_dagrun_info(scheduler_dag, last_info):
+    """The scheduler DAG's next run after the run `last_info` (a DagRunInfo, None for the first), within the
+    DAG's time restriction. 3.3: next_dagrun_info(last_automated_run_info=<DagRunInfo>); 3.0:
+    next_dagrun_info(<its data interval>)."""
+    import inspect
+
+    if "last_automated_run_info" in inspect.signature(scheduler_dag.next_dagrun_info).parameters:
+        return scheduler_dag.next_dagrun_info(last_automated_run_info=last_info, restricted=True)
+    last_interval = None if last_info is None else last_info.data_interval  # 3.0
+    return scheduler_dag.next_dagrun_info(last_interval, restricted=True)
+
+
+def load_plugins_folder() -> dict[str, str]:
+    """Import the plugins folder as Airflow's plugin manager does (every `.py` that .airflowignore does not
+    exclude, as a top-level module named after the file); returns its import errors {file: message}.
+    3.3: _load_plugins_from_plugin_directory(plugins_folder, ...) returns them; 3.0:
+    load_plugins_from_plugin_directory() reads the settings and fills plugins_manager.import_errors."""
+    from airflow import plugins_manager, settings
+    from airflow.configuration import conf
+
+    if hasattr(plugins_manager, "_load_plugins_from_plugin_directory"):
+        _, errors = plugins_manager._load_plugins_from_plugin_directory(
+            plugins_folder=settings.PLUGINS_FOLDER,
+            ignore_file_syntax=conf.get_mandatory_value("core", "DAG_IGNORE_FILE_SYNTAX", fallback="glob"),
+        )
+        return dict(errors)
+    plugins_manager.load_plugins_from_plugin_directory()  # 3.0
+    return dict(plugins_manager.import_errors)
+
+
 def write_dags_to_db(dags, bundle_name: str, session) -> None:
     """Write `dags` (SDK DAGs) to the metadata DB as the DAG processor does. 3.3: SerializedDAG (the
     scheduler's DAG) takes SDK DAGs; 3.0: the scheduler's DAG class takes deserialized SerializedDAGs."""
@@ -103,9 +169,8 @@ def write_dags_to_db(dags, bundle_name: str, session) -> None:
         from airflow.models.dag import (
             DAG as SchedulerDAG,
         )  # noqa: AIR311 - 3.0's scheduler DAG: no other path
-        from airflow.serialization.serialized_objects import SerializedDAG as Serializer
 
-        round_trip = [Serializer.from_dict(Serializer.to_dict(dag)) for dag in dags]
+        round_trip = [scheduler_dag(dag) for dag in dags]
         SchedulerDAG.bulk_write_to_db(bundle_name, None, round_trip, session=session)  # noqa: AIR311
         return
     SerializedDAG.bulk_write_to_db(bundle_name, None, list(dags), session=session)

@@ -4,7 +4,8 @@
 end of the session the plugin writes `whole <mode>` there, or `narrowed <mode>: <reasons>`. deploy.stamp
 records a green run only on `whole`. The reasons are read from pytest's final configuration, whatever set
 it (command line, PYTEST_ADDOPTS, the ini file's addopts): -k, a marker expression other than the mode's,
-test paths, --deselect, --ignore, --last-failed, --stepwise, --collect-only, --setup-only/-plan; plus any
+test paths, --deselect, --ignore, --last-failed, --stepwise, --collect-only, --setup-only/-plan, -W (a
+warning filter of the command line), REPORT_DEPRECATIONS_ENV (the upgrade check's demotion); plus any
 test deselected by something else, a test module under testpaths that was not collected (a conftest's
 collect_ignore, norecursedirs), and fewer tests run than collected. A run without the plugin (e.g.
 `-p no:deploy.selection`) writes no report, so it never stamps either.
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from deploy import REPORT_DEPRECATIONS_ENV
 
 MODE_ENV = "LAKEHOUSE_GATE_MODE"  # fast | full, set by ./run_tests.sh
 REPORT_ENV = "LAKEHOUSE_GATE_SELECTION"
@@ -33,6 +36,7 @@ NARROWING_OPTIONS = {
     "collectonly": "--collect-only",
     "setuponly": "--setup-only",
     "setupplan": "--setup-plan",
+    "pythonwarnings": "-W",
 }
 WORKER_KEY = "gate_unexpected_deselected"
 WORKER_MODULES = "gate_collected_modules"
@@ -58,6 +62,8 @@ def narrowing(config: pytest.Config, mode: str) -> list[str]:
         reasons.append(f"-k {option.keyword!r}")
     if option.markexpr != MODE_MARKEXPR.get(mode, ""):
         reasons.append(f"-m {option.markexpr!r}")
+    if os.environ.get(REPORT_DEPRECATIONS_ENV):
+        reasons.append(f"deprecations reported, not errors ({REPORT_DEPRECATIONS_ENV} is set)")
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         reasons.append(f"test paths {' '.join(config.args)}")
     for name, flag in NARROWING_OPTIONS.items():

@@ -158,11 +158,16 @@ def schedule_words(timetable) -> str:
     from airflow.timetables.simple import AssetTriggeredTimetable, NullTimetable, OnceTimetable
     from airflow.timetables.trigger import CronTriggerTimetable
 
+    from compat import airflow as airflow_compat
+
+    # The conditions are read from the DAG's own timetable (SDK assets on every version), the rest from the
+    # scheduler's: its classes and their description are the same on every version.
+    condition = getattr(timetable, "asset_condition", None)
+    timetable = airflow_compat.as_core_timetable(timetable)
     if isinstance(timetable, AssetOrTimeSchedule):
-        condition = condition_words(timetable.asset_condition)
-        return f"on assets {condition}, or {schedule_words(timetable.timetable)}"
+        return f"on assets {condition_words(condition)}, or {schedule_words(timetable.timetable)}"
     if isinstance(timetable, AssetTriggeredTimetable):
-        return f"on assets {condition_words(timetable.asset_condition)}"
+        return f"on assets {condition_words(condition)}"
     if isinstance(timetable, NullTimetable):
         return "manual (no schedule)"
     if isinstance(timetable, OnceTimetable):

@@ -58,12 +58,16 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request to the moto server
     logging.getLogger("airflow.models.dagbag.DagBag").setLevel(logging.WARNING)  # "Filling up the DagBag"
+    log = report.log_file("all" if args.all else args.dag_id)
     try:
-        dags = load_dags() if args.all else {args.dag_id: load_dag(args.dag_id)}  # a wrong id is told at once
+        # Loading imports Airflow, which may write to the terminal (3.3: its task SDK logs that it loaded the
+        # test configuration): that goes to the full log, with the rest of Airflow's output.
+        with report.output_to(log):
+            dags = load_dags() if args.all else {args.dag_id: load_dag(args.dag_id)}  # a wrong id: at once
     except KeyError as error:
+        log.unlink(missing_ok=True)
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 2
-    log = report.log_file("all" if args.all else args.dag_id)
     colour = sys.stdout.isatty()
     print(f"full log: {shown_path(log)}", flush=True)
     with report.output_to(log) as (out, err):

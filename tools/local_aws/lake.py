@@ -4,8 +4,8 @@ First one run of every DAG that is not scheduled on assets: a DAG without a sche
 without a logical date, a timetable DAG as its scheduled run of the sample's interval. Their outlets record
 asset events, and Airflow's AssetManager queues the DAGs scheduled on those assets (AssetDagRunQueue). Then,
 as SchedulerJobRunner does on each loop, every queued DAG whose asset condition the queued assets satisfy
-(the DAG's `timetable.asset_condition`, evaluated by Airflow's own AssetEvaluator as in
-DagModel.dags_needing_dagruns) gets an asset-triggered run with the events that
+(the DAG's asset condition, evaluated by Airflow's own AssetEvaluator as in DagModel.dags_needing_dagruns:
+compat.airflow.asset_condition_met) gets an asset-triggered run with the events that
 triggered it, until nothing more is due.
 """
 
@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from compat import airflow as airflow_compat
 from gate.run_contexts import asset_triggered_run, is_asset_scheduled, normal_run
 from local_aws.run import RunResult, register, triggering_events
 
@@ -47,21 +48,18 @@ def table(runs: list[LakeRun]) -> str:
 def due_dags(dags: dict) -> dict[str, datetime]:
     """{dag_id: triggered date} of the DAGs whose asset condition the queued assets satisfy; their queue is
     emptied, as the scheduler does when it creates their runs (DagModel.dags_needing_dagruns)."""
-    from airflow.assets.evaluation import AssetEvaluator
     from airflow.models.asset import AssetDagRunQueue
-    from airflow.sdk.definitions.asset import AssetUniqueKey
     from airflow.utils.session import create_session
     from sqlalchemy import delete, select
 
     due = {}
     with create_session() as session:
-        evaluator = AssetEvaluator(session)
         queued = defaultdict(list)
         for item in session.scalars(select(AssetDagRunQueue)):
             queued[item.target_dag_id].append(item)
         for dag_id, items in sorted(queued.items()):
-            statuses = {AssetUniqueKey.from_asset(item.asset): True for item in items}
-            if dag_id in dags and evaluator.run(dags[dag_id].timetable.asset_condition, statuses):
+            assets = [item.asset for item in items]
+            if dag_id in dags and airflow_compat.asset_condition_met(dags[dag_id], assets, session):
                 due[dag_id] = max(item.created_at for item in items)
                 session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
     return due

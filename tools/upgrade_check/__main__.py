@@ -18,6 +18,7 @@ from pathlib import Path
 
 import constraints
 import repository
+from deploy import REPORT_DEPRECATIONS_ENV
 from upgrade_check import report, venv
 from upgrade_check.plugin import FOLDER as WARNINGS_ENV
 
@@ -60,10 +61,6 @@ def pytest_command(python: Path, out: Path) -> list[str]:
         "--continue-on-collection-errors",
         "-p",
         "upgrade_check.plugin",
-        # Deprecations are what the report lists for the upgrade, not errors: on the next version the
-        # project's filters (pyproject.toml) would turn a provider's new deprecation into an import error.
-        "-W",
-        "default::DeprecationWarning",
         f"--junitxml={out / 'junit.xml'}",
         *(["-n", workers, "--dist", "loadgroup", "--no-loadscope-reorder"] if workers != "0" else []),
     ]
@@ -74,6 +71,13 @@ def run_env(bin_folder: Path, warnings_folder: Path) -> dict[str, str]:
     env["PATH"] = f"{bin_folder}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = os.pathsep.join(str(root) for root in repository.IMPORT_ROOTS)
     env[WARNINGS_ENV] = str(warnings_folder)
+    # The scripts the suite runs (./run_local.sh, the nested ./run_tests.sh and hooks) use this venv too: the
+    # next version's, never a .venv tools/venv.sh would build or reinstall.
+    env["LAKEHOUSE_VENV"] = str(bin_folder.parent)
+    # Deprecations are what the report lists for the upgrade, not errors: on the next version the project's
+    # filters (pyproject.toml) would turn a provider's new deprecation into an import error of the DAGs.
+    # An environment variable (tests/conftest.py reads it), so the gates the suite starts inherit it.
+    env[REPORT_DEPRECATIONS_ENV] = "1"
     env.pop("VIRTUAL_ENV", None)
     return env
 
