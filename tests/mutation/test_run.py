@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -125,3 +126,18 @@ def _state(pid: int) -> str:
     except FileNotFoundError:
         return "gone"
     return next(line.split()[1] for line in status.splitlines() if line.startswith("State:"))
+
+
+def test_the_mutated_copy_uses_the_running_venv_and_builds_none(tmp_path):
+    source = tmp_path / "checkout"
+    (source / "tools").mkdir(parents=True)
+    (source / "tools" / "m.py").write_text("X = 1\n")
+    (source / ".gitignore").write_text(".venv/\n")
+    (source / ".venv").mkdir()  # ignored: never copied
+    subprocess.run(["git", "init", "-q", str(source)], check=True)
+    venv = Path(sys.prefix)
+
+    run.prepare_tree(source, tmp_path / "tree", None, venv)
+
+    assert (tmp_path / "tree" / "tools" / "m.py").read_text() == "X = 1\n"
+    assert (tmp_path / "tree" / ".venv").resolve() == venv.resolve()

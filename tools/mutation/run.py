@@ -72,6 +72,13 @@ def load_equivalents() -> list[dict]:
     return entries
 
 
+def prepare_tree(source: Path, tree: Path, rev: str | None, venv: Path) -> None:
+    """The copy the mutants are written into, with `.venv` pointing at `venv`: ignored files are not copied,
+    and without it every test that starts tools/venv.sh (the hooks, ./sync_dags.sh) would build a venv."""
+    copy_tree(source, tree, rev)
+    (tree / ".venv").symlink_to(venv, target_is_directory=True)
+
+
 def copy_tree(source: Path, tree: Path, rev: str | None) -> None:
     """The files of the checkout (tracked and new, not ignored) or of commit `rev`, at `tree`."""
     if tree.exists():
@@ -611,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown package {sorted(unknown)}; the packages are {sorted(packages)}")
     venv = Path(os.environ.get("LAKEHOUSE_VENV") or repository.ROOT / ".venv").absolute()
     tree = OUT / "tree"
-    copy_tree(repository.ROOT, tree, args.rev)
+    prepare_tree(repository.ROOT, tree, args.rev, venv)
     operators = re.compile("|".join(f"(?:{o})" for o in targets["python"]["operators"]))
     results_dir = OUT / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
