@@ -87,24 +87,44 @@ rm -f "$LAKEHOUSE_GATE_OUTCOMES"
 
 failed=()
 summary=()
-# step NAME LOG COMMAND...: runs COMMAND, its output shown and kept in build/test-logs/LOG for the summary.
-step() {
-    local name=$1 log=$2
-    shift 2
-    echo "== $name =="
-    if "$@" 2>&1 | tee "$LOGS/$log"; then
-        summary+=("  ok      $name")
+record() { # record NAME STATUS: the step's line in the summary
+    if [ "$2" = 0 ]; then
+        summary+=("  ok      $1")
     else
-        summary+=("  FAILED  $name")
-        failed+=("$name")
+        summary+=("  FAILED  $1")
+        failed+=("$1")
     fi
 }
+# The checks that only read files run beside pytest (it uses one core unless the whole suite runs): started
+# here, shown after pytest's output in this order, and listed in the summary before it.
+side_names=()
+side_logs=()
+side_pids=()
+side_step() { # side_step NAME LOG COMMAND...
+    local name=$1 log=$2
+    shift 2
+    "$@" >"$LOGS/$log" 2>&1 &
+    side_pids+=($!)
+    side_names+=("$name")
+    side_logs+=("$log")
+}
+side_steps_done() {
+    local i=0 status
+    while [ "$i" -lt "${#side_pids[@]}" ]; do
+        wait "${side_pids[$i]}"
+        status=$?
+        echo "== ${side_names[$i]} =="
+        cat "$LOGS/${side_logs[$i]}"
+        record "${side_names[$i]}" "$status"
+        i=$((i + 1))
+    done
+}
 
-step "flake8" flake8.log flake8 ${lint_paths[@]+"${lint_paths[@]}"}
-step "black --check" black.log black --check ${lint_paths[@]+"${lint_paths[@]}"}
-step "ruff (Airflow rules)" ruff.log ruff check --quiet --output-format concise --select AIR ${ruff_paths[@]+"${ruff_paths[@]}"}
+side_step "flake8" flake8.log flake8 ${lint_paths[@]+"${lint_paths[@]}"}
+side_step "black --check" black.log black --check ${lint_paths[@]+"${lint_paths[@]}"}
+side_step "ruff (Airflow rules)" ruff.log ruff check --quiet --output-format concise --select AIR ${ruff_paths[@]+"${ruff_paths[@]}"}
 # Every file of the tree under test, committed with --no-verify or not (the pre-commit hook's scanner).
-step "secret scan" secret-scan.log python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
+side_step "secret scan" secret-scan.log python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
 if [ "$fast" = 1 ]; then
     marker=(-m "not slow")
     # A DAG file that does not import: only the DAG gate runs (tests/conftest.py), so the answer comes first.
@@ -116,9 +136,14 @@ else
     # out longest first (tests/conftest.py SLOWEST_FIRST).
     marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
 fi
-step "pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")" pytest.log python -m pytest -q -rfE \
-    --continue-on-collection-errors -p deploy.selection -p gate.summary ${marker[@]+"${marker[@]}"} \
-    ${suites[@]+"${suites[@]}"} ${pytest_args[@]+"${pytest_args[@]}"}
+pytest_step="pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")"
+echo "== $pytest_step =="
+python -m pytest -q -rfE --continue-on-collection-errors -p deploy.selection -p gate.summary \
+    ${marker[@]+"${marker[@]}"} ${suites[@]+"${suites[@]}"} ${pytest_args[@]+"${pytest_args[@]}"} 2>&1 |
+    tee "$LOGS/pytest.log"
+pytest_status=${PIPESTATUS[0]}
+side_steps_done
+record "$pytest_step" "$pytest_status"
 
 echo
 echo "== gate summary =="

@@ -307,6 +307,36 @@ def test_a_key_committed_without_the_hook_fails_the_gate(gated):
 
 
 @pytest.mark.slow
+def test_checks_run_beside_pytest_fail_the_gate_each_shown_once_in_the_summary_s_order(gated):
+    """flake8, black, ruff and the secret scan run while pytest does: their failures still count, their
+    output comes after pytest's, in a fixed order, and nothing is stamped."""
+    (gated / "dags/redshift__01_first.py").write_text("import os\nFIRST=1\n")
+    commit_all(gated, "an unused import, unformatted")
+
+    done = sh(gated, "./run_tests.sh", "--fast")
+
+    assert done.returncode == 1, done.stdout
+    output, summary = done.stdout.split("== gate summary ==")
+    assert summary.splitlines()[1:6] == [
+        "  FAILED  flake8",
+        "  FAILED  black --check",
+        "  ok      ruff (Airflow rules)",
+        "  ok      secret scan",
+        "  ok      pytest (fast: not slow)",
+    ]
+    headers = [line for line in output.splitlines() if line.startswith("== ")]
+    assert headers == [
+        "== pytest (fast: not slow) ==",
+        "== flake8 ==",
+        "== black --check ==",
+        "== ruff (Airflow rules) ==",
+        "== secret scan ==",
+    ]
+    assert output.count("F401 'os' imported but unused") == 1
+    assert "would reformat" in output and stamp.read(gated) == {}
+
+
+@pytest.mark.slow
 def test_a_test_module_left_out_of_collection_stamps_nothing(gated):
     (gated / "tests/test_other.py").write_text(OTHER_TEST)
     (gated / "tests/conftest.py").write_text('collect_ignore = ["test_other.py"]\n')
