@@ -15,9 +15,9 @@ from deploy import REPORT_DEPRECATIONS_ENV
 # one from the shell or from the process that started it.
 private()
 DAGS_FOLDER = prepare()  # must run before anything imports airflow
-# Suites about the tooling rather than the DAGs, each test building git repositories or a local S3 server:
-# the full run and CI take them, the pre-push path (./run_tests.sh --fast) stays instant without them.
-TOOLING_SUITES = {"hooks", "deploy"}
+# Suites about the tooling rather than the DAGs, their tests building git repositories, a local S3 server or
+# nested pytest runs: the full run and CI take them, the pre-push path (./run_tests.sh --fast) goes without.
+TOOLING_SUITES = {"hooks", "deploy", "upgrade_check", "mutation"}
 # The longest-running modules start first, so pytest-xdist's workers finish together (the full run uses
 # --dist loadgroup --no-loadscope-reorder: tests are handed out in this order as workers free up).
 SLOWEST_FIRST = (
