@@ -141,3 +141,34 @@ def test_the_mutated_copy_uses_the_running_venv_and_builds_none(tmp_path):
 
     assert (tmp_path / "tree" / "tools" / "m.py").read_text() == "X = 1\n"
     assert (tmp_path / "tree" / ".venv").resolve() == venv.resolve()
+
+
+def test_a_mutant_runs_against_the_copy_s_code_when_the_copy_sits_inside_the_checkout(tmp_path):
+    """As in build/mutation/: the checkout's pytest configuration (with its import roots) sits above both the
+    copy and the selection file, and must not be the one the mutant's tests run with."""
+    checkout = tmp_path / "checkout"
+    tree = checkout / "build" / "mutation" / "tree"
+    selection = checkout / "build" / "mutation" / "linemap" / "calc.py.selected"
+    for folder, ini in ((checkout, "[pytest]\npythonpath = .\n"), (tree, "[pytest]\n")):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "pytest.ini").write_text(ini)
+        (folder / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (tree / "test_calc.py").write_text(
+        "from calc import add\n\n\ndef test_add():\n    assert add(2, 1) == 3\n"
+    )
+    (tree / "tools").symlink_to(repository.TOOLS)  # the plugins the runner loads
+    selection.parent.mkdir(parents=True)
+    command = run.test_command(Path(sys.prefix), ["test_calc.py"])
+
+    outcome, runs = run._run_mutant(
+        tree,
+        command,
+        120,
+        tree / "calc.py",
+        "def add(a, b):\n    return a - b\n",
+        {"test_calc.py::test_add"},
+        selection,
+    )
+
+    assert outcome == "killed" and len(runs) == 1 and runs[0].startswith("1 tests: failed"), runs
+    assert (tree / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"

@@ -403,7 +403,9 @@ def _run_mutant(
             # Only the test files of the chosen tests are collected (in the listed order)
             files = {t.split("::")[0] for t in chosen_tests}
             narrowed = [arg for arg in command if not arg.endswith(".py") or arg in files]
-            status, seconds, tail = run_tests(tree, [*narrowed, "--mutation-select", str(selection)], timeout)
+            # One token: pytest takes a separate value for a path, and would find its configuration (and
+            # import roots) above both the tree and the selection file: the checkout's, the unmutated code.
+            status, seconds, tail = run_tests(tree, [*narrowed, f"--mutation-select={selection}"], timeout)
             runs.append(f"{len(chosen_tests)} tests: {status} {seconds:.0f}s")
             if status in ("failed", "timeout"):
                 return ("killed" if status == "failed" else "timeout"), runs
