@@ -89,6 +89,22 @@ def test_staged_aws_secret_key_is_refused(hooked_repo):
     assert hooked_repo.head() == before
 
 
+def test_keys_in_the_second_and_third_of_three_staged_files_are_each_refused(hooked_repo):
+    """git lists the staged files as header, path, header, path...: every file is read, not only the first."""
+    before = hooked_repo.head()
+    hooked_repo.write("notes/a.txt", "nothing to see\n")
+    hooked_repo.write("notes/b.txt", f"key {FAKE_ACCESS_KEY_ID}\n")
+    hooked_repo.write("notes/c.txt", f"\nkey {FAKE_ACCESS_KEY_ID}\n")
+    hooked_repo.git("add", "notes")
+
+    result = hooked_repo.git("commit", "-m", "notes", check=False)
+
+    assert result.returncode != 0
+    assert "notes/b.txt:1: AWS Access Key" in result.stderr, result.stderr
+    assert "notes/c.txt:2: AWS Access Key" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and hooked_repo.head() == before
+
+
 def test_password_in_a_connection_uri_is_refused_in_any_file_type(hooked_repo):
     password = "s3cret" + "Passw0rd"
     hooked_repo.write(
