@@ -55,6 +55,25 @@ def test_every_equivalent_mutant_has_a_reason(tmp_path, monkeypatch):
         run.load_equivalents()
 
 
+def test_an_equivalent_line_the_module_has_twice_needs_its_line_number(tmp_path, monkeypatch):
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools/m.py").write_text(
+        "def f(r):\n    if r != 0:\n        return 1\n    if r != 0:\n        return 2\n"
+    )
+    entry = 'module = "tools/m.py"\nline = "if r != 0:"\nmutant = "if r != -1:"\nreason = "why"\n'
+    monkeypatch.setattr(run, "EQUIVALENT", tmp_path / "equivalent.toml")
+
+    (tmp_path / "equivalent.toml").write_text(f"[[equivalent]]\n{entry}")
+    with pytest.raises(SystemExit, match=r"has `if r != 0:` on lines \[2, 4\].*Fix: add `lineno = N`"):
+        run.load_equivalents(tmp_path)
+
+    (tmp_path / "equivalent.toml").write_text(f"[[equivalent]]\n{entry}lineno = 4\n")
+    equivalents = run.load_equivalents(tmp_path)
+    assert run.equivalent_reason(equivalents, "tools/m.py", 4, "    if r != 0:", "    if r != -1:") == "why"
+    assert run.equivalent_reason(equivalents, "tools/m.py", 2, "    if r != 0:", "    if r != -1:") is None
+    assert run.equivalent_reason(equivalents, "tools/m.py", 4, "    if r != 0:", "    if r == 0:") is None
+
+
 def test_the_score_counts_timeouts_as_killed_and_leaves_equivalent_and_unrun_mutants_out():
     outcomes = ["killed", "killed", "timeout", "survived", "equivalent", "not run", "incompetent"]
     counts = run.score([{"outcome": outcome} for outcome in outcomes])

@@ -59,8 +59,10 @@ def load_targets() -> dict:
     return targets
 
 
-def load_equivalents() -> list[dict]:
-    """The reviewed equivalent mutants: {module, line, mutant, reason} (lines without indentation)."""
+def load_equivalents(root: Path | None = None) -> list[dict]:
+    """The reviewed equivalent mutants: {module, line, mutant, reason} (lines without indentation), and
+    `lineno` where the module has that line more than once (a review holds for the line it looked at)."""
+    root = root or repository.ROOT
     entries = tomllib.loads(EQUIVALENT.read_text()).get("equivalent", [])
     for entry in entries:
         missing = {"module", "line", "mutant", "reason"} - set(entry)
@@ -69,7 +71,31 @@ def load_equivalents() -> list[dict]:
                 f"{EQUIVALENT}: entry {entry} lacks {sorted(missing) or ['a reason']}. "
                 "Fix: give module, line, mutant and a one-line reason why no test can tell them apart."
             )
+        source = root / entry["module"]
+        if "lineno" in entry or not entry["module"].endswith(".py") or not source.is_file():
+            continue
+        numbers = [
+            n for n, text in enumerate(source.read_text().splitlines(), 1) if text.strip() == entry["line"]
+        ]
+        if len(numbers) > 1:
+            raise SystemExit(
+                f"{EQUIVALENT}: {entry['module']} has `{entry['line']}` on lines {numbers}: the entry for "
+                f"`{entry['mutant']}` would cover them all. Fix: add `lineno = N` for the line reviewed."
+            )
     return entries
+
+
+def equivalent_reason(equivalents: list[dict], module: str, line: int, old: str, new: str) -> str | None:
+    """The reason a reviewed entry gives for this mutant, or None."""
+    return next(
+        (
+            e["reason"]
+            for e in equivalents
+            if (e["module"], e["line"], e["mutant"]) == (module, old.strip(), new.strip())
+            and e.get("lineno", line) == line
+        ),
+        None,
+    )
 
 
 def prepare_tree(source: Path, tree: Path, rev: str | None, venv: Path) -> None:
@@ -330,14 +356,7 @@ def python_module(
                     "original": old.strip(),
                     "mutant": new.strip(),
                 }
-                reason = next(
-                    (
-                        e["reason"]
-                        for e in equivalents
-                        if e["module"] == module and e["line"] == old.strip() and e["mutant"] == new.strip()
-                    ),
-                    None,
-                )
+                reason = equivalent_reason(equivalents, module, line, old, new)
                 if reason is not None:
                     result["mutants"].append({**entry, "outcome": "equivalent", "reason": reason})
                     continue
@@ -613,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         report = write_report(OUT)
         print(report.read_text())
         return 0
-    targets, equivalents = load_targets(), load_equivalents()
+    targets = load_targets()
     packages = targets["python"]["packages"]
     unknown = set(args.package or []) - set(packages)
     if unknown:
@@ -621,6 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     venv = Path(os.environ.get("LAKEHOUSE_VENV") or repository.ROOT / ".venv").absolute()
     tree = OUT / "tree"
     prepare_tree(repository.ROOT, tree, args.rev, venv)
+    equivalents = load_equivalents(tree)
     operators = re.compile("|".join(f"(?:{o})" for o in targets["python"]["operators"]))
     results_dir = OUT / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
