@@ -207,3 +207,32 @@ def test_a_try_that_hangs_is_stopped_and_retried_before_the_run_times_out():
     ti.try_number, ti.end_date = 1, run_start + task.execution_timeout
     retry_at = ti.next_retry_datetime()
     assert retry_at < run_start + dag.dagrun_timeout, (retry_at - run_start, dag.dagrun_timeout)
+
+
+def test_every_retry_of_a_task_that_fails_at_once_starts_before_its_run_times_out(loaded):
+    """A run that times out skips its unfinished tasks, those waiting to retry too (the scheduler's
+    dagrun_timeout check): a retry that cannot start inside the run is a retry the DAG never gets. The wait
+    before a retry depends on the run (Airflow hashes the logical date into it): the longest of many runs."""
+    import uuid
+    from datetime import datetime as naive_datetime
+
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.serialization.serialized_objects import SerializedDAG
+
+    runs = [naive_datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(days=day) for day in range(60)]
+    too_late = []
+    for dag_id, dag in sorted(loaded.dags.items()):
+        scheduled = SerializedDAG.from_dict(SerializedDAG.to_dict(dag))
+        for task in scheduled.tasks:
+            ti = TaskInstance(task, run_id="probe", dag_version_id=uuid.uuid4())
+            longest = timedelta(0)
+            for logical_date in runs:
+                ti.dag_run = DagRun(
+                    dag_id=dag_id, run_id="probe", logical_date=logical_date, run_type="scheduled"
+                )
+                waited = _retry_delays(ti, RUN_AFTER)
+                longest = max(longest, sum(waited, timedelta(0)))
+            if task.retries and longest >= scheduled.dagrun_timeout:
+                too_late.append(f"{dag_id}.{task.task_id}: {task.retries} retries wait up to {longest}")
+    assert not too_late, too_late
