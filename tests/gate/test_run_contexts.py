@@ -193,3 +193,18 @@ def test_the_failure_callback_is_rendered_too(corpus):
         "on_failure_callback SnsNotifier, field 'message', manual run without a logical date: no logical "
         "date, no data interval: UndefinedError: 'ds' is undefined"
     ]
+
+
+def test_an_xcom_before_any_task_ran_renders_as_the_task_and_key_it_names(loaded):
+    """The EMR step sensor reads the step id its add_step task returned: before any run it renders as that
+    task's XCom; another key of the same task renders as a different value."""
+    from gate.run_contexts import render_task
+
+    dag = loaded.dags["hudi__02_incremental_upsert"]
+    sensor = next(task for task in dag.tasks if task.task_id.endswith(".wait_for_step"))
+    add_step = sensor.task_id.replace(".wait_for_step", ".add_step")
+    run = normal_run(dag, DAY)
+    assert render_task(sensor, run).step_id == f"xcom:{add_step}[0]"
+    ti = template_context(dag, sensor, run, variable_values())["ti"]
+    assert str(ti.xcom_pull(task_ids=add_step, key="return_value")) == f"xcom:{add_step}"
+    assert str(ti.xcom_pull(task_ids=add_step, key="step_ids")) == f"xcom:{add_step}:step_ids"

@@ -199,3 +199,19 @@ def test_the_crawl_task_ends_after_the_crawl(account):
         assert _crawl_task().execute({}) == "tickit_raw"
         crawler = account.client("glue").get_crawler(Name="tickit_raw")["Crawler"]
     assert crawler["State"] == "READY", "the task ended while the crawl still ran"
+
+
+def test_the_check_reads_the_first_column_of_a_result_of_several():
+    """`SELECT count(*) AS row_count, max(saletime) ...`: the count decides, whatever follows it. The
+    response is GetQueryResults' shape: the header row, then the data rows."""
+    from lakehouse.catalog import first_result_value
+
+    columns = [{"Name": "row_count", "Type": "bigint"}, {"Name": "latest", "Type": "varchar"}]
+    rows = [["row_count", "latest"], ["0", "2008-12-31 23:59:00"]]
+    results = {
+        "ResultSet": {
+            "Rows": [{"Data": [{"VarCharValue": value} for value in row]} for row in rows],
+            "ResultSetMetadata": {"ColumnInfo": columns},
+        }
+    }
+    assert first_result_value(results) == "0"
