@@ -126,6 +126,8 @@ def test_the_context_has_the_names_airflow_gives_the_task(loaded, kind):
         assert (name in ours) == (name in airflows), name
         if name in ours:
             assert str(ours[name]) == str(airflows[name]), name
+    # A first try: no reschedule yet (a reschedule-mode sensor reads it to find when it first poked).
+    assert ours["task_reschedule_count"] == airflows["task_reschedule_count"]
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +210,24 @@ def test_an_xcom_before_any_task_ran_renders_as_the_task_and_key_it_names(loaded
     ti = template_context(dag, sensor, run, variable_values())["ti"]
     assert str(ti.xcom_pull(task_ids=add_step, key="return_value")) == f"xcom:{add_step}"
     assert str(ti.xcom_pull(task_ids=add_step, key="step_ids")) == f"xcom:{add_step}:step_ids"
+
+
+def test_a_task_refusing_a_run_leaves_the_next_task_of_that_run_checked(tmp_path):
+    """A load that refuses a run without an interval on purpose is no reason to skip the task after it."""
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.sdk import DAG
+
+    from lakehouse.defaults import dag_settings
+
+    with DAG(dag_id="redshift__refusing_then_broken", schedule=None, **dag_settings()) as dag:
+        BashOperator(
+            task_id="load_day", bash_command="{{ require_data_interval() }}load {{ data_interval_start }}"
+        )
+        BashOperator(task_id="report_day", bash_command="report {{ ds }}")
+
+    problems = render_problems(dag)
+
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(
+        "task 'report_day', field 'bash_command', manual run without a logical date"
+    )
