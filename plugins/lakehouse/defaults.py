@@ -17,6 +17,8 @@ OWNER = "data-platform"
 START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
 AWS_CONN_ID = "aws_default"
 
+# Retries wait longer each time (exponential backoff from retry_delay). A try that hangs is stopped after
+# execution_timeout, and its first retry starts inside the run (DAGRUN_TIMEOUT, twice as long).
 DEFAULT_ARGS = {
     "owner": OWNER,
     "retries": 2,

@@ -16,6 +16,7 @@ from lakehouse import layout
 from lakehouse.defaults import AWS_CONN_ID
 
 GLUE_VERSION = "4.0"
+# The smallest capacity Glue gives a Spark job (2 DPUs): the TICKIT tables are small, more workers only cost.
 JOB_CAPACITY = {"WorkerType": "G.1X", "NumberOfWorkers": 2}
 
 

@@ -81,7 +81,8 @@ def require_fields(entry: dict, fail: Fail, required: tuple[str, ...]) -> None:
 
 
 def refuse_unknown_fields(entry: dict, fail: Fail, known: tuple[str, ...]) -> None:
-    """No field outside `known` (a typo would otherwise be ignored silently)."""
+    """No field outside `known` (a typo would otherwise be ignored silently); every unknown one is named."""
     unknown = sorted(set(entry) - set(known))
     if unknown:
-        raise fail(unknown[0], "unknown field", f"use only {known}")
+        also = f" (also unknown: {', '.join(map(repr, unknown[1:]))})" if unknown[1:] else ""
+        raise fail(unknown[0], f"unknown field{also}", f"use only {known}")

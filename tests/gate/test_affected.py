@@ -90,3 +90,14 @@ def test_more_than_the_limit_of_dags_tests_every_dag(reads, monkeypatch):
 def test_no_record_exits_with_every_dag(tmp_path, capsys):
     assert main([str(tmp_path / "none.json"), "sql/x.sql"]) == EVERY_DAG
     assert capsys.readouterr().out.startswith("every DAG: no record")
+
+
+def test_the_command_prints_the_dags_a_pushed_change_affects(reads, tmp_path, monkeypatch, capsys, repo_root):
+    """As the pre-push hook runs it: the record first, then the changed paths, from the checkout's root."""
+    record = tmp_path / "dag-reads.json"
+    record.write_text(json.dumps(reads))
+    monkeypatch.chdir(repo_root)
+
+    status = main([str(record), "sql/redshift/ddl/schema.sql", "dags/redshift__01_create_tables.py"])
+
+    assert (status, capsys.readouterr().out) == (0, "redshift__01_create_tables\n")

@@ -75,3 +75,26 @@ def test_shipped_dags_break_no_rule(loaded, policy):
     assert loaded.dags, "no shipped DAG loaded"
     problems = [message.splitlines()[0] for _, _, message in violations(loaded, policy)]
     assert not problems, "\n".join(problems)
+
+
+# The call each parse-purity corpus DAG makes at import time, by file: the message must point at its line.
+PARSE_TIME_CALLS = {
+    "redshift__boto3_at_parse.py": "boto3.client(",
+    "redshift__connection_at_parse.py": "get_connection(",
+    "redshift__socket_at_parse.py": "urlopen(",
+    "redshift__variable_at_parse.py": "Variable.get(",
+}
+
+
+def test_a_parse_time_lookup_is_named_by_the_dag_file_s_own_line(policy):
+    """Not a line of Airflow, boto3 or the gate the call went through: the line to edit."""
+    named = {
+        path.name: message
+        for rule, path, message in violations(load_once(CORPUS), policy)
+        if rule == "parse-purity"
+    }
+    assert sorted(named) == sorted(PARSE_TIME_CALLS)
+    for name, call in PARSE_TIME_CALLS.items():
+        path = (CORPUS / name).resolve()
+        (line,) = [n for n, text in enumerate(path.read_text().splitlines(), 1) if call in text]
+        assert f" at {path}:{line} while the DAG file was being parsed" in named[name], named[name]

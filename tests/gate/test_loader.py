@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
+
 from airflow.sdk import DAG
 
 from compat import airflow as airflow_compat
@@ -41,3 +43,19 @@ def test_recorder_sees_the_keywords_of_every_dag_class():
         },
         "redshift__keywords": frozenset({"dag_id", "schedule"}),
     }
+
+
+def test_the_parse_guards_give_back_every_entry_point_they_replaced(tmp_path):
+    """After the DAG files loaded, the tests and the gate's own AWS calls use boto3, Variables and sockets:
+    an entry point the guards replaced (or one a class only inherits) must be exactly as before."""
+    import boto3
+
+    from gate import purity
+
+    def entry_points():
+        return [(owner.__dict__.get(attr), getattr(owner, attr)) for owner, attr, _ in purity._targets()]
+
+    before = entry_points()
+    with purity.parse_guards(tmp_path), pytest.raises(purity.ParsePurityError):
+        boto3.client("s3", region_name="us-east-1")
+    assert entry_points() == before

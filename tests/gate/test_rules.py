@@ -102,3 +102,42 @@ def test_the_import_error_hint_is_a_command_that_works_as_printed(tmp_path, repo
     assert message.startswith(f"import-error: {broken} does not load: RuntimeError: boom. Fix: ")
     assert command == f"tools/venv.sh python {broken}"
     assert done.stderr.strip().splitlines()[-1] == "RuntimeError: boom", done.stderr
+
+
+CLOCK_DAG_WITH_A_TASK_FUNCTION = '''"""A DAG whose start date comes from the clock, beside a task function."""
+import pendulum
+from airflow.sdk import DAG, task
+
+from lakehouse.defaults import dag_settings
+
+START = pendulum.now("UTC").subtract(days=3)
+
+with DAG(
+    dag_id="redshift__99_clock_start",
+    description="A DAG whose start date comes from the clock.",
+    doc_md=__doc__,
+    schedule=None,
+    tags=["tickit"],
+    **{**dag_settings(), "start_date": START},
+):
+
+    @task
+    def report():
+        return pendulum.now("UTC").isoformat()  # at run time: fine
+
+    report()
+'''
+
+
+def test_a_clock_start_date_is_found_past_a_function_of_the_file(tmp_path, policy):
+    """The scan skips what functions do at run time, and goes on with the rest of the module."""
+    from gate.loader import load
+
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "redshift__99_clock_start.py").write_text(CLOCK_DAG_WITH_A_TASK_FUNCTION)
+    loaded = load(tmp_path / "dags")
+    dag = loaded.dags["redshift__99_clock_start"]
+
+    message = check(dag, RULES_BY_NAME["fixed-start-date"], loaded, policy)
+
+    assert message is not None and "module-level code reads the clock at lines [7]" in message, message

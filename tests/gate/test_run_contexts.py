@@ -126,6 +126,8 @@ def test_the_context_has_the_names_airflow_gives_the_task(loaded, kind):
         assert (name in ours) == (name in airflows), name
         if name in ours:
             assert str(ours[name]) == str(airflows[name]), name
+    # A first try: no reschedule yet (a reschedule-mode sensor reads it to find when it first poked).
+    assert ours["task_reschedule_count"] == airflows["task_reschedule_count"]
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +195,39 @@ def test_the_failure_callback_is_rendered_too(corpus):
         "on_failure_callback SnsNotifier, field 'message', manual run without a logical date: no logical "
         "date, no data interval: UndefinedError: 'ds' is undefined"
     ]
+
+
+def test_an_xcom_before_any_task_ran_renders_as_the_task_and_key_it_names(loaded):
+    """The EMR step sensor reads the step id its add_step task returned: before any run it renders as that
+    task's XCom; another key of the same task renders as a different value."""
+    from gate.run_contexts import render_task
+
+    dag = loaded.dags["hudi__02_incremental_upsert"]
+    sensor = next(task for task in dag.tasks if task.task_id.endswith(".wait_for_step"))
+    add_step = sensor.task_id.replace(".wait_for_step", ".add_step")
+    run = normal_run(dag, DAY)
+    assert render_task(sensor, run).step_id == f"xcom:{add_step}[0]"
+    ti = template_context(dag, sensor, run, variable_values())["ti"]
+    assert str(ti.xcom_pull(task_ids=add_step, key="return_value")) == f"xcom:{add_step}"
+    assert str(ti.xcom_pull(task_ids=add_step, key="step_ids")) == f"xcom:{add_step}:step_ids"
+
+
+def test_a_task_refusing_a_run_leaves_the_next_task_of_that_run_checked(tmp_path):
+    """A load that refuses a run without an interval on purpose is no reason to skip the task after it."""
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.sdk import DAG
+
+    from lakehouse.defaults import dag_settings
+
+    with DAG(dag_id="redshift__refusing_then_broken", schedule=None, **dag_settings()) as dag:
+        BashOperator(
+            task_id="load_day", bash_command="{{ require_data_interval() }}load {{ data_interval_start }}"
+        )
+        BashOperator(task_id="report_day", bash_command="report {{ ds }}")
+
+    problems = render_problems(dag)
+
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(
+        "task 'report_day', field 'bash_command', manual run without a logical date"
+    )

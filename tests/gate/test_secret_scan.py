@@ -226,3 +226,16 @@ def test_the_command_scans_the_tree_it_is_given(repo):
     assert (given.returncode, own.returncode) == (0, 1), given.stderr + own.stderr
     assert given.stdout.startswith(f"secret scan: 2 files of tree {clean[:12]}, no credentials")
     assert "dags/clean.py:1: AWS Access Key" in own.stdout
+
+
+def test_more_than_one_tree_is_refused_before_anything_is_scanned(repo, monkeypatch, capsys):
+    """`python -m gate.secret_scan TREE` scans one tree: a second one would be ignored without a word."""
+    first = commit(repo)
+    monkeypatch.chdir(repo)
+
+    assert secret_scan.main([first, first]) == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"secret scan: one tree at most, got 2 ({first} {first}).")
+    assert "Fix: python -m gate.secret_scan [TREE]" in captured.err

@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 import repository
-from gate.summary import COLLECTION_RANK, OTHER_RANK, Failure, diagnosis, main, root_causes, step_problems
+from gate.summary import (
+    COLLECTION_RANK,
+    OTHER_RANK,
+    SHOWN_CAUSES,
+    Failure,
+    diagnosis,
+    main,
+    root_causes,
+    step_problems,
+)
 from tests.gate.test_gate_run import run_dag_suite
 
 SUITE_WITH_NOISE = """
@@ -179,3 +188,19 @@ def test_a_dag_id_that_differs_from_its_file_is_one_line_naming_the_cause(repo_r
         "Fix: name the file <dag_id>.py or set dag_id to the file name.",
         "(8 more failing tests follow from the causes above)",
     ], "\n".join(lines)
+
+
+@pytest.mark.parametrize("broken", [SHOWN_CAUSES, SHOWN_CAUSES + 1])
+def test_a_long_section_shows_its_first_causes_and_counts_the_rest(broken):
+    """At the limit every cause is shown and nothing is said to be left out; one past it, one is counted."""
+    from dataclasses import asdict
+
+    failures = [
+        failure(f"p::t[d{n:02}-tags]", f"tags: DAG 'd{n:02}'", 1, [f"d{n:02}"]) for n in range(broken)
+    ]
+
+    lines = diagnosis({"failures": [asdict(f) for f in failures]})
+
+    assert lines[0] == "DAG rules:"
+    assert lines[1 : SHOWN_CAUSES + 1] == [f"  tags: DAG 'd{n:02}'" for n in range(SHOWN_CAUSES)]
+    assert lines[SHOWN_CAUSES + 1 :] == ([] if broken == SHOWN_CAUSES else ["  ... and 1 more"])

@@ -449,3 +449,18 @@ def test_an_unreadable_head_of_main_refuses(tmp_path):
 
     assert result.returncode == 1
     assert "could not read the head of main" in result.stdout
+
+
+def test_a_deploy_without_the_credentials_step_is_told_only_that():
+    """The head-of-main check and the gate can only come too late when there is a credentials step to come
+    before: without one, the message names what is missing, not an order the steps do not break."""
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    workflow["jobs"]["deploy"]["steps"].remove(step(workflow, "deploy", "configure-aws-credentials@"))
+    assert sync_workflow_violations(workflow) == [
+        "deploy must assume a role (OIDC) named by a repository variable"
+    ]
+
+
+def test_a_pin_violation_names_the_line_it_is_on():
+    text = "steps:\n  - uses: ./local-action\n      - uses: actions/checkout@v4\n"
+    assert pin_violations(text) == ["line 3: actions/checkout@v4 is not pinned to a full commit SHA"]

@@ -163,3 +163,55 @@ def test_clearing_anything_but_a_bucket_folder_is_refused(prefix):
     with pytest.raises(ValueError, match="clear_unload") as error:
         clear_s3_prefix("clear_unload", prefix)
     assert repr(prefix) in str(error.value) and "Fix:" in str(error.value)
+
+
+# crawl(): the task ends with the crawl. moto runs a crawl forever; local_aws.PendingWork finishes it as Glue
+# does (running at the first look, done at the next), FAILED when told to fail; MotoGaps adds the
+# GetCrawlerMetrics the operator reads after the crawl.
+
+
+def _crawl_task():
+    from lakehouse.catalog import crawl
+
+    task = crawl("crawl_raw", crawler_config("tickit_raw", "tickit_raw_db", PATHS, ROLE))
+    task.poll_interval = 0  # only the time between two looks at the crawler
+    return task
+
+
+def test_a_failed_crawl_fails_the_crawl_task(account):
+    """A task that only started the crawl would succeed, and the next task would read a catalog the crawl
+    did not write."""
+    from botocore.exceptions import WaiterError
+
+    from local_aws.moto_gaps import MotoGaps
+    from local_aws.pending_work import PendingWork
+
+    with MotoGaps(), PendingWork(failing=True):
+        with pytest.raises(WaiterError, match="LastCrawl.Status == 'FAILED'"):
+            _crawl_task().execute({})
+
+
+def test_the_crawl_task_ends_after_the_crawl(account):
+    from local_aws.moto_gaps import MotoGaps
+    from local_aws.pending_work import PendingWork
+
+    with MotoGaps(), PendingWork():
+        assert _crawl_task().execute({}) == "tickit_raw"
+        crawler = account.client("glue").get_crawler(Name="tickit_raw")["Crawler"]
+    assert crawler["State"] == "READY", "the task ended while the crawl still ran"
+
+
+def test_the_check_reads_the_first_column_of_a_result_of_several():
+    """`SELECT count(*) AS row_count, max(saletime) ...`: the count decides, whatever follows it. The
+    response is GetQueryResults' shape: the header row, then the data rows."""
+    from lakehouse.catalog import first_result_value
+
+    columns = [{"Name": "row_count", "Type": "bigint"}, {"Name": "latest", "Type": "varchar"}]
+    rows = [["row_count", "latest"], ["0", "2008-12-31 23:59:00"]]
+    results = {
+        "ResultSet": {
+            "Rows": [{"Data": [{"VarCharValue": value} for value in row]} for row in rows],
+            "ResultSetMetadata": {"ColumnInfo": columns},
+        }
+    }
+    assert first_result_value(results) == "0"

@@ -154,3 +154,85 @@ def test_an_unknown_override_is_refused_naming_the_known_ones(override, named):
     message = str(error.value)
     assert message.startswith("dag_settings(") and named in message
     assert "Fix: use one of" in message and "'retries'" in message and "'dagrun_timeout'" in message
+
+
+# Retries and timeouts as Airflow computes them from the defaults: the scheduler works on the serialized DAG,
+# so the task is the deserialized one, and the dates are those of its TaskInstance.
+
+
+def _scheduled_task(**overrides):
+    import uuid
+
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.sdk import DAG
+    from airflow.serialization.serialized_objects import SerializedDAG
+
+    from lakehouse.defaults import dag_settings
+
+    with DAG(dag_id="redshift__99_retry_probe", schedule="@daily", **dag_settings(**overrides)) as dag:
+        EmptyOperator(task_id="step")
+    scheduled = SerializedDAG.from_dict(SerializedDAG.to_dict(dag))
+    task = scheduled.task_dict["step"]
+    ti = TaskInstance(task, run_id="scheduled__2024-03-01T00:00:00+00:00", dag_version_id=uuid.uuid4())
+    return scheduled, task, ti
+
+
+def _retry_delays(ti, ended: datetime) -> list[timedelta]:
+    """The wait before each retry, as NotInRetryPeriodDep computes it (next_retry_datetime)."""
+    delays = []
+    for try_number in range(1, ti.task.retries + 1):
+        ti.try_number, ti.end_date = try_number, ended
+        delays.append(ti.next_retry_datetime() - ended)
+    return delays
+
+
+def test_each_retry_waits_longer_than_the_one_before():
+    """A throttled or resuming service gets more time at every try, rather than the same short wait."""
+    _, task, ti = _scheduled_task()
+    delays = _retry_delays(ti, RUN_AFTER)
+    assert len(delays) >= 2, "no second retry to compare"
+    assert delays[0] >= task.retry_delay
+    assert all(later > earlier for earlier, later in zip(delays, delays[1:])), delays
+
+
+def test_a_try_that_hangs_is_stopped_and_retried_before_the_run_times_out():
+    """The task runner stops a try only when execution_timeout is truthy (task_runner: `if
+    task.execution_timeout:`); the scheduler fails a run once `start_date < now - dagrun_timeout`. A try that
+    hangs from the run's start must end and its first retry start inside the run, or the retries of a hung
+    call never happen."""
+    dag, task, ti = _scheduled_task()
+    assert task.execution_timeout, "no timeout: the task runner lets a hung try run until the run times out"
+    run_start = RUN_AFTER
+    ti.try_number, ti.end_date = 1, run_start + task.execution_timeout
+    retry_at = ti.next_retry_datetime()
+    assert retry_at < run_start + dag.dagrun_timeout, (retry_at - run_start, dag.dagrun_timeout)
+
+
+def test_every_retry_of_a_task_that_fails_at_once_starts_before_its_run_times_out(loaded):
+    """A run that times out skips its unfinished tasks, those waiting to retry too (the scheduler's
+    dagrun_timeout check): a retry that cannot start inside the run is a retry the DAG never gets. The wait
+    before a retry depends on the run (Airflow hashes the logical date into it): the longest of many runs."""
+    import uuid
+    from datetime import datetime as naive_datetime
+
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.serialization.serialized_objects import SerializedDAG
+
+    runs = [naive_datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(days=day) for day in range(60)]
+    too_late = []
+    for dag_id, dag in sorted(loaded.dags.items()):
+        scheduled = SerializedDAG.from_dict(SerializedDAG.to_dict(dag))
+        for task in scheduled.tasks:
+            ti = TaskInstance(task, run_id="probe", dag_version_id=uuid.uuid4())
+            longest = timedelta(0)
+            for logical_date in runs:
+                ti.dag_run = DagRun(
+                    dag_id=dag_id, run_id="probe", logical_date=logical_date, run_type="scheduled"
+                )
+                waited = _retry_delays(ti, RUN_AFTER)
+                longest = max(longest, sum(waited, timedelta(0)))
+            if task.retries and longest >= scheduled.dagrun_timeout:
+                too_late.append(f"{dag_id}.{task.task_id}: {task.retries} retries wait up to {longest}")
+    assert not too_late, too_late

@@ -370,3 +370,37 @@ def test_an_entry_breaking_several_rules_reports_the_first_in_spec_order(spec_co
     assert_rejected(write(spec, document), "artists", "recordkey", "unknown field")
     del document["tables"][0]["recordkey"]
     assert_rejected(write(spec, document), "artists", "table_type", "MERGE_ON_WRITE")
+
+
+# ingest_group's upload_schema: every run puts the bundle's Avro schema where the step reads it (moto's S3).
+
+
+def test_every_run_uploads_the_bundle_s_schema_over_the_one_an_earlier_run_left():
+    """The key exists from the run before (the hourly upsert meets it every hour, and a deploy may change the
+    schema): the upload must replace it, never fail on it nor keep the old schema."""
+    from datetime import datetime, timezone
+
+    from airflow.sdk import DAG
+
+    from lakehouse.defaults import dag_settings
+    from lakehouse.hudi import ingest_group
+    from local_aws.server import MotoServer
+    from tests.dags.rendering import manual_run, render_task
+
+    (table, *_) = load_spec(SPEC)
+    with DAG(dag_id="hudi__99_upload_probe", schedule=None, **dag_settings()) as dag:
+        ingest_group(table, UPSERT, SPEC)
+    upload = render_task(
+        dag.task_dict[f"{table.name}.upload_schema"],
+        manual_run(dag, datetime(2024, 3, 2, tzinfo=timezone.utc)),
+    )
+    with MotoServer() as moto:
+        s3 = moto.client("s3")
+        s3.create_bucket(Bucket=upload.dest_bucket)
+        s3.put_object(
+            Bucket=upload.dest_bucket, Key=table.schema_key, Body=b'{"type": "record", "fields": []}'
+        )
+        for _ in range(2):  # the next run finds this run's upload
+            upload.execute({})
+            body = s3.get_object(Bucket=upload.dest_bucket, Key=table.schema_key)["Body"].read()
+            assert body == (SPEC.parent / table.schema).read_bytes()

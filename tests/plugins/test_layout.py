@@ -37,6 +37,11 @@ def test_table_prefixes_are_folders_under_their_stage():
     assert layout.refined_prefix("sales") == "refined/tickit/sales/"
     assert layout.gold_prefix("sales_by_date") == "gold/tickit/sales_by_date/"
     assert layout.full_key("sales") == "raw/tickit/sales/sales_pipe.txt.gz"
+    # the key the sample data writes for one day, under the prefix that day's COPY reads
+    assert (
+        layout.incremental_key("sales", "2008-03-01")
+        == "raw/tickit_incremental/sales/ds=2008-03-01/sales_pipe.txt.gz"
+    )
     assert layout.hudi_schema_key("artists.avsc") == "artifacts/hudi/schemas/artists.avsc"
 
 

@@ -121,7 +121,18 @@ def test_a_missing_field_is_rejected(spec_copy, field):
 def test_an_unknown_field_is_rejected(spec_copy):
     spec, document, sql = spec_copy
     entry(document, "sales")["event_column"] = "saletime"
-    assert_rejected(write(spec, document), sql, "sales", "event_column", "unknown field", "event_time")
+    message = assert_rejected(
+        write(spec, document), sql, "sales", "event_column", "unknown field", "event_time"
+    )
+    assert "field 'event_column': unknown field. Fix:" in message, "no other field is unknown"
+
+
+def test_every_unknown_field_of_an_entry_is_named_at_once(spec_copy):
+    """Two typos are fixed in one go, not found one run at a time."""
+    spec, document, sql = spec_copy
+    entry(document, "sales").update(event_column="saletime", keys="salesid")
+    message = assert_rejected(write(spec, document), sql, "sales", "event_column", "unknown field")
+    assert "(also unknown: 'keys')" in message, message
 
 
 @pytest.mark.parametrize("field", ["key", "event_time"])

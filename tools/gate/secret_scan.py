@@ -288,6 +288,13 @@ def scan_tree(repo: Path, tree: str, cache: Path | None = None) -> tuple[int, li
 def main(argv: list[str]) -> int:
     from deploy import bundle, stamp
 
+    if len(argv) > 1:
+        print(
+            f"secret scan: one tree at most, got {len(argv)} ({' '.join(argv)}). "
+            "Fix: python -m gate.secret_scan [TREE] (default: the working tree).",
+            file=sys.stderr,
+        )
+        return 2
     repo = Path.cwd()
     started = time.monotonic()
     try:

@@ -230,7 +230,8 @@ def sync_workflow_violations(workflow: dict) -> list[str]:
     if len(sync) != 1 or '--target "s3://' not in sync[0] or "--environment" not in sync[0]:
         found.append('deploy must run ./sync_dags.sh --target "s3://..." --environment ...')
     gate = [i for i, s in enumerate(deploy_steps) if s.get("run", "").strip() == "./run_tests.sh --fast"]
-    first_credentials = deploy_steps.index(credentials[0]) if credentials else 0
+    # Without a credentials step nothing can come after it (the missing role is its own message).
+    first_credentials = deploy_steps.index(credentials[0]) if credentials else len(deploy_steps)
     head_checks = [i for i, s in enumerate(deploy_steps) if s.get("id") == HEAD_CHECK_ID]
     head_check = deploy_steps[head_checks[0]] if len(head_checks) == 1 else {}
     if (
