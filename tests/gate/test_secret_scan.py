@@ -72,6 +72,13 @@ def test_line_numbers_follow_universal_newlines(line_break):
     assert [str(f) for f in secret_scan.scan([("x.cfg", data, None)])] == ["x.cfg:3: AWS Access Key"]
 
 
+def test_a_one_line_file_without_a_line_break_and_an_empty_file_are_scanned():
+    files = [("one.cfg", f"key = {ACCESS_KEY_ID}".encode(), None), ("empty.cfg", b"", None)]
+
+    assert [str(f) for f in secret_scan.scan(files)] == ["one.cfg:1: AWS Access Key"]
+    assert secret_scan.lines_of(b"") == [] and secret_scan.lines_of(b"a\n\n") == ["a", ""]
+
+
 def test_a_key_inside_a_binary_file_is_found(tmp_path):
     data = b"\x89PNG\0\0\x01\xff\xfe binary\n" + f"key={ACCESS_KEY_ID}\n".encode() + b"\0\0\x02"
     (tmp_path / "image.png").write_bytes(data)
