@@ -147,19 +147,27 @@ def _state(pid: int) -> str:
     return next(line.split()[1] for line in status.splitlines() if line.startswith("State:"))
 
 
-def test_the_mutated_copy_uses_the_running_venv_and_builds_none(tmp_path):
+def test_the_mutated_copy_is_a_checkout_using_the_running_venv(tmp_path):
     source = tmp_path / "checkout"
     (source / "tools").mkdir(parents=True)
     (source / "tools" / "m.py").write_text("X = 1\n")
-    (source / ".gitignore").write_text(".venv/\n")
+    (source / ".gitignore").write_text((repository.ROOT / ".gitignore").read_text())
     (source / ".venv").mkdir()  # ignored: never copied
     subprocess.run(["git", "init", "-q", str(source)], check=True)
     venv = Path(sys.prefix)
 
     run.prepare_tree(source, tmp_path / "tree", None, venv)
 
-    assert (tmp_path / "tree" / "tools" / "m.py").read_text() == "X = 1\n"
-    assert (tmp_path / "tree" / ".venv").resolve() == venv.resolve()
+    tree = tmp_path / "tree"
+    assert (tree / "tools" / "m.py").read_text() == "X = 1\n"
+    assert (tree / ".venv").resolve() == venv.resolve()
+    # a checkout: what it holds is committed, the venv ignored
+    listed = subprocess.run(["git", "ls-files"], cwd=tree, capture_output=True, text=True, check=True).stdout
+    assert listed.split() == [".gitignore", "tools/m.py"]
+    assert (
+        subprocess.run(["git", "status", "--porcelain"], cwd=tree, capture_output=True, text=True).stdout
+        == ""
+    )
 
 
 def test_a_mutant_runs_against_the_copy_s_code_when_the_copy_sits_inside_the_checkout(tmp_path):

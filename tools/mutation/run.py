@@ -99,10 +99,20 @@ def equivalent_reason(equivalents: list[dict], module: str, line: int, old: str,
 
 
 def prepare_tree(source: Path, tree: Path, rev: str | None, venv: Path) -> None:
-    """The copy the mutants are written into, with `.venv` pointing at `venv`: ignored files are not copied,
-    and without it every test that starts tools/venv.sh (the hooks, ./sync_dags.sh) would build a venv."""
+    """The copy the mutants are written into, as a checkout: `.venv` pointing at `venv` (ignored files are not
+    copied, and every test that starts tools/venv.sh would build one), and a git repository of one commit
+    (tests clone the repository they run in, or ask git which tree they test)."""
     copy_tree(source, tree, rev)
     (tree / ".venv").symlink_to(venv, target_is_directory=True)
+    identity = {"GIT_AUTHOR_NAME": "mutation", "GIT_AUTHOR_EMAIL": "mutation@localhost"}
+    env = {
+        **os.environ,
+        **identity,
+        "GIT_COMMITTER_NAME": "mutation",
+        "GIT_COMMITTER_EMAIL": "mutation@localhost",
+    }
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "the tree mutated"]):
+        subprocess.run(["git", *command], cwd=tree, env=env, check=True, capture_output=True)
 
 
 def copy_tree(source: Path, tree: Path, rev: str | None) -> None:
