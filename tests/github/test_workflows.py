@@ -109,7 +109,17 @@ def test_the_mutation_workflow_runs_weekly_and_by_hand_never_on_a_pull_request_a
     assert set(triggers(workflow)) == {"schedule", "workflow_dispatch"}
     assert workflow["permissions"] == {"contents": "read"}
     mutants, report = workflow["jobs"]["mutants"], workflow["jobs"]["report"]
-    assert set(mutants["strategy"]["matrix"]["group"]) == set(PACKAGE_FOLDERS) | {"sql"}
+    shards: dict[str, list[str]] = {}
+    for entry in mutants["strategy"]["matrix"]["include"]:
+        shards.setdefault(entry["group"], []).append(entry["shard"])
+    assert set(shards) == set(PACKAGE_FOLDERS) | {"sql"}
+    for group, parts in shards.items():  # K/N for every K of N, once: together every module of the group
+        count = int(parts[0].split("/")[1])
+        assert sorted(parts, key=lambda part: int(part.split("/")[0])) == [
+            f"{k}/{count}" for k in range(1, count + 1)
+        ], group
+    (results,) = [s for s in mutants["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert "${{ strategy.job-index }}" in results["with"]["name"]  # one artifact per job
     assert mutants["timeout-minutes"] < 360  # GitHub ends a job at 6 hours
     for job_id, job in workflow["jobs"].items():
         assert python_violations(job_id, job["steps"]) == []

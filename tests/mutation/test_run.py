@@ -147,19 +147,27 @@ def _state(pid: int) -> str:
     return next(line.split()[1] for line in status.splitlines() if line.startswith("State:"))
 
 
-def test_the_mutated_copy_uses_the_running_venv_and_builds_none(tmp_path):
+def test_the_mutated_copy_is_a_checkout_using_the_running_venv(tmp_path):
     source = tmp_path / "checkout"
     (source / "tools").mkdir(parents=True)
     (source / "tools" / "m.py").write_text("X = 1\n")
-    (source / ".gitignore").write_text(".venv/\n")
+    (source / ".gitignore").write_text((repository.ROOT / ".gitignore").read_text())
     (source / ".venv").mkdir()  # ignored: never copied
     subprocess.run(["git", "init", "-q", str(source)], check=True)
     venv = Path(sys.prefix)
 
     run.prepare_tree(source, tmp_path / "tree", None, venv)
 
-    assert (tmp_path / "tree" / "tools" / "m.py").read_text() == "X = 1\n"
-    assert (tmp_path / "tree" / ".venv").resolve() == venv.resolve()
+    tree = tmp_path / "tree"
+    assert (tree / "tools" / "m.py").read_text() == "X = 1\n"
+    assert (tree / ".venv").resolve() == venv.resolve()
+    # a checkout: what it holds is committed, the venv ignored
+    listed = subprocess.run(["git", "ls-files"], cwd=tree, capture_output=True, text=True, check=True).stdout
+    assert listed.split() == [".gitignore", "tools/m.py"]
+    assert (
+        subprocess.run(["git", "status", "--porcelain"], cwd=tree, capture_output=True, text=True).stdout
+        == ""
+    )
 
 
 def test_a_mutant_runs_against_the_copy_s_code_when_the_copy_sits_inside_the_checkout(tmp_path):
@@ -191,3 +199,25 @@ def test_a_mutant_runs_against_the_copy_s_code_when_the_copy_sits_inside_the_che
 
     assert outcome == "killed" and len(runs) == 1 and runs[0].startswith("1 tests: failed"), runs
     assert (tree / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+
+
+@pytest.mark.parametrize(
+    "part, kept",
+    [(None, ["a", "b", "c", "d", "e"]), ((1, 2), ["a", "c", "e"]), ((2, 2), ["b", "d"]), ((3, 3), ["c"])],
+)
+def test_shards_split_the_modules_between_them_each_once_in_order(part, kept):
+    assert run.in_shard(["a", "b", "c", "d", "e"], part) == kept
+
+
+def test_shards_of_n_together_are_every_module_once():
+    modules = [f"m{i}" for i in range(13)]
+    together = [m for k in (1, 2, 3) for m in run.in_shard(modules, (k, 3))]
+    assert sorted(together) == sorted(modules) and len(together) == 13
+
+
+@pytest.mark.parametrize("text", ["0/3", "4/3", "1/0", "a/b", "2", "1/3/1"])
+def test_a_shard_must_be_k_of_n(text, capsys):
+    with pytest.raises(SystemExit) as refused:
+        run.main(["--shard", text, "--report-only"])
+    assert refused.value.code == 2
+    assert f"{text!r} is not K/N with 1 <= K <= N" in capsys.readouterr().err

@@ -99,10 +99,20 @@ def equivalent_reason(equivalents: list[dict], module: str, line: int, old: str,
 
 
 def prepare_tree(source: Path, tree: Path, rev: str | None, venv: Path) -> None:
-    """The copy the mutants are written into, with `.venv` pointing at `venv`: ignored files are not copied,
-    and without it every test that starts tools/venv.sh (the hooks, ./sync_dags.sh) would build a venv."""
+    """The copy the mutants are written into, as a checkout: `.venv` pointing at `venv` (ignored files are not
+    copied, and every test that starts tools/venv.sh would build one), and a git repository of one commit
+    (tests clone the repository they run in, or ask git which tree they test)."""
     copy_tree(source, tree, rev)
     (tree / ".venv").symlink_to(venv, target_is_directory=True)
+    identity = {"GIT_AUTHOR_NAME": "mutation", "GIT_AUTHOR_EMAIL": "mutation@localhost"}
+    env = {
+        **os.environ,
+        **identity,
+        "GIT_COMMITTER_NAME": "mutation",
+        "GIT_COMMITTER_EMAIL": "mutation@localhost",
+    }
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "the tree mutated"]):
+        subprocess.run(["git", *command], cwd=tree, env=env, check=True, capture_output=True)
 
 
 def copy_tree(source: Path, tree: Path, rev: str | None) -> None:
@@ -604,6 +614,22 @@ def write_report(out: Path) -> Path:
     return out / "report.md"
 
 
+def shard(text: str) -> tuple[int, int]:
+    """`K/N` (1 <= K <= N) as (K, N)."""
+    match = re.fullmatch(r"([1-9][0-9]*)/([1-9][0-9]*)", text)
+    if not match or int(match[1]) > int(match[2]):
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 1 <= K <= N, e.g. 2/3")
+    return int(match[1]), int(match[2])
+
+
+def in_shard(modules: list[str], part: tuple[int, int] | None) -> list[str]:
+    """The modules of shard K of N: every Nth, from the Kth on; all of them without a shard."""
+    if part is None:
+        return list(modules)
+    k, n = part
+    return modules[k - 1 :: n]
+
+
 def main(argv: list[str] | None = None) -> int:
     global OUT
     parser = argparse.ArgumentParser(prog="python -m mutation", description=__doc__.split("\n\n")[0])
@@ -613,6 +639,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sql", action="store_true", help="no SQL mutants")
     parser.add_argument(
         "--limit", type=int, help="run N mutants per module, spread evenly over it (a sample)"
+    )
+    parser.add_argument(
+        "--shard",
+        type=shard,
+        help="K/N: only every Nth module of the selection, from the Kth on (targets.toml order), so that N "
+        "jobs share a package",
     )
     parser.add_argument("--rev", help="mutate the tree of this commit instead of the working tree")
     parser.add_argument("--out", type=Path, help="where results and the report go (default: build/mutation)")
@@ -658,28 +690,24 @@ def main(argv: list[str] | None = None) -> int:
         PROGRESS = lambda result: save(group, {**result, "partial": True})  # noqa: E731
 
     selected_modules = set(args.module or [])
+    chosen: list[tuple[str, str, list[str]]] = []  # (group, module or SQL folder, its tests), in order
     if not args.sql:
         for package, modules in packages.items():
-            if args.package and package not in args.package:
-                continue
-            for module, tests in modules.items():
-                if selected_modules and module not in selected_modules:
-                    continue
-                log(f"== {package}: {module} ({', '.join(tests)})")
-                progress(package)
-                save(
-                    package, python_module(tree, venv, module, tests, operators, equivalents, args.limit, log)
-                )
+            if not args.package or package in args.package:
+                chosen += [(package, module, tests) for module, tests in modules.items()]
     if not args.no_sql and not args.package:
-        for folder, tests in targets["sql"].items():
-            if selected_modules and folder not in selected_modules:
-                continue
-            log(f"== SQL: {folder} ({', '.join(tests)})")
-            progress("sql " + folder.removeprefix("sql/"))
-            save(
-                "sql " + folder.removeprefix("sql/"),
-                sql_folder(tree, venv, folder, tests, equivalents, args.limit, log),
-            )
+        chosen += [
+            ("sql " + folder.removeprefix("sql/"), folder, tests) for folder, tests in targets["sql"].items()
+        ]
+    chosen = [entry for entry in chosen if not selected_modules or entry[1] in selected_modules]
+    for group, module, tests in in_shard(chosen, args.shard):
+        progress(group)
+        if group.startswith("sql "):
+            log(f"== SQL: {module} ({', '.join(tests)})")
+            save(group, sql_folder(tree, venv, module, tests, equivalents, args.limit, log))
+        else:
+            log(f"== {group}: {module} ({', '.join(tests)})")
+            save(group, python_module(tree, venv, module, tests, operators, equivalents, args.limit, log))
     report = write_report(OUT)
     print(report.read_text())
     print(f"report: {report}")
