@@ -17,6 +17,7 @@ import pytest
 from tests.deploy.support import FakeClock, commit_all, managed_contents
 
 from deploy import cli, stamp
+from deploy import verify as verification
 from deploy.airflow_api import PAGE, AirflowApi, ApiError
 
 ENVIRONMENT = "lakehouse-prod"
@@ -241,3 +242,21 @@ def test_a_refused_call_names_the_call_and_the_permission(mwaa):
         ApiError, match=r"MWAA lakehouse-prod: GET /importErrors failed \(403\).*airflow:InvokeRestApi"
     ):
         AirflowApi(client, ENVIRONMENT).call("GET", "/importErrors")
+
+
+def test_a_parse_counts_only_from_mwaa_s_copy_delay_after_the_upload_on(mwaa):
+    """MWAA copies dags/ to its containers every 30 s: a parse started sooner may have read the old files."""
+    client, stubber, calls = mwaa
+    deployed_at = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    expect_check(
+        stubber,
+        {"redshift__01_first": "2026-01-01T12:00:30Z", "redshift__02_second": "2026-01-01T12:00:29.999999Z"},
+    )
+
+    outcome = verification.check(AirflowApi(client, ENVIRONMENT), INVENTORY, deployed_at, set())
+
+    assert outcome.parsed == {"redshift__01_first": deployed_at + timedelta(seconds=30)}
+    assert outcome.waiting == {
+        "redshift__02_second": "last parsed 2026-01-01T12:00:29.999999+00:00, "
+        "before the new files reached it (the upload + MWAA's 30 s copy delay)"
+    }
