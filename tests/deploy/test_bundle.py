@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -97,6 +98,28 @@ def test_plugins_zip_is_byte_identical_across_checkouts(project, tmp_path):
     assert first == second
     (clones[1] / "plugins/lakehouse/paths.py").write_text("SQL = 'sql/'\n")
     assert bundling.build(clones[1])["plugins.zip"].data != first  # content, and only content, changes it
+
+
+# plugins.zip of PLUGINS as every release so far built it (the same on Python 3.11 and 3.12): a zip that
+# differs for the same plugins makes the next sync update the MWAA environment, restarting every worker.
+PLUGINS = {"lakehouse/paths.py": b"SQL = 'sql'\n", "lakehouse/__init__.py": b'"""Shared."""\n'}
+PLUGINS_ZIP_SHA256 = "44536de08a147326bbb1dbd9de5d2b083fbfee460b468f0494a8636004c905d5"
+
+
+def test_plugins_zip_keeps_the_bytes_earlier_releases_shipped():
+    data = bundling.plugins_zip(PLUGINS)
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = [
+            (info.filename, info.date_time, info.external_attr >> 16, info.create_system, info.compress_type)
+            for info in archive.infolist()
+        ]
+    stored, unix = zipfile.ZIP_STORED, 3
+    assert entries == [  # sorted by name, fixed date and mode (-rw-r--r--), uncompressed
+        ("lakehouse/__init__.py", (1980, 1, 1, 0, 0, 0), 0o100644, unix, stored),
+        ("lakehouse/paths.py", (1980, 1, 1, 0, 0, 0), 0o100644, unix, stored),
+    ]
+    assert hashlib.sha256(data).hexdigest() == PLUGINS_ZIP_SHA256
 
 
 LOAD_BUNDLE = textwrap.dedent(
