@@ -75,6 +75,29 @@ def test_tests_caches_and_local_config_never_ship(project):
     assert zipped == ["lakehouse/__init__.py", "lakehouse/paths.py"]
 
 
+def test_nothing_in_a_tests_folder_or_a_hidden_folder_ships_whatever_its_name(project):
+    unwanted = [
+        "dags/tests/helpers.py",
+        "dags/.vscode/settings.json",
+        "sql/.drafts/users.sql",
+        "plugins/lakehouse/tests/fixtures.py",
+        "plugins/.idea/workspace.xml",
+    ]
+    for name in unwanted:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("tracked, and still not for MWAA\n")
+    commit_all(project)
+
+    built = bundling.build(project)
+    with zipfile.ZipFile(io.BytesIO(built["plugins.zip"].data)) as archive:
+        zipped = archive.namelist()
+
+    assert sorted(built) == sorted(
+        bundling.build(project, tree=git(project, "rev-parse", "HEAD~1^{tree}").strip())
+    )
+    assert zipped == ["lakehouse/__init__.py", "lakehouse/paths.py"]
+
+
 def test_a_dags_sql_folder_would_collide_with_the_shipped_sql(project):
     (project / "dags/sql").mkdir()
     (project / "dags/sql/extra.sql").write_text("select 1;\n")
