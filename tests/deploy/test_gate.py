@@ -346,3 +346,39 @@ def test_a_test_module_left_out_of_collection_stamps_nothing(gated):
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert stamp.read(gated) == {} and "tests/test_other.py" in done.stdout
+
+
+def stamp_command(repo: Path, monkeypatch, *argv: str) -> int:
+    """`python -m deploy.stamp ARGV` as ./run_tests.sh runs it: in the repository."""
+    monkeypatch.chdir(repo)
+    return stamp.main(list(argv))
+
+
+def test_the_stamp_command_records_a_whole_run_and_says_so(project, tmp_path, monkeypatch, capsys):
+    assert stamp_command(project, monkeypatch, "tree") == 0
+    tree = capsys.readouterr().out.strip()
+    report = tmp_path / "selection"
+    report.write_text("whole fast\n")
+
+    assert stamp_command(project, monkeypatch, "write", tree, "fast", str(report)) == 0
+
+    assert capsys.readouterr().out == (
+        f"gate stamp: tree {tree[:12]} passed (fast), recorded in build/test-gate/passed-tree\n"
+    )
+    assert stamp.read(project)["tree"] == tree and stamp.read(project)["mode"] == "fast"
+
+
+def test_the_stamp_command_outside_a_git_checkout_fails_with_git_s_reason(tmp_path, monkeypatch, capsys):
+    assert stamp_command(tmp_path, monkeypatch, "tree") == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("gate stamp: git rev-parse ")
+    assert "not a git repository" in captured.err
+
+
+@pytest.mark.parametrize("argv", [[], ["write", "abc", "fast"], ["stamp"]])
+def test_the_stamp_command_given_wrong_arguments_shows_its_usage_and_exits_2(
+    project, monkeypatch, capsys, argv
+):
+    assert stamp_command(project, monkeypatch, *argv) == 2
+    assert "python -m deploy.stamp write HASH MODE REPORT" in capsys.readouterr().err
+    assert stamp.read(project) == {}
