@@ -228,20 +228,55 @@ def test_lists_are_read_page_by_page_until_the_total(mwaa, total, pages):
     assert AirflowApi(client, ENVIRONMENT).items("/dags", "dags") == items
 
 
-def test_a_refused_call_names_the_call_and_the_permission(mwaa):
+@pytest.mark.parametrize("status", [401, 403])  # Airflow: not authenticated, not allowed
+def test_a_refused_call_names_the_call_and_the_permission(mwaa, status):
     client, stubber, calls = mwaa
     stubber.add_client_error(
         "invoke_rest_api",
         "RestApiClientException",
         "Forbidden",
         http_status_code=400,
-        modeled_fields={"RestApiStatusCode": 403, "RestApiResponse": {"detail": "Forbidden"}},
+        modeled_fields={"RestApiStatusCode": status, "RestApiResponse": {"detail": "Forbidden"}},
+    )
+
+    with pytest.raises(ApiError) as refused:
+        AirflowApi(client, ENVIRONMENT).call("GET", "/importErrors")
+
+    assert str(refused.value) == (
+        f"MWAA lakehouse-prod: GET /importErrors failed ({status}): {{'detail': 'Forbidden'}}. Fix: give the "
+        "deploy role airflow:InvokeRestApi on the environment's Admin role (tools/deploy/iam/README.md)."
+    )
+
+
+def test_a_call_iam_denies_names_the_permission(mwaa):
+    client, stubber, calls = mwaa
+    stubber.add_client_error(
+        "invoke_rest_api", "AccessDeniedException", "not authorized to perform: airflow:InvokeRestApi"
     )
 
     with pytest.raises(
-        ApiError, match=r"MWAA lakehouse-prod: GET /importErrors failed \(403\).*airflow:InvokeRestApi"
+        ApiError, match=r"failed \(400\): not authorized to perform.*Fix: give the deploy role"
     ):
-        AirflowApi(client, ENVIRONMENT).call("GET", "/importErrors")
+        AirflowApi(client, ENVIRONMENT).call("GET", "/dags")
+
+
+def test_a_failing_server_says_to_check_the_environment(mwaa):
+    client, stubber, calls = mwaa
+    stubber.add_client_error(
+        "invoke_rest_api",
+        "RestApiServerException",
+        "Internal Server Error",
+        http_status_code=400,
+        modeled_fields={"RestApiStatusCode": 500, "RestApiResponse": {"detail": "boom"}},
+    )
+
+    with pytest.raises(ApiError) as failed:
+        AirflowApi(client, ENVIRONMENT).call("GET", "/dags")
+
+    assert str(failed.value).endswith(
+        "failed (500): {'detail': 'boom'}. Fix: check that the environment is AVAILABLE and runs Airflow "
+        "2.4.3 or later, then rerun."
+    )
 
 
 def test_a_parse_counts_only_from_mwaa_s_copy_delay_after_the_upload_on(mwaa):
