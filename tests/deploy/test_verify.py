@@ -198,6 +198,24 @@ def test_a_dag_never_parsed_again_fails_at_the_time_limit(released, s3, bucket, 
     assert "redshift__02_second (dags/redshift__02_second.py): not listed by the environment" in output
 
 
+def test_by_default_the_verification_gives_the_dag_processor_15_minutes(released, s3, bucket, mwaa, capsys):
+    project, _ = released
+    client, stubber, calls = mwaa
+    expect_list(stubber, "/importErrors", "import_errors", [])
+    expect_environment_in_step(stubber, s3, bucket)
+    for _ in range(61):  # every 15 s from 0 to 15:00
+        expect_check(stubber, {"redshift__01_first": FRESH})
+
+    code, output = run(
+        project, s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.FAILED
+    assert (
+        "1 DAG(s) not parsed from the new files after 15 min (redshift__02_second)" in capsys.readouterr().err
+    )
+
+
 def test_no_verify_deploy_makes_no_rest_api_call(released, s3, bucket, mwaa):
     project, _ = released
     client, stubber, calls = mwaa
