@@ -27,6 +27,7 @@ from tests.deploy.support import (
     commit_all,
     git,
     is_release_record,
+    lock_lifetimes,
     managed_contents,
 )
 import repository
@@ -241,3 +242,18 @@ def test_a_lock_released_between_the_refused_write_and_the_read_is_taken(project
 
     assert code == cli.OK, output
     assert s3.put_keys.count(LOCK_KEY) == 2 and not lock_exists(s3, bucket)
+
+
+def test_a_lock_outlives_the_environment_wait_by_30_minutes(project, s3, bucket):
+    lifetimes = lock_lifetimes(s3)
+
+    assert run(project, s3.client, "--target", f"s3://{bucket}")[0] == cli.OK  # the default wait: 40 min
+    (project / "dags/redshift__01_first.py").write_text("FIRST = 'again'\n")
+    commit_all(project)
+    assert run(project, s3.client, "--target", f"s3://{bucket}", "--wait-minutes", "5")[0] == cli.OK
+    assert (
+        run(project, s3.client, "--target", f"s3://{bucket}", "--rollback", "--wait-minutes", "5")[0]
+        == cli.OK
+    )
+
+    assert lifetimes == [timedelta(minutes=70), timedelta(minutes=35), timedelta(minutes=35)]

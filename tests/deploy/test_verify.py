@@ -14,7 +14,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from tests.deploy.support import FakeClock, commit_all, managed_contents
+from tests.deploy.support import FakeClock, commit_all, lock_lifetimes, managed_contents
 
 from deploy import cli, stamp
 from deploy import verify as verification
@@ -108,6 +108,31 @@ def test_a_deploy_verifies_when_every_dag_is_parsed_from_the_new_files(released,
     assert "verification on MWAA lakehouse-prod (2 DAGs of the release):" in output
     assert "  ok       redshift__01_first (parsed" in output and "  ok       redshift__02_second" in output
     assert calls == ["InvokeRestApi", "GetEnvironment"] + ["InvokeRestApi"] * 4
+
+
+def test_a_verified_deploy_holds_its_lock_through_the_verification_as_well(released, s3, bucket, mwaa):
+    project, _ = released
+    client, stubber, calls = mwaa
+    lifetimes = lock_lifetimes(s3)
+    expect_list(stubber, "/importErrors", "import_errors", [])
+    expect_environment_in_step(stubber, s3, bucket)
+    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": FRESH})
+
+    code, output = run(
+        project,
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--verify-minutes",
+        "20",
+        mwaa_client=client,
+    )
+
+    assert code == cli.OK, output
+    # the environment wait (default), the margin after it, the verification
+    assert lifetimes == [timedelta(minutes=40 + 30 + 20)]
 
 
 def test_an_old_import_error_is_not_new(released, s3, bucket, mwaa):
