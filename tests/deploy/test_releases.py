@@ -248,3 +248,17 @@ def test_the_listing_shows_the_last_10_by_default_each_in_one_aligned_line(proje
         f"     1  {first.created}  sync            commit {first.commit[:12]} tree {first.tree[:12]}  "
         f"{len(first.objects)} objects"
     )
+
+
+def test_each_recorded_release_is_named_where_it_lies(project, s3, bucket, tmp_path):
+    folder = tmp_path / "mwaa-bucket"
+    printed = []
+    for target in (str(folder), f"s3://{bucket}/env-a"):
+        output = run(stamped(project), s3, "--target", target)[1]
+        printed += [line for line in output.splitlines() if line.startswith("recorded release ")]
+
+    assert printed == [
+        f"recorded release 1 ({folder}/.releases/000001.json)",
+        f"recorded release 1 (s3://{bucket}/env-a/.releases/000001.json)",
+    ]
+    assert (folder / ".releases/000001.json").is_file()
