@@ -77,6 +77,22 @@ def test_a_log_shows_the_bar_to_scale(project, tmp_path):
     ]
 
 
+def test_the_bar_measures_bytes_not_files(project, tmp_path):
+    folder = tmp_path / "bucket"
+    sync(project, DirectoryTarget(folder), False, io.StringIO(), io.StringIO())
+    (project / "sql/redshift/ddl/users.sql").write_text("-- " + "x" * 26 + "\n")  # 30 bytes, sent first
+    (project / "dags/redshift__01_first.py").write_text("FIRST = 2\n")  # 10 bytes, sent after what it reads
+    commit_all(project)
+    log = io.StringIO()
+
+    sync(project, DirectoryTarget(folder), False, io.StringIO(), log)
+
+    assert log.getvalue().splitlines() == [
+        "uploading [######################........] 1/2 files, 30 B/40 B",
+        "uploading [##############################] 2/2 files, 40 B/40 B",
+    ]
+
+
 @pytest.mark.parametrize("size", [10, 0])  # by bytes; by files when there are no bytes to count
 def test_a_terminal_gets_one_line_redrawn_in_place_and_ended_when_done(project, tmp_path, size):
     folder = tmp_path / "bucket"
