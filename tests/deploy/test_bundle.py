@@ -382,3 +382,12 @@ def test_table_specs_ship_beside_the_dags_and_sample_data_never_ships(project):
     for spec in shipped_specs:
         assert built[spec].data == (repository.ROOT / spec).read_bytes()
     assert not [key for key in built if "sample" in key or key.startswith("tools/")]
+
+
+def test_a_file_name_with_a_tab_ships_under_its_name(project):
+    (project / "dags/tab\there.sql").write_text("select 1;\n")
+    commit_all(project)
+
+    built = bundling.build(project)
+
+    assert built["dags/tab\there.sql"].data == b"select 1;\n"
