@@ -382,3 +382,62 @@ def test_the_stamp_command_given_wrong_arguments_shows_its_usage_and_exits_2(
     assert stamp_command(project, monkeypatch, *argv) == 2
     assert "python -m deploy.stamp write HASH MODE REPORT" in capsys.readouterr().err
     assert stamp.read(project) == {}
+
+
+def selection_report(repo: Path, *pytest_args: str) -> str:
+    """The selection verdict of pytest -m "not slow" ARGS in `repo`, run as ./run_tests.sh --fast runs it."""
+    report = repo / "selection-report"
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in (REPORT_DEPRECATIONS_ENV, "PYTEST_ADDOPTS") and not name.startswith("LAKEHOUSE_GATE")
+    }
+    env = {
+        **inherited,
+        "PYTHONPATH": str(repository.ROOT / "tools"),
+        "LAKEHOUSE_GATE_MODE": "fast",
+        "LAKEHOUSE_GATE_SELECTION": str(report),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "deploy.selection", "-m", "not slow", *pytest_args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return report.read_text().strip()
+
+
+def test_a_whole_fast_run_skips_slow_tests_skipped_tests_and_folders_pytest_does_not_enter(tmp_path):
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\nmarkers = ["slow: slow"]\n',
+            "tests/test_one.py": "def test_one():\n    pass\n",
+            "tests/test_slow.py": "import pytest\n\n\n@pytest.mark.slow\ndef test_slow():\n    pass\n",
+            "tests/test_skipped.py": "import pytest\n\n\n@pytest.mark.skip\ndef test_skipped():\n    pass\n",
+            "tests/build/test_built.py": "def test_built():\n    pass\n",  # norecursedirs: build
+            "tests/deep/.cache/test_cached.py": "def test_cached():\n    pass\n",  # norecursedirs: .*
+        },
+    )
+
+    assert selection_report(repo) == "whole fast"
+    assert selection_report(repo, "-k", "one") == (
+        "narrowed fast: -k 'one'; deselected by other than the mode's -m: 1"
+    )
+
+
+def test_a_run_cut_short_with_a_green_exit_is_narrowed(tmp_path):
+    stops = "import pytest\n\n\ndef test_stops():\n    pytest.exit('stopped', returncode=0)\n"
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+            "tests/test_a_stops.py": stops,
+            "tests/test_b_never_runs.py": "def test_never_runs():\n    pass\n",
+        },
+    )
+
+    assert selection_report(repo) == "narrowed fast: tests run: 0 of 2 collected"
