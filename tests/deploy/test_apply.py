@@ -63,6 +63,25 @@ def test_a_log_gets_a_line_per_tenth_of_the_bytes_and_the_last(project, tmp_path
     assert counts == [f"{n}/20 files, {10 * n} B/200 B" for n in (1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20)]
 
 
+def test_a_log_gets_a_line_as_soon_as_the_next_tenth_is_reached(project, tmp_path):
+    folder = tmp_path / "bucket"
+    sync(project, DirectoryTarget(folder), False, io.StringIO(), io.StringIO())
+    # one file per phase, so they go in this order: 19 B (9.5 %), 11 B (to 15 %), 170 B
+    (project / "requirements/requirements.txt").write_text("--constraint x.txt\n")
+    (project / "sql/redshift/ddl/users.sql").write_text("select 12;\n")
+    (project / "dags/redshift__01_first.py").write_text(f"X = '{'x' * 163}'\n")
+    commit_all(project)
+    log = io.StringIO()
+
+    sync(project, DirectoryTarget(folder), False, io.StringIO(), log)
+
+    assert log.getvalue().splitlines() == [
+        "uploading [##............................] 1/3 files, 19 B/200 B",
+        "uploading [####..........................] 2/3 files, 30 B/200 B",
+        "uploading [##############################] 3/3 files, 200 B/200 B",
+    ]
+
+
 def test_a_log_shows_the_bar_to_scale(project, tmp_path):
     folder = tmp_path / "bucket"
     sync(project, DirectoryTarget(folder), False, io.StringIO(), io.StringIO())
