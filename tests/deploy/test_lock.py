@@ -148,6 +148,19 @@ def test_an_expired_lock_is_taken_over_with_a_write_conditional_on_its_etag(proj
     assert not lock_exists(s3, bucket)
 
 
+def test_an_unreadable_lock_is_taken_over_as_an_expired_one_and_said_so(project, s3, bucket):
+    """A lock no sync could have written (cut short, or another tool's) cannot hold the target forever."""
+    s3.client.put_object(Bucket=bucket, Key=LOCK_KEY, Body=b'{"host": "ci-runner-7", "pid"')
+
+    code, output = run(project, s3.client, "--target", f"s3://{bucket}")
+
+    assert code == cli.OK, output
+    assert output.splitlines()[1] == (
+        "took over an expired lock (host unknown, pid 0, commit unknown, started unknown, expires unreadable)"
+    )
+    assert not lock_exists(s3, bucket)
+
+
 def test_the_lock_is_released_when_the_sync_fails(project, s3, bucket):
     def refuse_plugins(request, **_):
         if "plugins.zip" in request.url:
