@@ -375,7 +375,9 @@ def test_the_stamp_command_outside_a_git_checkout_fails_with_git_s_reason(tmp_pa
     assert "not a git repository" in captured.err
 
 
-@pytest.mark.parametrize("argv", [[], ["write", "abc", "fast"], ["stamp"]])
+@pytest.mark.parametrize(
+    "argv", [[], ["write", "abc", "fast"], ["stamp"], ["stamp", "abc", "fast", "report"]]
+)
 def test_the_stamp_command_given_wrong_arguments_shows_its_usage_and_exits_2(
     project, monkeypatch, capsys, argv
 ):
