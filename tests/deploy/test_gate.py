@@ -443,3 +443,25 @@ def test_a_run_cut_short_with_a_green_exit_is_narrowed(tmp_path):
     )
 
     assert selection_report(repo) == "narrowed fast: tests run: 0 of 2 collected"
+
+
+@pytest.mark.parametrize(
+    "arguments, reason",
+    [
+        (["tests/test_one.py"], "test paths tests/test_one.py"),
+        (["--deselect", "tests/test_two.py::test_two"], "--deselect tests/test_two.py::test_two"),
+        (["-p", "cacheprovider", "--last-failed"], "--last-failed"),
+        (["-W", "ignore::DeprecationWarning"], "-W ignore::DeprecationWarning"),
+    ],
+)
+def test_a_narrowed_run_names_how_it_was_narrowed(tmp_path, arguments, reason):
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+            "tests/test_one.py": "def test_one():\n    pass\n",
+            "tests/test_two.py": "def test_two():\n    pass\n",
+        },
+    )
+
+    assert selection_report(repo, *arguments).startswith(f"narrowed fast: {reason}")
