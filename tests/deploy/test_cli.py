@@ -122,3 +122,17 @@ def test_a_rollback_names_the_release_and_commit_it_restores(project, tmp_path):
         r"0 deleted, 6 unchanged in \d+\.\ds",
         line_starting(lines, "rolled back "),
     )
+
+
+@pytest.mark.parametrize("asked, shown", [("0", [2]), ("1", [2]), ("2", [2, 1])])
+def test_releases_lists_as_many_as_asked_and_at_least_the_live_one(project, tmp_path, asked, shown):
+    folder = tmp_path / "bucket"
+    assert sync(project, folder)[0] == cli.OK
+    (project / "dags/redshift__01_first.py").write_text("FIRST = 'two'\n")
+    commit_all(project)
+    assert sync(project, folder)[0] == cli.OK
+
+    code, lines = sync(project, folder, "--releases", asked, stamped=False)
+
+    assert code == cli.OK
+    assert [int(line[2:6]) for line in lines[1:-1]] == shown
