@@ -328,7 +328,10 @@ def test_a_parse_counts_only_from_mwaa_s_copy_delay_after_the_upload_on(mwaa):
     deployed_at = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
     expect_check(
         stubber,
-        {"redshift__01_first": "2026-01-01T12:00:30Z", "redshift__02_second": "2026-01-01T12:00:29.999999Z"},
+        {
+            "redshift__01_first": "2026-01-01T13:00:30+01:00",
+            "redshift__02_second": "2026-01-01T12:00:29.999999Z",
+        },
     )
 
     outcome = verification.check(AirflowApi(client, ENVIRONMENT), INVENTORY, deployed_at, set())
