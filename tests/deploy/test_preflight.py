@@ -225,3 +225,22 @@ def test_the_preflight_command_checks_the_repository_it_is_given(project, capsys
     error = capsys.readouterr().err
     assert error.startswith("refused: the environment files would fail the MWAA environment update")
     assert "startup.sh: exited 1 under bash -e (MWAA_AIRFLOW_COMPONENT=scheduler) at: false" in error
+
+
+def test_constraints_are_read_past_comments_extras_and_markers():
+    text = (
+        "# Airflow 3.0.6 constraints: pip install apache-airflow==3.0.6\n"
+        "apache-airflow-providers-amazon[aiobotocore]==9.9.0 ; python_version >= '3.10'  # the provider\n"
+        "Rich_Text==13.9.4\n"
+    )
+
+    assert preflight.constraints_pins(text) == {
+        "apache-airflow-providers-amazon": "9.9.0",
+        "rich-text": "13.9.4",
+    }
+
+
+def test_a_requirement_with_a_comment_after_it_is_read_without_the_comment():
+    requirements = "--constraint /usr/local/airflow/dags/constraints.txt\nboto3==1.39.11  # as MWAA pins it\n"
+
+    assert preflight.check_requirements(requirements, CONSTRAINTS, []) == []
