@@ -136,3 +136,13 @@ def test_releases_lists_as_many_as_asked_and_at_least_the_live_one(project, tmp_
 
     assert code == cli.OK
     assert [int(line[2:6]) for line in lines[1:-1]] == shown
+
+
+def test_the_exit_codes_are_the_documented_numbers(project, tmp_path):
+    """0 synced, 1 failed, 2 bad usage, 3 refused (./sync_dags.sh --help): CI scripts test the numbers."""
+    folder = tmp_path / "bucket"
+    assert sync(project, folder)[0] == 0
+    assert sync(project, folder, "--environment", "lakehouse-prod")[0] == 2  # a folder has no environment
+    assert sync(project, folder, "--rollback", "7", stamped=False)[0] == 1  # no such release
+    (project / "dags/draft.py").write_text("DRAFT = 1\n")
+    assert sync(project, folder, stamped=False)[0] == 3  # uncommitted
