@@ -293,12 +293,15 @@ def test_a_refused_call_names_the_call_and_the_permission(mwaa, status):
 
 def test_a_call_iam_denies_names_the_permission(mwaa):
     client, stubber, calls = mwaa
-    stubber.add_client_error(
-        "invoke_rest_api", "AccessDeniedException", "not authorized to perform: airflow:InvokeRestApi"
+    stubber.add_client_error(  # MWAA API reference: AccessDeniedException, HTTP status code 403
+        "invoke_rest_api",
+        "AccessDeniedException",
+        "not authorized to perform: airflow:InvokeRestApi",
+        http_status_code=403,
     )
 
     with pytest.raises(
-        ApiError, match=r"failed \(400\): not authorized to perform.*Fix: give the deploy role"
+        ApiError, match=r"failed \(403\): not authorized to perform.*Fix: give the deploy role"
     ):
         AirflowApi(client, ENVIRONMENT).call("GET", "/dags")
 
