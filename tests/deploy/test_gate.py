@@ -466,3 +466,22 @@ def test_a_narrowed_run_names_how_it_was_narrowed(tmp_path, arguments, reason):
     )
 
     assert selection_report(repo, *arguments).startswith(f"narrowed fast: {reason}")
+
+
+def test_a_module_left_out_after_a_folder_pytest_does_not_enter_is_still_missed(tmp_path):
+    """Every folder is looked through: the first skipped one (build/) stops nothing."""
+    files = {
+        "tests/conftest.py": "",
+        "tests/build/test_skipped.py": "def test_skipped():\n    pass\n",
+        "tests/d1/deeper/test_m1.py": "def test_m1():\n    pass\n",
+        "tests/d2/deeper/test_m2.py": "def test_m2():\n    pass\n",
+    }
+    repo = make_repo(
+        tmp_path / "repo", {"pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n', **files}
+    )
+    # pathlib (Python 3.12) walks folders level by level: tests/build/ comes before */deeper/; leave out the
+    # module walked last
+    walked = [path.relative_to(repo / "tests").as_posix() for path in (repo / "tests").rglob("test_m*.py")]
+    (repo / "tests/conftest.py").write_text(f"collect_ignore = [{walked[-1]!r}]\n")
+
+    assert selection_report(repo) == f"narrowed fast: test modules not collected: tests/{walked[-1]}"
