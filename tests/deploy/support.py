@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import threading
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 from xml.etree import ElementTree
@@ -137,6 +139,21 @@ class CountingS3:
     def reset(self) -> None:
         self.sent.clear()
         self.put_keys.clear()
+
+
+def lock_lifetimes(s3: CountingS3) -> list[timedelta]:
+    """expires - started of every sync lock (.sync_dags.lock) the client writes, recorded as it is sent."""
+    lifetimes = []
+
+    def record(params, **_):
+        if params["Key"].endswith(".sync_dags.lock"):
+            holder = json.loads(params["Body"])
+            lifetimes.append(
+                datetime.fromisoformat(holder["expires"]) - datetime.fromisoformat(holder["started"])
+            )
+
+    s3.client.meta.events.register("before-parameter-build.s3.PutObject", record)
+    return lifetimes
 
 
 def is_release_record(key: str) -> bool:

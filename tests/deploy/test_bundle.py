@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -74,6 +75,29 @@ def test_tests_caches_and_local_config_never_ship(project):
     assert zipped == ["lakehouse/__init__.py", "lakehouse/paths.py"]
 
 
+def test_nothing_in_a_tests_folder_or_a_hidden_folder_ships_whatever_its_name(project):
+    unwanted = [
+        "dags/tests/helpers.py",
+        "dags/.vscode/settings.json",
+        "sql/.drafts/users.sql",
+        "plugins/lakehouse/tests/fixtures.py",
+        "plugins/.idea/workspace.xml",
+    ]
+    for name in unwanted:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("tracked, and still not for MWAA\n")
+    commit_all(project)
+
+    built = bundling.build(project)
+    with zipfile.ZipFile(io.BytesIO(built["plugins.zip"].data)) as archive:
+        zipped = archive.namelist()
+
+    assert sorted(built) == sorted(
+        bundling.build(project, tree=git(project, "rev-parse", "HEAD~1^{tree}").strip())
+    )
+    assert zipped == ["lakehouse/__init__.py", "lakehouse/paths.py"]
+
+
 def test_a_dags_sql_folder_would_collide_with_the_shipped_sql(project):
     (project / "dags/sql").mkdir()
     (project / "dags/sql/extra.sql").write_text("select 1;\n")
@@ -97,6 +121,28 @@ def test_plugins_zip_is_byte_identical_across_checkouts(project, tmp_path):
     assert first == second
     (clones[1] / "plugins/lakehouse/paths.py").write_text("SQL = 'sql/'\n")
     assert bundling.build(clones[1])["plugins.zip"].data != first  # content, and only content, changes it
+
+
+# plugins.zip of PLUGINS as every release so far built it (the same on Python 3.11 and 3.12): a zip that
+# differs for the same plugins makes the next sync update the MWAA environment, restarting every worker.
+PLUGINS = {"lakehouse/paths.py": b"SQL = 'sql'\n", "lakehouse/__init__.py": b'"""Shared."""\n'}
+PLUGINS_ZIP_SHA256 = "44536de08a147326bbb1dbd9de5d2b083fbfee460b468f0494a8636004c905d5"
+
+
+def test_plugins_zip_keeps_the_bytes_earlier_releases_shipped():
+    data = bundling.plugins_zip(PLUGINS)
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = [
+            (info.filename, info.date_time, info.external_attr >> 16, info.create_system, info.compress_type)
+            for info in archive.infolist()
+        ]
+    stored, unix = zipfile.ZIP_STORED, 3
+    assert entries == [  # sorted by name, fixed date and mode (-rw-r--r--), uncompressed
+        ("lakehouse/__init__.py", (1980, 1, 1, 0, 0, 0), 0o100644, unix, stored),
+        ("lakehouse/paths.py", (1980, 1, 1, 0, 0, 0), 0o100644, unix, stored),
+    ]
+    assert hashlib.sha256(data).hexdigest() == PLUGINS_ZIP_SHA256
 
 
 LOAD_BUNDLE = textwrap.dedent(
@@ -336,3 +382,12 @@ def test_table_specs_ship_beside_the_dags_and_sample_data_never_ships(project):
     for spec in shipped_specs:
         assert built[spec].data == (repository.ROOT / spec).read_bytes()
     assert not [key for key in built if "sample" in key or key.startswith("tools/")]
+
+
+def test_a_file_name_with_a_tab_ships_under_its_name(project):
+    (project / "dags/tab\there.sql").write_text("select 1;\n")
+    commit_all(project)
+
+    built = bundling.build(project)
+
+    assert built["dags/tab\there.sql"].data == b"select 1;\n"

@@ -346,3 +346,142 @@ def test_a_test_module_left_out_of_collection_stamps_nothing(gated):
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert stamp.read(gated) == {} and "tests/test_other.py" in done.stdout
+
+
+def stamp_command(repo: Path, monkeypatch, *argv: str) -> int:
+    """`python -m deploy.stamp ARGV` as ./run_tests.sh runs it: in the repository."""
+    monkeypatch.chdir(repo)
+    return stamp.main(list(argv))
+
+
+def test_the_stamp_command_records_a_whole_run_and_says_so(project, tmp_path, monkeypatch, capsys):
+    assert stamp_command(project, monkeypatch, "tree") == 0
+    tree = capsys.readouterr().out.strip()
+    report = tmp_path / "selection"
+    report.write_text("whole fast\n")
+
+    assert stamp_command(project, monkeypatch, "write", tree, "fast", str(report)) == 0
+
+    assert capsys.readouterr().out == (
+        f"gate stamp: tree {tree[:12]} passed (fast), recorded in build/test-gate/passed-tree\n"
+    )
+    assert stamp.read(project)["tree"] == tree and stamp.read(project)["mode"] == "fast"
+
+
+def test_the_stamp_command_outside_a_git_checkout_fails_with_git_s_reason(tmp_path, monkeypatch, capsys):
+    assert stamp_command(tmp_path, monkeypatch, "tree") == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("gate stamp: git rev-parse ")
+    assert "not a git repository" in captured.err
+
+
+@pytest.mark.parametrize(
+    "argv", [[], ["write", "abc", "fast"], ["stamp"], ["stamp", "abc", "fast", "report"]]
+)
+def test_the_stamp_command_given_wrong_arguments_shows_its_usage_and_exits_2(
+    project, monkeypatch, capsys, argv
+):
+    assert stamp_command(project, monkeypatch, *argv) == 2
+    assert "python -m deploy.stamp write HASH MODE REPORT" in capsys.readouterr().err
+    assert stamp.read(project) == {}
+
+
+def selection_report(repo: Path, *pytest_args: str) -> str:
+    """The selection verdict of pytest -m "not slow" ARGS in `repo`, run as ./run_tests.sh --fast runs it."""
+    report = repo / "selection-report"
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in (REPORT_DEPRECATIONS_ENV, "PYTEST_ADDOPTS") and not name.startswith("LAKEHOUSE_GATE")
+    }
+    env = {
+        **inherited,
+        "PYTHONPATH": str(repository.ROOT / "tools"),
+        "LAKEHOUSE_GATE_MODE": "fast",
+        "LAKEHOUSE_GATE_SELECTION": str(report),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "deploy.selection", "-m", "not slow", *pytest_args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return report.read_text().strip()
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])  # in this process; in pytest-xdist's workers
+def test_a_whole_fast_run_skips_slow_tests_skipped_tests_and_folders_pytest_does_not_enter(tmp_path, workers):
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\nmarkers = ["slow: slow"]\n',
+            "tests/test_one.py": "def test_one():\n    pass\n",
+            "tests/test_slow.py": "import pytest\n\n\n@pytest.mark.slow\ndef test_slow():\n    pass\n",
+            "tests/test_skipped.py": "import pytest\n\n\n@pytest.mark.skip\ndef test_skipped():\n    pass\n",
+            "tests/build/test_built.py": "def test_built():\n    pass\n",  # norecursedirs: build
+            "tests/deep/.cache/test_cached.py": "def test_cached():\n    pass\n",  # norecursedirs: .*
+        },
+    )
+
+    assert selection_report(repo, *workers) == "whole fast"
+    assert selection_report(repo, "-k", "one", *workers).startswith(
+        "narrowed fast: -k 'one'; deselected by other than the mode's -m: "
+    )
+
+
+def test_a_run_cut_short_with_a_green_exit_is_narrowed(tmp_path):
+    stops = "import pytest\n\n\ndef test_stops():\n    pytest.exit('stopped', returncode=0)\n"
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+            "tests/test_a_stops.py": stops,
+            "tests/test_b_never_runs.py": "def test_never_runs():\n    pass\n",
+        },
+    )
+
+    assert selection_report(repo) == "narrowed fast: tests run: 0 of 2 collected"
+
+
+@pytest.mark.parametrize(
+    "arguments, reason",
+    [
+        (["tests/test_one.py"], "test paths tests/test_one.py"),
+        (["--deselect", "tests/test_two.py::test_two"], "--deselect tests/test_two.py::test_two"),
+        (["-p", "cacheprovider", "--last-failed"], "--last-failed"),
+        (["-W", "ignore::DeprecationWarning"], "-W ignore::DeprecationWarning"),
+    ],
+)
+def test_a_narrowed_run_names_how_it_was_narrowed(tmp_path, arguments, reason):
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+            "tests/test_one.py": "def test_one():\n    pass\n",
+            "tests/test_two.py": "def test_two():\n    pass\n",
+        },
+    )
+
+    assert selection_report(repo, *arguments).startswith(f"narrowed fast: {reason}")
+
+
+def test_a_module_left_out_after_a_folder_pytest_does_not_enter_is_still_missed(tmp_path):
+    """Every folder is looked through: the first skipped one (build/) stops nothing."""
+    files = {
+        "tests/conftest.py": "",
+        "tests/build/test_skipped.py": "def test_skipped():\n    pass\n",
+        "tests/d1/deeper/test_m1.py": "def test_m1():\n    pass\n",
+        "tests/d2/deeper/test_m2.py": "def test_m2():\n    pass\n",
+    }
+    repo = make_repo(
+        tmp_path / "repo", {"pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n', **files}
+    )
+    # pathlib (Python 3.12) walks folders level by level: tests/build/ comes before */deeper/; leave out the
+    # module walked last
+    walked = [path.relative_to(repo / "tests").as_posix() for path in (repo / "tests").rglob("test_m*.py")]
+    (repo / "tests/conftest.py").write_text(f"collect_ignore = [{walked[-1]!r}]\n")
+
+    assert selection_report(repo) == f"narrowed fast: test modules not collected: tests/{walked[-1]}"

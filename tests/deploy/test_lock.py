@@ -27,6 +27,7 @@ from tests.deploy.support import (
     commit_all,
     git,
     is_release_record,
+    lock_lifetimes,
     managed_contents,
 )
 import repository
@@ -147,6 +148,19 @@ def test_an_expired_lock_is_taken_over_with_a_write_conditional_on_its_etag(proj
     assert not lock_exists(s3, bucket)
 
 
+def test_an_unreadable_lock_is_taken_over_as_an_expired_one_and_said_so(project, s3, bucket):
+    """A lock no sync could have written (cut short, or another tool's) cannot hold the target forever."""
+    s3.client.put_object(Bucket=bucket, Key=LOCK_KEY, Body=b'{"host": "ci-runner-7", "pid"')
+
+    code, output = run(project, s3.client, "--target", f"s3://{bucket}")
+
+    assert code == cli.OK, output
+    assert output.splitlines()[1] == (
+        "took over an expired lock (host unknown, pid 0, commit unknown, started unknown, expires unreadable)"
+    )
+    assert not lock_exists(s3, bucket)
+
+
 def test_the_lock_is_released_when_the_sync_fails(project, s3, bucket):
     def refuse_plugins(request, **_):
         if "plugins.zip" in request.url:
@@ -241,3 +255,18 @@ def test_a_lock_released_between_the_refused_write_and_the_read_is_taken(project
 
     assert code == cli.OK, output
     assert s3.put_keys.count(LOCK_KEY) == 2 and not lock_exists(s3, bucket)
+
+
+def test_a_lock_outlives_the_environment_wait_by_30_minutes(project, s3, bucket):
+    lifetimes = lock_lifetimes(s3)
+
+    assert run(project, s3.client, "--target", f"s3://{bucket}")[0] == cli.OK  # the default wait: 40 min
+    (project / "dags/redshift__01_first.py").write_text("FIRST = 'again'\n")
+    commit_all(project)
+    assert run(project, s3.client, "--target", f"s3://{bucket}", "--wait-minutes", "5")[0] == cli.OK
+    assert (
+        run(project, s3.client, "--target", f"s3://{bucket}", "--rollback", "--wait-minutes", "5")[0]
+        == cli.OK
+    )
+
+    assert lifetimes == [timedelta(minutes=70), timedelta(minutes=35), timedelta(minutes=35)]

@@ -528,3 +528,38 @@ def test_a_rollback_updates_the_environment_to_the_old_environment_files_gracefu
     assert code == cli.OK, output
     assert calls == ["GetEnvironment", "UpdateEnvironment", "GetEnvironment", "GetEnvironment"]
     assert f"MWAA {ENVIRONMENT} updated to plugins.zip" in output
+
+
+def wait_for_update(project, s3, bucket, mwaa, polls: int, final: str):
+    """A first sync whose update is UPDATING right after UpdateEnvironment and at the next `polls` polls (30 s
+    apart), then `final` at the poll after (none: UPDATING to the end)."""
+    client, stubber, calls = mwaa
+    expect_get(stubber, environment("AVAILABLE"))
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"])
+    for _ in range(polls + 1):  # the look right after UpdateEnvironment, then one per poll
+        expect_get(stubber, environment("UPDATING"))
+    if final:
+        expect_get(stubber, environment(final, last_update={"Status": "SUCCESS"}))
+    return run(
+        stamped(project), s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+
+def test_a_long_wait_says_where_it_stands_every_5_minutes_and_gives_up_after_40(
+    project, s3, bucket, mwaa, capsys
+):
+    code, output = wait_for_update(project, s3, bucket, mwaa, polls=80, final="")
+
+    assert code == cli.FAILED
+    assert [line for line in output.splitlines() if line.startswith("MWAA lakehouse-prod: UPDATING")] == [
+        f"MWAA lakehouse-prod: UPDATING (updating to the new files; {minutes} min so far)"
+        for minutes in range(0, 45, 5)
+    ]
+    assert "MWAA environment lakehouse-prod still UPDATING after 40 min" in capsys.readouterr().err
+
+
+def test_the_end_of_a_long_wait_says_how_long_it_took(project, s3, bucket, mwaa):
+    code, output = wait_for_update(project, s3, bucket, mwaa, polls=69, final="AVAILABLE")  # at 70 x 30 s
+
+    assert code == cli.OK, output
+    assert "MWAA lakehouse-prod: AVAILABLE after 35 min\n" in output

@@ -191,3 +191,56 @@ def test_the_repository_environment_files_pass_the_preflight():
     built = bundling.build(repository.ROOT)
 
     preflight.check(built, [key for key in (REQUIREMENTS_KEY, PLUGINS_KEY, STARTUP_KEY) if key in built])
+
+
+def test_a_fitting_wheel_with_a_build_tag_is_a_wheel():
+    wheel = "wheels/mwaa_only_helper-1.2-1-py3-none-any.whl"  # name-version-build-python-abi-platform
+
+    assert requirements_problems("requirements_good.txt", [wheel]) == []
+
+
+def test_a_plugin_import_that_hangs_is_refused_at_the_time_limit(monkeypatch):
+    monkeypatch.setattr(preflight, "IMPORT_SECONDS", 1)
+    data = plugins_zip({"waits.py": "import time\ntime.sleep(60)\n", "ok.py": "X = 1\n"})
+
+    assert preflight.check_plugins(data) == ["plugins.zip: importing ok, waits took over 1 s"]
+
+
+def test_an_interpreter_that_dies_importing_a_plugin_is_refused_with_the_end_of_its_error():
+    dies = "import os, sys\nsys.stderr.write('A' * 100 + 'B' * 300)\nsys.stderr.flush()\nos._exit(3)\n"
+
+    assert preflight.check_plugins(plugins_zip({"dies.py": dies})) == [
+        "plugins.zip: the import exited 3: " + "B" * 300
+    ]
+
+
+def test_the_preflight_command_checks_the_repository_it_is_given(project, capsys):
+    assert preflight.main([str(project)]) == 0
+    assert capsys.readouterr().out == "preflight: requirements.txt, plugins.zip and startup.sh pass\n"
+
+    (project / "startup.sh").write_bytes((FIXTURES / "startup_fails.sh").read_bytes())
+    commit_all(project)
+
+    assert preflight.main([str(project)]) == 3
+    error = capsys.readouterr().err
+    assert error.startswith("refused: the environment files would fail the MWAA environment update")
+    assert "startup.sh: exited 1 under bash -e (MWAA_AIRFLOW_COMPONENT=scheduler) at: false" in error
+
+
+def test_constraints_are_read_past_comments_extras_and_markers():
+    text = (
+        "# Airflow 3.0.6 constraints: pip install apache-airflow==3.0.6\n"
+        "apache-airflow-providers-amazon[aiobotocore]==9.9.0 ; python_version >= '3.10'  # the provider\n"
+        "Rich_Text==13.9.4\n"
+    )
+
+    assert preflight.constraints_pins(text) == {
+        "apache-airflow-providers-amazon": "9.9.0",
+        "rich-text": "13.9.4",
+    }
+
+
+def test_a_requirement_with_a_comment_after_it_is_read_without_the_comment():
+    requirements = "--constraint /usr/local/airflow/dags/constraints.txt\nboto3==1.39.11  # as MWAA pins it\n"
+
+    assert preflight.check_requirements(requirements, CONSTRAINTS, []) == []

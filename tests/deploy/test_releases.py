@@ -224,3 +224,41 @@ def test_a_folder_target_keeps_one_copy_of_each_content_and_rolls_back_byte_for_
 def releases_of(tmp_path, number: int) -> dict:
     path = tmp_path / f"mwaa-bucket/.releases/{number:06d}.json"
     return json.loads(path.read_text())["objects"]
+
+
+def test_the_listing_shows_the_last_10_by_default_each_in_one_aligned_line(project, tmp_path):
+    folder = str(tmp_path / "mwaa-bucket")
+    two_releases(project, None, folder)
+    for number in range(3, 13):  # releases 3..12: rollbacks to 1 and 2 in turn
+        assert run(project, None, "--target", folder, "--rollback", str((number + 1) % 2 + 1))[0] == cli.OK
+    target = DirectoryTarget(folder)
+    first, second, twelfth = (releases.load(target, number) for number in (1, 2, 12))
+
+    code, output = run(project, None, "--target", folder, "--releases")
+
+    lines = output.splitlines()
+    assert code == cli.OK and lines[0] == f"Releases of {target} (newest first; 12 recorded):"
+    assert [line[:7] for line in lines[1:-1]] == ["*   12 "] + [f"  {n:>4} " for n in range(11, 2, -1)]
+    assert lines[1] == (
+        f"*   12  {twelfth.created}  rollback to 2   commit {second.commit[:12]} tree {second.tree[:12]}  "
+        f"{len(second.objects)} objects"
+    )
+    listed = run(project, None, "--target", folder, "--releases", "12")[1].splitlines()
+    assert listed[-2] == (
+        f"     1  {first.created}  sync            commit {first.commit[:12]} tree {first.tree[:12]}  "
+        f"{len(first.objects)} objects"
+    )
+
+
+def test_each_recorded_release_is_named_where_it_lies(project, s3, bucket, tmp_path):
+    folder = tmp_path / "mwaa-bucket"
+    printed = []
+    for target in (str(folder), f"s3://{bucket}/env-a"):
+        output = run(stamped(project), s3, "--target", target)[1]
+        printed += [line for line in output.splitlines() if line.startswith("recorded release ")]
+
+    assert printed == [
+        f"recorded release 1 ({folder}/.releases/000001.json)",
+        f"recorded release 1 (s3://{bucket}/env-a/.releases/000001.json)",
+    ]
+    assert (folder / ".releases/000001.json").is_file()

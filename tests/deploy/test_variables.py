@@ -262,3 +262,35 @@ def test_the_repository_environment_files_are_valid():
     for path in files:
         wanted = variables.wanted_values(definitions, path.read_bytes(), path.parent.name)
         assert wanted, f"{path}: no values"
+
+
+def test_every_refused_bulk_entry_is_named(project, s3, bucket, mwaa, capsys):
+    client, stubber, calls = mwaa
+    project = with_values(project, {"redshift_cluster_id": "prod-cluster", "athena_workgroup": "prod"})
+    expect_variables(stubber, [on_mwaa("athena_workgroup", "old", "Athena workgroup.")])
+    created = {"key": "redshift_cluster_id", "value": "prod-cluster", "description": "Redshift cluster."}
+    updated = {"key": "athena_workgroup", "value": "prod", "description": "Athena workgroup."}
+    expect_bulk(
+        stubber,
+        [
+            {"action": "create", "entities": [created], "action_on_existence": "fail"},
+            {"action": "update", "entities": [updated], "action_on_non_existence": "fail"},
+        ],
+        {
+            "create": {
+                "success": [],
+                "errors": [{"error": "redshift_cluster_id already exists", "status_code": 409}],
+            },
+            "update": {
+                "success": [],
+                "errors": [{"error": "athena_workgroup was not found", "status_code": 404}],
+            },
+        },
+    )
+
+    assert run(project, s3, bucket, client)[0] == cli.FAILED
+
+    assert (
+        f"MWAA {ENVIRONMENT}: PATCH /variables refused 2 entries: redshift_cluster_id already exists; "
+        "athena_workgroup was not found. Fix: rerun"
+    ) in capsys.readouterr().err

@@ -14,9 +14,10 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from tests.deploy.support import FakeClock, commit_all, managed_contents
+from tests.deploy.support import FakeClock, commit_all, lock_lifetimes, managed_contents
 
 from deploy import cli, stamp
+from deploy import verify as verification
 from deploy.airflow_api import PAGE, AirflowApi, ApiError
 
 ENVIRONMENT = "lakehouse-prod"
@@ -109,6 +110,31 @@ def test_a_deploy_verifies_when_every_dag_is_parsed_from_the_new_files(released,
     assert calls == ["InvokeRestApi", "GetEnvironment"] + ["InvokeRestApi"] * 4
 
 
+def test_a_verified_deploy_holds_its_lock_through_the_verification_as_well(released, s3, bucket, mwaa):
+    project, _ = released
+    client, stubber, calls = mwaa
+    lifetimes = lock_lifetimes(s3)
+    expect_list(stubber, "/importErrors", "import_errors", [])
+    expect_environment_in_step(stubber, s3, bucket)
+    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": FRESH})
+
+    code, output = run(
+        project,
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--verify-minutes",
+        "20",
+        mwaa_client=client,
+    )
+
+    assert code == cli.OK, output
+    # the environment wait (default), the margin after it, the verification
+    assert lifetimes == [timedelta(minutes=40 + 30 + 20)]
+
+
 def test_an_old_import_error_is_not_new(released, s3, bucket, mwaa):
     project, _ = released
     client, stubber, calls = mwaa
@@ -197,6 +223,24 @@ def test_a_dag_never_parsed_again_fails_at_the_time_limit(released, s3, bucket, 
     assert "redshift__02_second (dags/redshift__02_second.py): not listed by the environment" in output
 
 
+def test_by_default_the_verification_gives_the_dag_processor_15_minutes(released, s3, bucket, mwaa, capsys):
+    project, _ = released
+    client, stubber, calls = mwaa
+    expect_list(stubber, "/importErrors", "import_errors", [])
+    expect_environment_in_step(stubber, s3, bucket)
+    for _ in range(61):  # every 15 s from 0 to 15:00
+        expect_check(stubber, {"redshift__01_first": FRESH})
+
+    code, output = run(
+        project, s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.FAILED
+    assert (
+        "1 DAG(s) not parsed from the new files after 15 min (redshift__02_second)" in capsys.readouterr().err
+    )
+
+
 def test_no_verify_deploy_makes_no_rest_api_call(released, s3, bucket, mwaa):
     project, _ = released
     client, stubber, calls = mwaa
@@ -227,17 +271,76 @@ def test_lists_are_read_page_by_page_until_the_total(mwaa, total, pages):
     assert AirflowApi(client, ENVIRONMENT).items("/dags", "dags") == items
 
 
-def test_a_refused_call_names_the_call_and_the_permission(mwaa):
+@pytest.mark.parametrize("status", [401, 403])  # Airflow: not authenticated, not allowed
+def test_a_refused_call_names_the_call_and_the_permission(mwaa, status):
     client, stubber, calls = mwaa
     stubber.add_client_error(
         "invoke_rest_api",
         "RestApiClientException",
         "Forbidden",
         http_status_code=400,
-        modeled_fields={"RestApiStatusCode": 403, "RestApiResponse": {"detail": "Forbidden"}},
+        modeled_fields={"RestApiStatusCode": status, "RestApiResponse": {"detail": "Forbidden"}},
+    )
+
+    with pytest.raises(ApiError) as refused:
+        AirflowApi(client, ENVIRONMENT).call("GET", "/importErrors")
+
+    assert str(refused.value) == (
+        f"MWAA lakehouse-prod: GET /importErrors failed ({status}): {{'detail': 'Forbidden'}}. Fix: give the "
+        "deploy role airflow:InvokeRestApi on the environment's Admin role (tools/deploy/iam/README.md)."
+    )
+
+
+def test_a_call_iam_denies_names_the_permission(mwaa):
+    client, stubber, calls = mwaa
+    stubber.add_client_error(  # MWAA API reference: AccessDeniedException, HTTP status code 403
+        "invoke_rest_api",
+        "AccessDeniedException",
+        "not authorized to perform: airflow:InvokeRestApi",
+        http_status_code=403,
     )
 
     with pytest.raises(
-        ApiError, match=r"MWAA lakehouse-prod: GET /importErrors failed \(403\).*airflow:InvokeRestApi"
+        ApiError, match=r"failed \(403\): not authorized to perform.*Fix: give the deploy role"
     ):
-        AirflowApi(client, ENVIRONMENT).call("GET", "/importErrors")
+        AirflowApi(client, ENVIRONMENT).call("GET", "/dags")
+
+
+def test_a_failing_server_says_to_check_the_environment(mwaa):
+    client, stubber, calls = mwaa
+    stubber.add_client_error(
+        "invoke_rest_api",
+        "RestApiServerException",
+        "Internal Server Error",
+        http_status_code=400,
+        modeled_fields={"RestApiStatusCode": 500, "RestApiResponse": {"detail": "boom"}},
+    )
+
+    with pytest.raises(ApiError) as failed:
+        AirflowApi(client, ENVIRONMENT).call("GET", "/dags")
+
+    assert str(failed.value).endswith(
+        "failed (500): {'detail': 'boom'}. Fix: check that the environment is AVAILABLE and runs Airflow "
+        "2.4.3 or later, then rerun."
+    )
+
+
+def test_a_parse_counts_only_from_mwaa_s_copy_delay_after_the_upload_on(mwaa):
+    """MWAA copies dags/ to its containers every 30 s: a parse started sooner may have read the old files."""
+    client, stubber, calls = mwaa
+    deployed_at = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    expect_check(
+        stubber,
+        {
+            "redshift__01_first": "2026-01-01T13:00:30+01:00",
+            "redshift__02_second": "2026-01-01T12:00:29.999999Z",
+        },
+    )
+
+    outcome = verification.check(AirflowApi(client, ENVIRONMENT), INVENTORY, deployed_at, set())
+
+    assert outcome.parsed == {"redshift__01_first": deployed_at + timedelta(seconds=30)}
+    assert outcome.waiting == {
+        "redshift__02_second": "last parsed 2026-01-01T12:00:29.999999+00:00, "
+        "before the new files reached it (the upload + MWAA's 30 s copy delay)"
+    }

@@ -112,7 +112,7 @@ class DirectoryTarget:
         self.root = Path(root).resolve()
 
     def __str__(self) -> str:
-        return str(self.root)
+        return f"{self.root}/"  # as s3://bucket/: a key appended names its file
 
     def _object(self, key: str) -> RemoteObject | None:
         path = self.root / key

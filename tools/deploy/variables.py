@@ -133,7 +133,9 @@ def apply(api: AirflowApi, planned: VariablesPlan) -> None:
     answer = api.call("PATCH", "/variables", body={"actions": actions})
     errors = [error for part in ("create", "update") for error in (answer.get(part) or {}).get("errors", [])]
     if errors:
+        refused = "; ".join(str(error.get("error", error)).rstrip(".") for error in errors)
+        count = f" {len(errors)} entries" if len(errors) > 1 else ""
         raise VariablesError(
-            f"MWAA {api.environment}: PATCH /variables refused: {errors[0].get('error', errors[0])}. "
+            f"MWAA {api.environment}: PATCH /variables refused{count}: {refused}. "
             "Fix: rerun (the plan is read again); the other Variables of the request may be applied."
         )

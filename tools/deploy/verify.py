@@ -85,7 +85,8 @@ def check(api: AirflowApi, dags: dict[str, str], deployed_at: datetime, before: 
             outcome.parsed[dag_id] = parsed
         else:
             outcome.waiting[dag_id] = (
-                f"last parsed {parsed.isoformat() if parsed else 'never'}, before the deploy"
+                f"last parsed {parsed.isoformat() if parsed else 'never'}, before the new files reached it "
+                f"(the upload + MWAA's {COPY_DELAY.seconds} s copy delay)"
             )
     return outcome
 
