@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -140,6 +141,20 @@ def test_default_args_beside_dag_settings_is_refused_naming_the_supported_way():
 
     with pytest.raises(TypeError, match=r"default_args.*Fix: \*\*dag_settings\(retries=3\)"):
         dag_settings(default_args={"retries": 3})
+
+
+@pytest.mark.parametrize("given", [None, {}])
+def test_an_empty_default_args_is_refused_with_a_fix_the_policy_accepts(given):
+    """The fix is printed to be pasted: its example value must pass the gate's retries rule."""
+    from gate.policy import load_policy
+    from lakehouse.defaults import dag_settings
+
+    with pytest.raises(TypeError) as refused:
+        dag_settings(default_args=given)
+
+    (retries,) = re.findall(r"Fix: \*\*dag_settings\(retries=(\d+)\)", str(refused.value))
+    policy = load_policy()
+    assert policy.min_retries <= int(retries) <= policy.max_retries
 
 
 @pytest.mark.parametrize(
