@@ -157,6 +157,21 @@ def test_the_rule_checks_each_run_of_the_schedule(corpus):
     assert "asset-triggered run" in problems[0] and "manual run without a logical date" in problems[1]
 
 
+def test_a_dag_of_a_bag_is_rendered_once_however_often_its_verdict_is_asked(corpus, monkeypatch):
+    """Rendering every run context is the slowest check: the rule and the tests share one rendering."""
+    import copy
+
+    import gate.run_contexts
+
+    rendered, real = [], gate.run_contexts.render_problems
+    monkeypatch.setattr(gate.run_contexts, "render_problems", lambda dag: rendered.append(dag) or real(dag))
+    dag = copy.deepcopy(corpus.dags["redshift__no_doc_md"])  # a DAG object the bag has not rendered yet
+
+    verdicts = [corpus.render_problems(dag) for _ in range(3)]
+
+    assert rendered == [dag] and verdicts == [real(dag)] * 3
+
+
 def test_the_bag_keeps_each_dags_verdict_for_the_rule(corpus, policy):
     """The rule, the render tests and the corpus check share one rendering per DAG of a bag; a caller
     changing the list it got changes nothing, and another DAG object gets its own verdict."""
