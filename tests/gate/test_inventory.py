@@ -101,3 +101,9 @@ def test_the_older_format_reads_as_files_and_drifts_as_such(tmp_path):
         "d: timetable settings changed"
     ]
     assert inventory.parse("") == {}
+
+
+def test_a_folder_s_snapshot_is_made_once_and_shared(loaded):
+    """The structure, catalogue and schedule checks share one snapshot of a parsed folder."""
+    first = inventory.snapshot(loaded)
+    assert inventory.snapshot(loaded) is first and set(first) == set(loaded.dags)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,18 @@ def test_only_real_outcomes_are_counted_not_captured_output(tmp_path, workers):
     ]
 
 
+def test_a_module_that_does_not_import_counts_as_an_error_and_the_rest_still_run(tmp_path):
+    (tmp_path / "test_broken.py").write_text("import no_such_module  # noqa: F401\n")
+
+    record = run_plugin(tmp_path, "--continue-on-collection-errors")
+
+    assert record["counts"] == {"passed": 1, "failed": 1, "errors": 1, "skipped": 0}
+    assert [(f["nodeid"], f["kind"]) for f in record["failures"]] == [
+        ("test_broken.py", "collection"),
+        ("test_noise.py::test_really_fails", "failed"),
+    ]
+
+
 def failure(nodeid: str, message: str, rank: int = OTHER_RANK, subjects=(), kind="failed") -> Failure:
     return Failure(nodeid, kind, message, rank, list(subjects))
 
@@ -127,6 +140,28 @@ def test_a_follow_up_naming_a_dag_no_cause_names_is_kept():
         failure("s::t[a-b]", "a and b", subjects=["a", "b"]),  # b has no cause shown: a cause of its own
     ]
     assert [f.nodeid for f in root_causes(failures)[0]] == ["p::t[a-tags]", "s::t[a-b]"]
+
+
+def test_a_failed_pytest_step_is_summed_up_from_its_outcomes_or_said_to_have_reported_none(
+    tmp_path, capsys, monkeypatch
+):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    monkeypatch.chdir(tmp_path)
+    step = "pytest (fast: not slow)"
+
+    main([str(logs), step])  # pytest stopped before it wrote any outcome
+    nothing = capsys.readouterr().out.splitlines()
+    record = {
+        "counts": {"failed": 1, "passed": 3},
+        "failures": [asdict(failure("t.py::test_a", "assert 1 == 2"))],
+    }
+    (logs / "outcomes.json").write_text(json.dumps(record))
+    main([str(logs), step])
+    reported = capsys.readouterr().out.splitlines()
+
+    assert nothing[0] == "  pytest did not report any outcome (it stopped before running tests): see the log"
+    assert reported[0] == "pytest: 1 failed, 3 passed" and "did not report" not in "".join(reported)
 
 
 def test_the_footer_names_only_the_failed_steps_with_repo_relative_files(tmp_path, capsys, monkeypatch):

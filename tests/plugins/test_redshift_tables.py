@@ -97,6 +97,22 @@ DISTKEY (id)
     assert ddl_columns("CREATE VIEW v AS SELECT 1") is None
 
 
+def test_ddl_columns_end_at_the_table_s_closing_parenthesis():
+    """What follows the column list (a sort key over several lines, a second statement) holds no column."""
+    text = """CREATE TABLE IF NOT EXISTS {{ params.schema }}.sales (
+    salesid INTEGER NOT NULL,
+    saletime TIMESTAMP
+)
+COMPOUND SORTKEY (
+    saletime,
+    salesid
+);
+GRANT SELECT ON {{ params.schema }}.sales TO GROUP analysts,
+    GROUP auditors;
+"""
+    assert ddl_columns(text) == ("sales", ("salesid", "saletime"))
+
+
 # Rejected specs: the message names the spec file, the table, the field and the fix
 
 
