@@ -91,3 +91,16 @@ def test_suggestions_are_the_nearly_best_names_only():
     assert closest("redshift__0_initial_load", names) == ["redshift__02_initial_load"]
     assert did_you_mean("hudi_01_initial_load", names) == "did you mean 'hudi__01_initial_load'? "
     assert did_you_mean("zzz", names) == ""
+
+
+def test_a_template_text_is_traced_to_its_file_past_files_that_cannot_be_read(tmp_path):
+    import jinja2
+
+    from gate.template_files import file_of
+
+    (tmp_path / "a_latin1.sql").write_bytes("SELECT 'caf\u00e9';\n".encode("latin-1"))  # not UTF-8
+    (tmp_path / "b_merge.sql").write_text("MERGE INTO t;\n")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(tmp_path)]))
+
+    assert file_of(env, "MERGE INTO t;\n") == tmp_path / "b_merge.sql"
+    assert file_of(env, "SELECT 2;\n") is None
