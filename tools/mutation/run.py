@@ -64,6 +64,7 @@ def load_equivalents(root: Path | None = None) -> list[dict]:
     `lineno` where the module has that line more than once (a review holds for the line it looked at)."""
     root = root or repository.ROOT
     entries = tomllib.loads(EQUIVALENT.read_text()).get("equivalent", [])
+    lines_of: dict[str, list[str]] = {}  # each module read once
     for entry in entries:
         missing = {"module", "line", "mutant", "reason"} - set(entry)
         if missing or not entry["reason"].strip():
@@ -74,9 +75,9 @@ def load_equivalents(root: Path | None = None) -> list[dict]:
         source = root / entry["module"]
         if "lineno" in entry or not entry["module"].endswith(".py") or not source.is_file():
             continue
-        numbers = [
-            n for n, text in enumerate(source.read_text().splitlines(), 1) if text.strip() == entry["line"]
-        ]
+        if entry["module"] not in lines_of:
+            lines_of[entry["module"]] = [text.strip() for text in source.read_text().splitlines()]
+        numbers = [n for n, text in enumerate(lines_of[entry["module"]], 1) if text == entry["line"]]
         if len(numbers) > 1:
             raise SystemExit(
                 f"{EQUIVALENT}: {entry['module']} has `{entry['line']}` on lines {numbers}: the entry for "
@@ -104,15 +105,9 @@ def prepare_tree(source: Path, tree: Path, rev: str | None, venv: Path) -> None:
     (tests clone the repository they run in, or ask git which tree they test)."""
     copy_tree(source, tree, rev)
     (tree / ".venv").symlink_to(venv, target_is_directory=True)
-    identity = {"GIT_AUTHOR_NAME": "mutation", "GIT_AUTHOR_EMAIL": "mutation@localhost"}
-    env = {
-        **os.environ,
-        **identity,
-        "GIT_COMMITTER_NAME": "mutation",
-        "GIT_COMMITTER_EMAIL": "mutation@localhost",
-    }
+    identity = ["-c", "user.name=mutation", "-c", "user.email=mutation@localhost"]
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "the tree mutated"]):
-        subprocess.run(["git", *command], cwd=tree, env=env, check=True, capture_output=True)
+        subprocess.run(["git", *identity, *command], cwd=tree, check=True, capture_output=True)
 
 
 def copy_tree(source: Path, tree: Path, rev: str | None) -> None:
