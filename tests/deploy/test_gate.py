@@ -304,6 +304,9 @@ def test_a_key_committed_without_the_hook_fails_the_gate(gated):
     assert done.returncode == 1, done.stdout
     assert "  dags/settings.py:1: AWS Access Key" in done.stdout
     assert "FAILED  secret scan" in done.stdout and stamp.read(gated) == {}
+    footer = done.stdout.split("== gate summary ==")[-1]
+    assert "  secret scan: dags/settings.py:1: AWS Access Key" in footer
+    assert "Fix: remove the credential (and rotate it if it was ever pushed)" in footer
 
 
 @pytest.mark.slow

@@ -239,3 +239,33 @@ def test_a_long_section_shows_its_first_causes_and_counts_the_rest(broken):
     assert lines[0] == "DAG rules:"
     assert lines[1 : SHOWN_CAUSES + 1] == [f"  tags: DAG 'd{n:02}'" for n in range(SHOWN_CAUSES)]
     assert lines[SHOWN_CAUSES + 1 :] == ([] if broken == SHOWN_CAUSES else ["  ... and 1 more"])
+
+
+def test_a_failed_secret_scan_is_summed_up_with_its_own_cause_and_fix(tmp_path, repo_root):
+    from gate.secret_scan import FIX
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    scan = logs / "secret-scan.log"
+    scan.write_text(
+        "secret scan: possible credentials in tree 0123456789ab:\n"
+        "  dags/x.py:3: AWS secret access key\n"
+        "  sql/y.sql:1: private key\n"
+        f"Fix: {FIX}\n"
+    )
+    found = step_problems(logs, ["secret scan"], repo_root)
+    cause = (
+        "secret scan: git rev-parse --path-format=absolute --git-path index failed in /tmp/zip: "
+        "fatal: not a git repository (or any of the parent directories): .git."
+    )
+    scan.write_text(f"{cause} Fix: run from a git checkout of the repository.\n")
+    outside_git = step_problems(logs, ["secret scan"], repo_root)
+    scan.unlink()
+    no_log = step_problems(logs, ["secret scan"], repo_root)
+
+    assert found == (
+        ["secret scan: dags/x.py:3: AWS secret access key", "secret scan: sql/y.sql:1: private key"],
+        [FIX],
+    )
+    assert outside_git == ([cause], ["run from a git checkout of the repository."])
+    assert no_log == ([], [FIX])

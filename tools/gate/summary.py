@@ -249,11 +249,26 @@ def step_problems(logs: Path, failed_steps: list[str], root: Path) -> tuple[list
         problems.extend(f"black: would reformat {name}" for name in files)
         fixes.append(f"tools/venv.sh black {' '.join(files) or '.'}")
     if "secret scan" in failed_steps:
-        fixes.append(
-            "remove the secrets the scan names (a false positive: end the line with "
-            "`# pragma: allowlist secret`)"
-        )
+        found, fix = secret_scan_result(logs / "secret-scan.log")
+        problems.extend(found)
+        fixes.append(fix)
     return problems, fixes
+
+
+def secret_scan_result(log: Path) -> tuple[list[str], str]:
+    """(problem lines, fix) of a failed secret scan, as its log says: the files and lines it names, or why
+    it could not scan (e.g. not a git checkout), and its own fix for that cause."""
+    from gate.secret_scan import FIX
+
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    cause, _, fix = text.partition("Fix: ")
+    lines = [line.strip() for line in cause.splitlines() if line.strip()]
+    findings = [line for line in lines[1:] if not line.startswith("secret scan:")]
+    if findings:  # "secret scan: possible credentials in tree ...:" then one line per finding
+        problems = [f"secret scan: {line}" for line in findings]
+    else:
+        problems = lines[:1]
+    return problems, (fix.strip().splitlines() or [FIX])[0]
 
 
 def main(argv: list[str]) -> int:
