@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+
+import pytest
 
 from gate import inventory
 from gate.loader import load
@@ -107,3 +112,52 @@ def test_a_folder_s_snapshot_is_made_once_and_shared(loaded):
     """The structure, catalogue and schedule checks share one snapshot of a parsed folder."""
     first = inventory.snapshot(loaded)
     assert inventory.snapshot(loaded) is first and set(first) == set(loaded.dags)
+
+
+ONE_TASK_DAG = '''"""A DAG of one task."""
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+with DAG(dag_id="{dag_id}", schedule=None, doc_md=__doc__):
+    EmptyOperator(task_id="nothing")
+'''
+
+
+@pytest.mark.slow  # two runs of the command, each importing Airflow
+def test_update_inventory_prints_what_it_wrote_and_which_file_does_not_load_without_airflow_s_log(
+    tmp_path, repo_root
+):
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "redshift__01_one_task.py").write_text(ONE_TASK_DAG.format(dag_id="redshift__01_one_task"))
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("AIRFLOW") and not name.startswith("GATE_")
+    }
+    env.update(
+        PYTHONPATH=f"{repo_root}/tools:{repo_root}/plugins:{repo_root}",
+        GATE_DAGS_FOLDER=str(folder),
+        GATE_INVENTORY_FILE=str(tmp_path / "inventory.json"),
+        GATE_DAGS_DOC_FILE=str(tmp_path / "dags.md"),
+    )
+
+    def update():
+        return subprocess.run(
+            [sys.executable, "-m", "gate.inventory"], cwd=repo_root, env=env, capture_output=True, text=True
+        )
+
+    wrote = update()
+    (folder / "redshift__02_broken.py").write_text("from airflow.sdk import DAG\nimport no_such_module\n")
+    refused = update()
+
+    assert wrote.returncode == 0, wrote.stderr
+    assert wrote.stdout.splitlines()[0] == f"wrote {tmp_path}/inventory.json with 1 DAGs"
+    assert wrote.stdout.splitlines()[-1] == f"wrote {tmp_path}/dags.md"
+    assert "INFO" not in wrote.stdout + wrote.stderr  # Airflow's "Filling up the DagBag from ..."
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(
+        "error: dags/redshift__02_broken.py does not load; fix it before writing the inventory:\n"
+    ), refused.stderr
+    assert "INFO" not in refused.stdout + refused.stderr

@@ -292,25 +292,30 @@ def main(argv: list[str]) -> int:
         return 2
     from gate import catalogue
     from gate.loader import load
+    from gate.rules import shown_path
 
+    # Airflow's INFO lines ("Filling up the DagBag from ...") are not this command's output.
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     folder = prepare()
     loaded = load(folder)
     if loaded.bag.import_errors:
         for path, error in loaded.bag.import_errors.items():
             print(
-                f"error: {path} does not load; fix it before writing the inventory:\n{error}", file=sys.stderr
+                f"error: {shown_path(path, folder)} does not load; fix it before writing the "
+                f"inventory:\n{error}",
+                file=sys.stderr,
             )
         return 1
     before = read_snapshot()
     inventory = write(loaded)
     changed = drift(before, read_snapshot())
-    print(f"wrote {INVENTORY_FILE} with {len(inventory)} DAGs" + (":" if changed else ""))
+    print(f"wrote {shown_path(INVENTORY_FILE)} with {len(inventory)} DAGs" + (":" if changed else ""))
     for line in changed:
         print(f"  {line}")
     docs = catalogue.docs_file(folder)
     if docs is not None:
         docs.write_text(catalogue.render(loaded))
-        print(f"wrote {docs.relative_to(repository.ROOT) if docs.is_relative_to(repository.ROOT) else docs}")
+        print(f"wrote {shown_path(docs)}")
     return 0
 
 
