@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
-from local_aws.report import coloured, task_lines
+from local_aws.report import coloured, run_line, task_lines
 from local_aws.run import in_run_order
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
@@ -71,3 +71,12 @@ def test_everything_but_the_users_lines_goes_to_the_log(tmp_path):
     assert done.stdout == "one line for the user\nafter the run\n"
     assert done.stderr == "an error for the user\n"
     assert log.read_text() == "airflow says a lot\na subprocess writes to fd 2\n"
+
+
+def test_the_run_line_counts_one_task_and_more_in_words():
+    assert run_line("redshift__01_create_tables", "success", 2.04, 1) == (
+        "== redshift__01_create_tables: success in 2.0 s (1 task)"
+    )
+    assert run_line("redshift__02_initial_load", "failed", 30.0, 33) == (
+        "== redshift__02_initial_load: failed in 30.0 s (33 tasks)"
+    )

@@ -120,3 +120,8 @@ def task_lines(result, calls: dict[str, str], colour: bool) -> list[str]:
         name = f"{task_run.task_id:<{id_width}}" if detail else task_run.task_id
         lines.append(f"  {coloured(task_run.state, width, colour)} {seconds}  {name}{detail}")
     return lines
+
+
+def run_line(dag_id: str, state: str, seconds: float, tasks: int) -> str:
+    """The line that ends a run's task lines: `== <dag_id>: <state> in <seconds> s (<n> task(s))`."""
+    return f"== {dag_id}: {state} in {seconds:.1f} s ({tasks} task{'' if tasks == 1 else 's'})"
