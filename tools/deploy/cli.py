@@ -288,10 +288,9 @@ def plan_variables(repo: Path, tree: str, api: AirflowApi, out) -> variables.Var
             file=out,
         )
         return None
-    wanted = variables.wanted_values(
-        tree_file(repo, tree, variables.DEFINITIONS) or b"{}", values, api.environment
-    )
-    planned = variables.plan(api, wanted, source)
+    definitions = tree_file(repo, tree, variables.DEFINITIONS) or b"{}"
+    wanted = variables.wanted_values(definitions, values, api.environment)
+    planned = variables.plan(api, wanted, source, variables.defined_keys(definitions))
     print(planned.render(api.environment), file=out, flush=True)
     return planned
 

@@ -41,6 +41,7 @@ class VariablesPlan:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    unset: list[str] = field(default_factory=list)  # read by the DAGs, set neither by the file nor on MWAA
 
     @property
     def empty(self) -> bool:
@@ -52,6 +53,12 @@ class VariablesPlan:
             f"changed, {len(self.unchanged)} unchanged; Variables not in the file are left alone"
         ]
         lines += [f"    + {key}" for key in self.added] + [f"    ~ {key}" for key in self.changed]
+        lines += [
+            f"    ! {key}: the DAGs read it ({DEFINITIONS}), but neither {self.source} nor MWAA "
+            f"{environment} has it: a task rendering it fails (Variable {key} does not exist) unless the "
+            f"secrets backend holds airflow/variables/{key}. Fix: add it to {self.source}"
+            for key in self.unset
+        ]
         return "\n".join(lines)
 
 
@@ -95,10 +102,16 @@ def _json_object(text: bytes, where: str) -> dict:
     return data
 
 
-def plan(api: AirflowApi, wanted: dict[str, dict], source: str) -> VariablesPlan:
-    """Compare `wanted` with the environment's Variables (GET /variables, page by page)."""
+def defined_keys(definitions_text: bytes) -> list[str]:
+    """The Variables the DAGs read: the keys of config/variables.json."""
+    return list(_json_object(definitions_text, DEFINITIONS))
+
+
+def plan(api: AirflowApi, wanted: dict[str, dict], source: str, defined: list[str] = ()) -> VariablesPlan:
+    """Compare `wanted` with the environment's Variables (GET /variables, page by page); `defined`: every
+    Variable the DAGs read, those neither wanted nor on the environment are listed as unset."""
     current = {item["key"]: item for item in api.items("/variables", "variables")}
-    result = VariablesPlan(source, wanted)
+    result = VariablesPlan(source, wanted, unset=sorted(set(defined) - set(wanted) - set(current)))
     for key, target in sorted(wanted.items()):
         if key not in current:
             result.added.append(key)
