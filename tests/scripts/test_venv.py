@@ -3,12 +3,14 @@ when there is none, and when it reinstalls. Runs the script with the bash on PAT
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -30,36 +32,43 @@ SHIM = '#!/bin/sh\necho "pyenv: python: command not found" >&2\nexit 127\n'
 def version_of(python: str) -> tuple[int, int] | None:
     try:
         out = subprocess.run(
-            [python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True
+            [python, "-S", "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True
         )
     except OSError:
         return None
     return tuple(map(int, out.stdout.split())) if out.returncode == 0 else None
 
 
+@functools.cache
 def real_pythons() -> dict[tuple[int, int], str]:
-    """One real interpreter per version found on this machine (pyenv's, PATH's, the system's)."""
+    """One real interpreter per version found on this machine (pyenv's, PATH's, the system's), asked once
+    (on first use, not while the tests are collected) and all at the same time."""
     pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
     candidates = sorted(glob.glob(f"{pyenv_root}/versions/*/bin/python3.*"))
     candidates += [shutil.which(f"python3.{minor}") or "" for minor in range(8, 15)]
     candidates += ["/usr/bin/python3", "/usr/local/bin/python3", sys.executable]
+    runnable = [
+        path
+        for path in dict.fromkeys(os.path.realpath(c) for c in candidates if c)  # each file once, in order
+        if os.path.isfile(path) and os.access(path, os.X_OK) and not path.endswith(("-config", ".py"))
+    ]
+    with ThreadPoolExecutor(8) as pool:
+        versions = list(pool.map(version_of, runnable))
     found = {}
-    for candidate in candidates:
-        if candidate and not candidate.endswith("-config"):
-            version = version_of(candidate)
-            if version:
-                found.setdefault(version, os.path.realpath(candidate))
+    for path, version in zip(runnable, versions):
+        if version:
+            found.setdefault(version, path)
     return found
 
 
-PYTHONS = real_pythons()
-OLD = next((path for version, path in sorted(PYTHONS.items()) if version < (3, 11)), None)
+def old_python() -> str | None:
+    return next((path for version, path in sorted(real_pythons().items()) if version < (3, 11)), None)
 
 
 def python(version: tuple[int, int]) -> str:
-    if version not in PYTHONS:
+    if version not in real_pythons():
         pytest.skip(f"no Python {version[0]}.{version[1]} on this machine")
-    return PYTHONS[version]
+    return real_pythons()[version]
 
 
 @pytest.fixture
@@ -122,14 +131,16 @@ def test_without_python_the_message_names_the_ways_to_get_3_12(bin_dir, tmp_path
     assert_names_the_ways_to_get_3_12(result.stderr)
 
 
-@pytest.mark.skipif(OLD is None, reason="no Python older than 3.11 on this machine")
 def test_an_old_python3_is_named_with_its_version(bin_dir, tmp_path):
-    link(bin_dir, "python3", OLD)  # macOS's /usr/bin/python3 is 3.9
+    old = old_python()
+    if old is None:
+        pytest.skip("no Python older than 3.11 on this machine")
+    link(bin_dir, "python3", old)  # macOS's /usr/bin/python3 is 3.9
 
     result = run("pick_python", bin_dir, tmp_path)
 
     assert result.returncode == 1
-    assert f"Found instead: python3 ({'.'.join(map(str, version_of(OLD)))}." in result.stderr
+    assert f"Found instead: python3 ({'.'.join(map(str, version_of(old)))}." in result.stderr
     assert_names_the_ways_to_get_3_12(result.stderr)
 
 
