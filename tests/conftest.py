@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -50,16 +51,18 @@ def pytest_configure(config):
 STOP_ON_BROKEN_DAGS = "LAKEHOUSE_STOP_ON_BROKEN_DAGS"
 
 
+@functools.cache
+def _under_tests(path: Path) -> PurePosixPath:
+    """A test file's path relative to tests/ (once per file: resolving it costs system calls)."""
+    return PurePosixPath(Path(path).resolve().relative_to(repository.TESTS).as_posix())
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if Path(item.path).resolve().relative_to(repository.TESTS).parts[0] in TOOLING_SUITES:
+        if _under_tests(item.path).parts[0] in TOOLING_SUITES:
             item.add_marker(pytest.mark.slow)
     rank = {name: position for position, name in enumerate(SLOWEST_FIRST)}
-    items.sort(
-        key=lambda item: rank.get(
-            Path(item.path).resolve().relative_to(repository.TESTS).as_posix(), len(rank)
-        )
-    )
+    items.sort(key=lambda item: rank.get(str(_under_tests(item.path)), len(rank)))
     _only_the_selected_dags(config, items)
     if os.environ.get(STOP_ON_BROKEN_DAGS) == "1":
         _only_the_dag_gate_if_dags_are_broken(config, items)
