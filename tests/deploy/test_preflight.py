@@ -267,6 +267,13 @@ def test_the_preflight_command_checks_the_current_folder_without_an_argument(pro
     )
 
 
+def test_the_preflight_command_given_a_folder_outside_git_says_so_without_a_traceback(tmp_path, capsys):
+    assert preflight.main([str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {tmp_path}: not a git checkout (")
+    assert error.endswith("Fix: sync from a clone of the repository.\n")
+
+
 def test_a_requirement_with_a_comment_after_it_is_read_without_the_comment():
     requirements = "--constraint /usr/local/airflow/dags/constraints.txt\nboto3==1.39.11  # as MWAA pins it\n"
 
