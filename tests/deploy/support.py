@@ -182,8 +182,8 @@ def bucket_contents(client, bucket: str, prefix: str = "") -> dict[str, bytes]:
 class FakeClock:
     """Time that passes only when the sync sleeps between polls (a 40-minute wait takes no real time)."""
 
-    def __init__(self) -> None:
-        self.seconds = 0.0
+    def __init__(self, seconds: float = 0.0) -> None:
+        self.seconds = seconds
 
     def now(self) -> float:
         return self.seconds

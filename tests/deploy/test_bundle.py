@@ -349,6 +349,17 @@ def test_outside_a_git_checkout_nothing_is_bundled(project, tmp_path):
         bundling.build(copy)
 
 
+def test_without_git_the_bundle_error_says_to_install_it(project, tmp_path, monkeypatch):
+    tree = git(project, "rev-parse", "HEAD^{tree}").strip()
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH on which no git is found
+
+    with pytest.raises(bundling.BundleError) as refused:
+        bundling.build(project, tree=tree)
+
+    assert str(refused.value).startswith("git cannot run ([Errno 2] No such file or directory: 'git')")
+    assert str(refused.value).endswith(". Fix: install git; the bundle is a git tree.")
+
+
 def test_the_sync_refuses_a_large_file_until_it_is_allowed_by_name(project, tmp_path, capsys):
     from deploy import stamp
     from deploy.cli import FAILED, OK, main

@@ -161,6 +161,40 @@ def test_an_unreadable_lock_is_taken_over_as_an_expired_one_and_said_so(project,
     assert not lock_exists(s3, bucket)
 
 
+def lock_expiring(expires: str) -> bytes:
+    """A lock of a sync's own form whose expiry is the text given."""
+    fields = json.loads(a_lock(datetime.now(timezone.utc)))
+    return json.dumps({**fields, "expires": expires}).encode()
+
+
+def test_a_lock_whose_expiry_is_no_date_is_taken_over_as_an_expired_one(project, s3, bucket):
+    s3.client.put_object(Bucket=bucket, Key=LOCK_KEY, Body=lock_expiring("after the nightly load"))
+
+    code, output = run(project, s3.client, "--target", f"s3://{bucket}")
+
+    assert code == cli.OK, output
+    assert output.splitlines()[1].startswith("took over an expired lock (host ci-runner-7, pid 4242, ")
+    assert output.splitlines()[1].endswith(", expires after the nightly load)")
+    assert not lock_exists(s3, bucket)
+
+
+def test_an_expiry_without_a_time_zone_is_read_as_utc(project, s3, bucket, capsys):
+    """Every lock a sync writes names UTC; one written by hand without an offset is read the same way."""
+    live = (datetime.now(timezone.utc) + timedelta(minutes=30)).replace(tzinfo=None)
+    s3.client.put_object(Bucket=bucket, Key=LOCK_KEY, Body=lock_expiring(live.isoformat(timespec="seconds")))
+
+    assert run(project, s3.client, "--target", f"s3://{bucket}")[0] == cli.FAILED
+    assert "another sync holds" in capsys.readouterr().err
+    assert lock_exists(s3, bucket)
+
+    s3.client.put_object(
+        Bucket=bucket, Key=LOCK_KEY, Body=lock_expiring((live - timedelta(hours=1)).isoformat())
+    )
+    code, output = run(project, s3.client, "--target", f"s3://{bucket}")
+    assert code == cli.OK, output
+    assert "took over an expired lock (host ci-runner-7" in output
+
+
 def test_the_lock_is_released_when_the_sync_fails(project, s3, bucket):
     def refuse_plugins(request, **_):
         if "plugins.zip" in request.url:

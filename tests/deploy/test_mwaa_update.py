@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from deploy import cli, stamp
 from tests.deploy.support import FakeClock, commit_all
 
@@ -180,6 +182,39 @@ def test_a_failed_update_is_reported_with_the_environment_error_and_retried_by_t
     )
 
     assert code == cli.OK, output
+
+
+@pytest.mark.parametrize(
+    "status, last_update, says",
+    [
+        (
+            "AVAILABLE",
+            {
+                "Status": "FAILED",
+                "Error": {"ErrorCode": "INCORRECT_PLUGINS", "ErrorMessage": "no lakehouse2"},
+            },
+            "update AVAILABLE: INCORRECT_PLUGINS: no lakehouse2.",
+        ),
+        ("UNAVAILABLE", None, "update UNAVAILABLE: no error code: no error message."),
+    ],
+    ids=["available-after-a-failed-update", "unavailable"],
+)
+def test_an_update_is_a_failure_when_either_the_environment_or_the_update_says_so(
+    project, s3, bucket, mwaa, capsys, status, last_update, says
+):
+    """Back to AVAILABLE after a failed update, the environment runs the old files; UNAVAILABLE, none."""
+    client, stubber, calls = mwaa
+    expect_get(stubber, environment("AVAILABLE"))
+    expect_update(stubber, s3, bucket, ["plugins.zip", "requirements.txt"])
+    expect_get(stubber, environment(status, last_update=last_update))
+
+    code, output = run(
+        stamped(project), s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+    )
+
+    assert code == cli.FAILED, output
+    assert f"MWAA environment {ENVIRONMENT} {says} The DAG files were not uploaded" in capsys.readouterr().err
+    stubber.assert_no_pending_responses()
 
 
 def test_an_update_failed_environment_naming_the_bucket_versions_is_updated_again(project, s3, bucket, mwaa):
@@ -530,7 +565,7 @@ def test_a_rollback_updates_the_environment_to_the_old_environment_files_gracefu
     assert f"MWAA {ENVIRONMENT} updated to plugins.zip" in output
 
 
-def wait_for_update(project, s3, bucket, mwaa, polls: int, final: str):
+def wait_for_update(project, s3, bucket, mwaa, polls: int, final: str, clock=None):
     """A first sync whose update is UPDATING right after UpdateEnvironment and at the next `polls` polls (30 s
     apart), then `final` at the poll after (none: UPDATING to the end)."""
     client, stubber, calls = mwaa
@@ -541,7 +576,14 @@ def wait_for_update(project, s3, bucket, mwaa, polls: int, final: str):
     if final:
         expect_get(stubber, environment(final, last_update={"Status": "SUCCESS"}))
     return run(
-        stamped(project), s3, "--target", f"s3://{bucket}", "--environment", ENVIRONMENT, mwaa_client=client
+        stamped(project),
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        mwaa_client=client,
+        clock=clock,
     )
 
 
@@ -563,3 +605,20 @@ def test_the_end_of_a_long_wait_says_how_long_it_took(project, s3, bucket, mwaa)
 
     assert code == cli.OK, output
     assert "MWAA lakehouse-prod: AVAILABLE after 35 min\n" in output
+
+
+def test_a_wait_is_timed_from_its_start_on_a_clock_that_does_not_start_at_zero(project, s3, bucket, mwaa):
+    """time.monotonic counts from an unspecified point (the machine's start): only differences are times."""
+    clock = FakeClock(seconds=86_400.0)
+
+    code, output = wait_for_update(project, s3, bucket, mwaa, polls=19, final="AVAILABLE", clock=clock)
+
+    assert code == cli.OK, output
+    assert [
+        line for line in output.splitlines() if line.startswith(f"MWAA {ENVIRONMENT}: ") and "min" in line
+    ] == [
+        f"MWAA {ENVIRONMENT}: UpdateEnvironment started for plugins.zip, requirements.txt (10-30 min)",
+        f"MWAA {ENVIRONMENT}: UPDATING (updating to the new files; 0 min so far)",
+        f"MWAA {ENVIRONMENT}: UPDATING (updating to the new files; 5 min so far)",
+        f"MWAA {ENVIRONMENT}: AVAILABLE after 10 min",
+    ]

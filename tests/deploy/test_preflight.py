@@ -5,6 +5,9 @@ fresh interpreter with only the zip added to sys.path, startup.sh run by bash -e
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -238,6 +241,37 @@ def test_constraints_are_read_past_comments_extras_and_markers():
         "apache-airflow-providers-amazon": "9.9.0",
         "rich-text": "13.9.4",
     }
+
+
+def test_every_line_after_a_comment_or_a_blank_line_is_checked():
+    requirements = "# packages the DAGs import beyond MWAA's own\n\nboto3==1.40.0\n"
+
+    assert preflight.check_requirements(requirements, CONSTRAINTS, []) == [
+        "requirements.txt:3: boto3==1.40.0: the constraints pin boto3==1.39.11, which ==1.40.0 excludes "
+        "(pip refuses the conflict and the update fails)"
+    ]
+
+
+def test_the_preflight_command_checks_the_current_folder_without_an_argument(project):
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy.preflight"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(repository.TOOLS)},
+    )
+
+    assert (done.returncode, done.stdout) == (
+        0,
+        "preflight: requirements.txt, plugins.zip and startup.sh pass\n",
+    )
+
+
+def test_the_preflight_command_given_a_folder_outside_git_says_so_without_a_traceback(tmp_path, capsys):
+    assert preflight.main([str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {tmp_path}: not a git checkout (")
+    assert error.endswith("Fix: sync from a clone of the repository.\n")
 
 
 def test_a_requirement_with_a_comment_after_it_is_read_without_the_comment():

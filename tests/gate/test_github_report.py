@@ -93,6 +93,27 @@ def test_a_file_that_does_not_load_is_annotated_at_the_line_its_message_names(re
     assert github_report.locate(failure, {}, {}, repo_root) == ("dags/redshift__99_new.py", 12)
 
 
+def test_a_dag_whose_file_does_not_quote_its_id_is_annotated_on_the_file_s_first_line(tmp_path):
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "made.py").write_text('PREFIX = "redshift"\n\nDAG(dag_id=f"{PREFIX}__made")\n')
+    (tmp_path / "dags" / "quoted.py").write_text('\n\nDAG(dag_id="redshift__quoted")\n')
+    snapshot = {
+        "redshift__made": {"file": "made.py"},
+        "redshift__quoted": {"file": "quoted.py"},
+        "redshift__gone": {"file": "gone.py"},  # recorded, but its file is not there to read
+    }
+
+    def located(dag_id):
+        failure = Failure(
+            "FAILED", f"tests/dags/test_dag_policy.py::test_dag_follows_rule[{dag_id}-owner]", ""
+        )
+        return github_report.locate(failure, snapshot, {}, tmp_path)
+
+    assert located("redshift__quoted") == ("dags/quoted.py", 3)
+    assert located("redshift__made") == ("dags/made.py", 1)
+    assert located("redshift__gone") == ("dags/gone.py", 1)
+
+
 def test_the_inventory_and_catalogue_checks_are_annotated_on_their_files(repo_root):
     structure = Failure(
         "FAILED", "tests/dags/test_dags_load.py::test_the_dags_match_their_recorded_structure", ""
@@ -191,6 +212,24 @@ def test_the_summary_shows_steps_failures_and_what_changes_against_the_base(clon
     assert text.splitlines()[3:] == expected
     out = capsys.readouterr().out
     assert out.startswith(f"::error file={DAG_FILE},line=")
+
+
+def test_a_tree_that_cannot_ship_is_named_in_the_summary_instead_of_its_bundle_files(
+    clone, monkeypatch, capsys
+):
+    (clone / "dags" / "sql").mkdir()
+    (clone / "dags" / "sql" / "stray.sql").write_text("SELECT 1;\n")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+    assert github_report.main(["--base", "HEAD"], root=clone) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    files = out.index("### Bundle files")
+    assert out[files + 1 : files + 3] == [
+        "",
+        "The bundles could not be compared: dags/sql/stray.sql: dags/sql/ is where the bundle puts the "
+        "repository's sql/. Fix: move the file to sql/ at the repository root.",
+    ]
 
 
 def test_without_a_base_the_summary_says_so(clone, monkeypatch, capsys):

@@ -182,6 +182,15 @@ def test_runs_at_unpause_at_the_limit_pass_and_one_past_is_refused():
     assert (refused.runs_after.at_unpause, refused.refused) == (4, True)
 
 
+def test_a_run_due_exactly_at_the_moment_of_the_review_counts_at_unpause():
+    # The scheduler creates a run once next_dagrun_create_after <= now (DagModel.dags_needing_dagruns):
+    # a run due at the very moment of unpausing starts with the others.
+    now = pendulum.now("UTC").start_of("day").add(days=2)  # a future midnight: the review's own clock
+    daily = cron_entry(now - timedelta(days=3), catchup=True)
+    assert schedule_changes.runs(daily, now, 10, 100).at_unpause == 3
+    assert schedule_changes.runs(daily, now - timedelta(microseconds=1), 10, 100).at_unpause == 2
+
+
 def test_runs_per_day_at_the_limit_pass_and_one_past_is_refused():
     hourly = {"d": cron_entry(pendulum.datetime(2024, 1, 1), catchup=False, expression="0 * * * *")}
     at_limit = dataclasses.replace(load_policy(), schedule_max_runs_per_day=24)

@@ -93,6 +93,15 @@ def test_suggestions_are_the_nearly_best_names_only():
     assert did_you_mean("zzz", names) == ""
 
 
+def test_a_suggestion_exactly_at_either_limit_is_kept_and_one_below_is_not():
+    # difflib ratios: daily_top 0.6 (the cutoff), daily_tickets 0.583
+    assert closest("daily_sales", ["daily_top"]) == ["daily_top"]
+    assert closest("daily_sales", ["daily_tickets"]) == []
+    # daily_sale_log 0.8 (the best), nightly_sales 0.75 (the best less NEARLY), monthly_sales 0.667
+    names = ["monthly_sales", "nightly_sales", "daily_sale_log"]
+    assert closest("daily_sales", names) == ["daily_sale_log", "nightly_sales"]
+
+
 def test_a_template_text_is_traced_to_its_file_past_files_that_cannot_be_read(tmp_path):
     import jinja2
 

@@ -266,7 +266,11 @@ def main(argv: list[str] | None = None) -> int:
 
     arguments = sys.argv[1:] if argv is None else argv
     repo = Path(arguments[0] if arguments else ".").resolve()
-    built = bundling.build(repo)
+    try:
+        built = bundling.build(repo)
+    except bundling.BundleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     try:
         check(built, [key for key in (REQUIREMENTS_KEY, PLUGINS_KEY, STARTUP_KEY) if key in built])
     except PreflightError as error:

@@ -70,9 +70,12 @@ class Holder:
 
     def expired(self) -> bool:
         try:
-            return datetime.fromisoformat(self.expires) < datetime.now(timezone.utc)
+            expires = datetime.fromisoformat(self.expires)
         except ValueError:
             return True  # an unreadable expiry cannot keep a target locked forever
+        if expires.tzinfo is None:  # written by hand: read as UTC, the zone of every lock a sync writes
+            expires = expires.replace(tzinfo=timezone.utc)
+        return expires < datetime.now(timezone.utc)
 
     def describe(self) -> str:
         return (
