@@ -94,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             lines = report.task_lines(result, calls, colour)
             state = report.coloured(result.state, 0, colour)
             print("\n".join(lines), file=out)
-            print(f"== {dag.dag_id}: {state} in {result.seconds:.1f} s ({len(lines)} tasks)", file=out)
+            print(
+                f"== {dag.dag_id}: {state} in {result.seconds:.1f} s ({len(result.task_runs)} tasks)",
+                file=out,
+            )
             for step in aws.emr_steps():
                 print(f"  EMR step {step['Name']}: {step['State']}", file=out)
             for bucket in aws.seeded.buckets:
