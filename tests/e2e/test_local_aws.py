@@ -172,3 +172,23 @@ def test_a_check_the_local_athena_cannot_answer_is_refused_before_the_run_naming
     ]
     result = aws.run_dag(dag, aws.normal_run(dag))
     assert result.task_states == {"venue_listings.check_not_empty": "success"}, result.summary()
+
+
+@pytest.mark.slow
+def test_all_dags_with_one_the_local_athena_cannot_answer_exits_2_with_the_reason(aws, tmp_path):
+    """`./run_local.sh --all`: the refusal is the one-line error of a single DAG's run, not a traceback."""
+    import io
+
+    from local_aws.__main__ import _run_all
+    from local_aws.run import load_dag, make_local
+
+    (tmp_path / "datalake__98_unanswered_check.py").write_text(UNANSWERED_CHECK_DAG)
+    dag = load_dag("datalake__98_unanswered_check", tmp_path)
+    make_local(dag)
+    out, err = io.StringIO(), io.StringIO()
+
+    assert _run_all(aws, {dag.dag_id: dag}, out, err, tmp_path / "all.log") == 2
+    assert err.getvalue().startswith(
+        "error: datalake__98_unanswered_check: the local Athena has no answer for the check "
+    )
+    assert "Fix: add (" in err.getvalue() and out.getvalue() == ""
