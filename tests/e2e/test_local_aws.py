@@ -132,10 +132,10 @@ from lakehouse.defaults import dag_settings
 
 with DAG(dag_id="datalake__98_unanswered_check", schedule=None, tags=["athena"], **dag_settings()):
     athena_check_not_empty(
-        "venue_listings.check_not_empty",
+        "no_answer.check_not_empty",
         "athena/checks/row_count.sql",
         "{{ var.value.glue_database_gold }}",
-        params={"table": "venue_listings"},
+        params={"table": "no_answer"},
     )
 """
 
@@ -144,8 +144,11 @@ with DAG(dag_id="datalake__98_unanswered_check", schedule=None, tags=["athena"],
 def test_a_check_the_local_athena_cannot_answer_is_refused_before_the_run_naming_the_fix(aws, tmp_path):
     """moto runs no SQL: a non-empty check without a count in local_aws.athena_answers.COUNTS would read no
     row and fail as "the table it reads is empty", which is not the cause. The run is refused at once."""
+    from local_aws.athena_answers import COUNTS
     from local_aws.run import load_dag, make_local
 
+    # A table no check of the repository reads: a DAG added to this checkout (with its COUNTS) leaves it so.
+    assert [key for key in COUNTS if key[1] == "no_answer"] == []
     (tmp_path / "datalake__98_unanswered_check.py").write_text(UNANSWERED_CHECK_DAG)
     dag = load_dag("datalake__98_unanswered_check", tmp_path)
     make_local(dag)
@@ -155,9 +158,9 @@ def test_a_check_the_local_athena_cannot_answer_is_refused_before_the_run_naming
 
     assert str(refused.value) == (
         "datalake__98_unanswered_check: the local Athena has no answer for the check "
-        "'venue_listings.check_not_empty' (sql/athena/checks/row_count.sql, table 'venue_listings'): moto "
+        "'no_answer.check_not_empty' (sql/athena/checks/row_count.sql, table 'no_answer'): moto "
         "runs no SQL, so the check would read no row and fail. Fix: add "
-        '("athena/checks/row_count.sql", "venue_listings"): <the count over the sample> to COUNTS in '
+        '("athena/checks/row_count.sql", "no_answer"): <the count over the sample> to COUNTS in '
         "tools/local_aws/athena_answers.py."
     )
     assert aws.athena_queries() == []  # nothing ran
@@ -171,7 +174,7 @@ def test_a_check_the_local_athena_cannot_answer_is_refused_before_the_run_naming
         ["3"],
     ]
     result = aws.run_dag(dag, aws.normal_run(dag))
-    assert result.task_states == {"venue_listings.check_not_empty": "success"}, result.summary()
+    assert result.task_states == {"no_answer.check_not_empty": "success"}, result.summary()
 
 
 @pytest.mark.slow
