@@ -122,3 +122,76 @@ def test_copy_from_a_prefix_with_objects_succeeds(aws):
     for prefix in (f"raw/tickit_incremental/sales/ds={day}/", f"raw/tickit_incremental/sales/ds={day[:-1]}"):
         described = _run_batch(aws, [_copy(aws, prefix)])
         assert (described["Status"], described.get("Error", "")) == ("FINISHED", ""), prefix
+
+
+UNANSWERED_CHECK_DAG = """
+from airflow.sdk import DAG
+
+from lakehouse.catalog import athena_check_not_empty
+from lakehouse.defaults import dag_settings
+
+with DAG(dag_id="datalake__98_unanswered_check", schedule=None, tags=["athena"], **dag_settings()):
+    athena_check_not_empty(
+        "no_answer.check_not_empty",
+        "athena/checks/row_count.sql",
+        "{{ var.value.glue_database_gold }}",
+        params={"table": "no_answer"},
+    )
+"""
+
+
+@pytest.mark.slow
+def test_a_check_the_local_athena_cannot_answer_is_refused_before_the_run_naming_the_fix(aws, tmp_path):
+    """moto runs no SQL: a non-empty check without a count in local_aws.athena_answers.COUNTS would read no
+    row and fail as "the table it reads is empty", which is not the cause. The run is refused at once."""
+    from local_aws.athena_answers import COUNTS
+    from local_aws.run import load_dag, make_local
+
+    # A table no check of the repository reads: a DAG added to this checkout (with its COUNTS) leaves it so.
+    assert [key for key in COUNTS if key[1] == "no_answer"] == []
+    (tmp_path / "datalake__98_unanswered_check.py").write_text(UNANSWERED_CHECK_DAG)
+    dag = load_dag("datalake__98_unanswered_check", tmp_path)
+    make_local(dag)
+
+    with pytest.raises(ValueError) as refused:
+        aws.run_dag(dag, aws.normal_run(dag))
+
+    assert str(refused.value) == (
+        "datalake__98_unanswered_check: the local Athena has no answer for the check "
+        "'no_answer.check_not_empty' (sql/athena/checks/row_count.sql, table 'no_answer'): moto "
+        "runs no SQL, so the check would read no row and fail. Fix: add "
+        '("athena/checks/row_count.sql", "no_answer"): <the count over the sample> to COUNTS in '
+        "tools/local_aws/athena_answers.py."
+    )
+    assert aws.athena_queries() == []  # nothing ran
+
+    # The boundary: an answer set before the run (as a test sets one) lets the run go and the check pass.
+    from local_aws.expected import render
+
+    (check,) = dag.tasks
+    aws.gaps.athena_answers[render(dag, check, check.query, aws.normal_run(dag), aws.variables)] = [
+        ["row_count"],
+        ["3"],
+    ]
+    result = aws.run_dag(dag, aws.normal_run(dag))
+    assert result.task_states == {"no_answer.check_not_empty": "success"}, result.summary()
+
+
+@pytest.mark.slow
+def test_all_dags_with_one_the_local_athena_cannot_answer_exits_2_with_the_reason(aws, tmp_path):
+    """`./run_local.sh --all`: the refusal is the one-line error of a single DAG's run, not a traceback."""
+    import io
+
+    from local_aws.__main__ import _run_all
+    from local_aws.run import load_dag, make_local
+
+    (tmp_path / "datalake__98_unanswered_check.py").write_text(UNANSWERED_CHECK_DAG)
+    dag = load_dag("datalake__98_unanswered_check", tmp_path)
+    make_local(dag)
+    out, err = io.StringIO(), io.StringIO()
+
+    assert _run_all(aws, {dag.dag_id: dag}, out, err, tmp_path / "all.log") == 2
+    assert err.getvalue().startswith(
+        "error: datalake__98_unanswered_check: the local Athena has no answer for the check "
+    )
+    assert "Fix: add (" in err.getvalue() and out.getvalue() == ""

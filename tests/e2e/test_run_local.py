@@ -87,6 +87,22 @@ def test_failing_aws_work_exits_1_and_shows_the_alert(capsys):
     assert "SNS alert: MWAA: redshift__01_create_tables failed" in output
 
 
+@pytest.mark.slow
+def test_a_failed_task_shows_the_first_line_of_its_error_under_its_line():
+    """The cause is on the terminal, not only in the log file; a task that did not fail has no such line."""
+    done = run_local("redshift__02_initial_load", "--fail")
+
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    tasks = lines[2 : next(n for n, line in enumerate(lines) if line.startswith("== "))]
+    failed = [n for n, line in enumerate(tasks) if line.startswith("  failed ")]
+    errors = [n for n, line in enumerate(tasks) if line.startswith("      ")]
+    assert failed and errors == [n + 1 for n in failed], done.stdout
+    for n in errors:
+        error = tasks[n]
+        assert re.fullmatch(r"      Statement \S+ terminated with status FAILED\. .{1,160}", error), error
+
+
 def test_without_a_dag_id_it_exits_2_with_the_usage_and_the_dags():
     done = run_local()
 

@@ -3,13 +3,15 @@
 moto runs no SQL, and the non-empty checks (lakehouse.catalog.AthenaNonEmptyCheckOperator) fail on an
 empty answer. For each check query of the repository, this is the count Athena would return over tables
 built from the sample: e.g. the gold table sales_by_category has one row per category with sales.
-A check query not listed here gets moto's empty answer, so its task fails and says which query it was.
+A run of a DAG with a check query not listed here is refused before it starts (`unanswered`): moto's empty
+answer would fail the check as "the table it reads is empty", which is not the cause.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import repository
 from local_aws import expected
 from local_aws.moto_gaps import output_columns
 
@@ -64,3 +66,29 @@ def _text(dag, path: str) -> str | None:
         if candidate.is_file():
             return candidate.read_text()
     return None
+
+
+def unanswered(dag, run, variables: dict[str, str], answers: dict[str, list[list[str]]]) -> list[str]:
+    """One line per non-empty check of `dag` whose rendered query `answers` lacks, naming the fix."""
+    from gate.rules import shown_path
+    from gate.template_files import file_of
+    from lakehouse.catalog import AthenaNonEmptyCheckOperator
+
+    problems = []
+    for task in dag.tasks:
+        if not isinstance(task, AthenaNonEmptyCheckOperator):
+            continue
+        if expected.render(dag, task, task.query, run, variables) in answers:
+            continue
+        table = task.params.dump().get("table")
+        path = file_of(dag.get_template_env(), task.query)
+        where = (shown_path(path) if path else "inline SQL") + (f", table '{table}'" if table else "")
+        entry = f'"{path.relative_to(repository.SQL).as_posix() if path else "<the query text>"}", ' + (
+            f'"{table}"' if table else "None"
+        )
+        problems.append(
+            f"{dag.dag_id}: the local Athena has no answer for the check '{task.task_id}' ({where}): moto "
+            f"runs no SQL, so the check would read no row and fail. Fix: add ({entry}): <the count over the "
+            "sample> to COUNTS in tools/local_aws/athena_answers.py."
+        )
+    return problems

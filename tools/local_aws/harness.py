@@ -131,10 +131,13 @@ class LocalAws:
         """Run `dag` (from `load`) once as `run_context` says; seed again with `reset()` before the next run.
 
         Athena answers the DAG's check queries from the sample (local_aws.athena_answers), unless an
-        answer for the query was set before.
+        answer for the query was set before; a check it cannot answer refuses the run (ValueError).
         """
         for query, rows in athena_answers.answers(dag, run_context, self.variables, self.sample).items():
             self.gaps.athena_answers.setdefault(query, rows)
+        unanswered = athena_answers.unanswered(dag, run_context, self.variables, self.gaps.athena_answers)
+        if unanswered:
+            raise ValueError("\n".join(unanswered))
         return run.run_dag(dag, run_context)
 
     # What the DAGs did, read back from the account.

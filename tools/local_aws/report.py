@@ -19,6 +19,7 @@ import repository
 LOGS = repository.BUILD / "local-runs"
 COLOURS = {"success": "32", "failed": "31", "upstream_failed": "31"}  # ANSI: green, red; others yellow
 SHOWN_FILES = 3
+ERROR_WIDTH = 200  # a failed task's error line; the whole error is in the log file
 
 
 def log_file(name: str) -> Path:
@@ -110,7 +111,8 @@ def calls_by_task(dag, run, variables: dict, redshift: list[list[str]], athena: 
 
 
 def task_lines(result, calls: dict[str, str], colour: bool) -> list[str]:
-    """`  <state> <seconds>  <task_id>  <AWS calls>` per task, in run order, columns aligned."""
+    """`  <state> <seconds>  <task_id>  <AWS calls>` per task, in run order, columns aligned; under a failed
+    task the first line of its error."""
     width = max([len(r.state) for r in result.task_runs] + [7])
     id_width = max([len(r.task_id) for r in result.task_runs] + [1])
     lines = []
@@ -119,9 +121,15 @@ def task_lines(result, calls: dict[str, str], colour: bool) -> list[str]:
         detail = f"  {calls[task_run.task_id]}" if task_run.task_id in calls else ""
         name = f"{task_run.task_id:<{id_width}}" if detail else task_run.task_id
         lines.append(f"  {coloured(task_run.state, width, colour)} {seconds}  {name}{detail}")
+        if task_run.error:
+            lines.append(f"      {shortened(task_run.error)}")
     return lines
 
 
 def run_line(dag_id: str, state: str, seconds: float, tasks: int) -> str:
     """The line that ends a run's task lines: `== <dag_id>: <state> in <seconds> s (<n> task(s))`."""
     return f"== {dag_id}: {state} in {seconds:.1f} s ({tasks} task{'' if tasks == 1 else 's'})"
+
+
+def shortened(text: str, limit: int = ERROR_WIDTH) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

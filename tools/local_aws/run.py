@@ -30,12 +30,14 @@ BUNDLE_NAME = "dags-folder"  # Airflow's default bundle: the DAG folder
 
 @dataclass(frozen=True)
 class TaskRun:
-    """One task instance of a run: when it started (None: it never ran), its state and duration."""
+    """One task instance of a run: when it started (None: it never ran), its state and duration, and for a
+    failed task the first line of its error."""
 
     task_id: str
     state: str
     started: datetime | None
     seconds: float | None
+    error: str | None = None
 
 
 @dataclass
@@ -441,6 +443,7 @@ def run_dag(dag, run: RunContext) -> RunResult:
         plain_task_logs(),
         runs_created_as(run),
         callbacks_on_the_parsed_dag(dag),
+        task_errors() as errors,
     ):
         dag_run = dag.test(logical_date=run.logical_date, run_after=run.run_after)
     seconds = time.perf_counter() - start
@@ -448,15 +451,50 @@ def run_dag(dag, run: RunContext) -> RunResult:
     task_states = {ti.task_id: getattr(ti.state, "value", str(ti.state)) for ti in instances}
     state = getattr(dag_run.state, "value", dag_run.state)
     return RunResult(
-        dag.dag_id, dag_run.run_id, run, str(state), task_states, seconds, in_run_order(dag, instances)
+        dag.dag_id,
+        dag_run.run_id,
+        run,
+        str(state),
+        task_states,
+        seconds,
+        in_run_order(dag, instances, errors),
     )
 
 
-def in_run_order(dag, instances) -> list[TaskRun]:
+@contextmanager
+def task_errors():
+    """{task_id: the first line of its error} of the tasks that fail meanwhile, from the listener hook the
+    task runner calls with the exception (on_task_instance_failed), so the summary can show the cause."""
+    from airflow.listeners import hookimpl
+    from airflow.listeners.listener import get_listener_manager
+
+    errors: dict[str, str] = {}
+
+    class FailedTasks:
+        @hookimpl
+        def on_task_instance_failed(self, previous_state, task_instance, error) -> None:
+            lines = str(error or "").strip().splitlines()
+            errors[task_instance.task_id] = lines[0] if lines else type(error).__name__
+
+    listener, manager = FailedTasks(), get_listener_manager()
+    manager.add_listener(listener)
+    try:
+        yield errors
+    finally:
+        manager.pm.unregister(listener)
+
+
+def in_run_order(dag, instances, errors: dict[str, str] | None = None) -> list[TaskRun]:
     """The task instances as TaskRuns, by start time; those that never ran last, in the DAG's task order."""
     position = {task_id: n for n, task_id in enumerate(dag.task_dict)}
     runs = [
-        TaskRun(ti.task_id, str(getattr(ti.state, "value", ti.state) or "none"), ti.start_date, ti.duration)
+        TaskRun(
+            ti.task_id,
+            str(getattr(ti.state, "value", ti.state) or "none"),
+            ti.start_date,
+            ti.duration,
+            (errors or {}).get(ti.task_id),
+        )
         for ti in instances
     ]
     return sorted(
