@@ -27,6 +27,20 @@ def test_unformatted_staged_file_is_committed_formatted(hooked_repo):
     assert hooked_repo.git("status", "--porcelain").stdout == ""
 
 
+def test_python_files_side_by_side_and_at_the_root_are_each_committed_formatted(hooked_repo):
+    paths = ["dags/settings.py", "dags/more_settings.py", "setup_settings.py"]
+    for path in paths:
+        hooked_repo.write(path, UNFORMATTED)
+    hooked_repo.git("add", *paths)
+
+    result = hooked_repo.git("commit", "-m", "settings")
+
+    for path in paths:
+        assert f"black reformatted {path} (re-staged)" in result.stderr
+        assert hooked_repo.committed(path) == FORMATTED
+    assert hooked_repo.git("status", "--porcelain").stdout == ""
+
+
 def test_partially_staged_file_keeps_its_unstaged_part(hooked_repo):
     hooked_repo.write("dags/settings.py", UNFORMATTED)
     hooked_repo.git("add", "dags/settings.py")
