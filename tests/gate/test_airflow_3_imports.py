@@ -48,3 +48,9 @@ def test_the_plugins_use_airflow_3_imports_only(repo_root, policy):
     assert modules, "no plugin modules found"
     found = {str(path): hits for path in modules if (hits := airflow_2_imports(path, policy))}
     assert not found, found
+
+
+def test_a_file_that_cannot_be_read_has_none_instead_of_stopping_the_gate(tmp_path, policy):
+    # A DAG file removed while the gate runs, or a folder named like a module: no finding, no traceback.
+    assert airflow_2_imports(tmp_path / "removed_meanwhile.py", policy) == []
+    assert airflow_2_imports(tmp_path, policy) == []
