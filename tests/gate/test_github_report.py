@@ -238,3 +238,12 @@ def test_without_a_base_the_summary_says_so(clone, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "**The gate did not finish**: no step results in `build/test-logs/gate-steps`." in out
     assert f"No base commit to compare with (`{'0' * 40}`): nothing to compare." in out
+
+
+def test_help_says_what_the_command_does_in_its_first_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        github_report.main(["--help"])
+
+    assert exit_.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps the description to the terminal
+    assert github_report.__doc__.splitlines()[0] in shown

@@ -161,3 +161,13 @@ def test_update_inventory_prints_what_it_wrote_and_which_file_does_not_load_with
         "error: dags/redshift__02_broken.py does not load; fix it before writing the inventory:\n"
     ), refused.stderr
     assert "INFO" not in refused.stdout + refused.stderr
+
+
+def test_a_ref_is_its_commit_id_and_an_unknown_or_empty_ref_is_none(repo_root):
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD^{commit}"], cwd=repo_root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+    assert inventory.commit_of("HEAD", repo_root) == head
+    assert inventory.commit_of("refs/heads/no-such-branch-here", repo_root) is None
+    assert inventory.commit_of("0" * 40, repo_root) is None and inventory.commit_of(None, repo_root) is None
