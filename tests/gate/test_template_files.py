@@ -81,6 +81,8 @@ def test_source_line_when_rendering_keeps_or_removes_lines():
     assert source_line(raw, rendered, 3) == 5  # GZIP: the one equal file line
     assert source_line(raw, rendered, 4) is None  # past the rendering
     assert source_line("x\nx\ny\n", "x\nx\n", 1) is None  # two candidates: no guess
+    assert source_line(raw, rendered, 1) == 1  # the first line: COPY t
+    assert source_line(raw, rendered, 0) is None  # before the rendering
 
 
 def test_suggestions_are_the_nearly_best_names_only():
