@@ -3,7 +3,9 @@
 # first use).
 #
 #   ./run_tests.sh                     everything (what CI runs)
-#   ./run_tests.sh --fast              the pre-push path: skips suites marked slow (PostgreSQL, end to end)
+#   ./run_tests.sh --fast              the pre-push path: skips suites marked slow (PostgreSQL, end to end);
+#                                      after a green run, a change to DAGs, their SQL or specs only tests
+#                                      those DAGs (as --dag does); --fast --all tests everything
 #   ./run_tests.sh --update-inventory  rewrite tools/gate/inventory.json from the DAGs that load, then exit
 #   ./run_tests.sh [--fast] ARGS...    ARGS go to pytest (e.g. -k redshift, tests/dags); never stamped
 #   ./run_tests.sh [--fast] --dag ID   only that DAG (repeatable): its file linted and parsed, its policy,
@@ -21,12 +23,14 @@ if [ "${1:-}" = "--upgrade-check" ]; then
     exec "$python" -m upgrade_check "$@"
 fi
 fast=0
+all=0
 pytest_args=()
 dags=()
 dag_ids="" # the same, as one string for messages
 while [ $# -gt 0 ]; do
     case "$1" in
         --fast) fast=1 ;;
+        --all) all=1 ;;
         --dag=*) dags+=("${1#--dag=}") && dag_ids="$dag_ids ${1#--dag=}" ;;
         --dag)
             [ $# -ge 2 ] || { echo "error: --dag needs a DAG id, e.g. ./run_tests.sh --dag redshift__01_create_tables" >&2; exit 2; }
@@ -42,7 +46,7 @@ while [ $# -gt 0 ]; do
             exec "$VENV/bin/python" -m gate.inventory
             ;;
         -h | --help)
-            sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) pytest_args+=("$1") ;;
@@ -50,11 +54,36 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+if [ "$all" = 1 ] && [ "${#dags[@]}" -gt 0 ]; then
+    echo "error: --all tests everything and --dag only the DAGs named; give one of them" >&2
+    exit 2
+fi
 ensure_venv || exit 1
 export PATH="$VENV/bin:$PATH"
 LOGS="$ROOT/build/test-logs"
 mkdir -p "$LOGS"
 mode=$([ "$fast" = 1 ] && echo fast || echo full)
+# The tree under test (tools/deploy/stamp.py): a green run of the whole selection stamps it for ./sync_dags.sh.
+# Whether pytest ran the whole selection is pytest's to say (tools/deploy/selection.py, loaded below): test
+# arguments, PYTEST_ADDOPTS or the ini file's addopts narrowing the run all leave the tree unstamped.
+tested_tree=""
+if [ "${#dags[@]}" -eq 0 ]; then
+    tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
+fi
+scanned_tree=$tested_tree
+# --fast after a green run: when only DAG files and the SQL and specs they read changed since that run's tree,
+# only those DAGs are tested, as with --dag, and nothing is stamped (gate.affected, like the pre-push hook).
+if [ "$fast" = 1 ] && [ "$all" = 0 ] && [ -n "$tested_tree" ] && [ "${#pytest_args[@]}" -eq 0 ]; then
+    if since=$(python -m gate.affected --since-green "$tested_tree" 2>"$LOGS/since-green"); then
+        for dag in $since; do dags+=("$dag") && dag_ids="$dag_ids $dag"; done
+        echo "== --fast: $(cat "$LOGS/since-green"): testing only the DAGs it affects (everything: ./run_tests.sh --fast --all) =="
+        tested_tree=""
+    elif [ $? -eq 3 ]; then
+        echo "== --fast: testing everything: $(cat "$LOGS/since-green") =="
+    else
+        echo "== --fast: testing everything: python -m gate.affected failed (build/test-logs/since-green) =="
+    fi
+fi
 # What flake8 and black read, and the suites pytest collects: everything, or with --dag the DAGs' files and
 # the suites of per-DAG tests (tests/conftest.py keeps those of the chosen DAGs).
 lint_paths=(.)
@@ -71,13 +100,6 @@ if [ "${#dags[@]}" -gt 0 ]; then
     [ "$fast" = 1 ] || suites+=(tests/e2e/test_dag_runs.py)
     export LAKEHOUSE_GATE_DAGS="${dag_ids# }"
     echo "== only the DAGs${dag_ids} ($(echo "$dag_files" | tr '\n' ' ' | sed 's/ $//')) =="
-fi
-# The tree under test (tools/deploy/stamp.py): a green run of the whole selection stamps it for ./sync_dags.sh.
-# Whether pytest ran the whole selection is pytest's to say (tools/deploy/selection.py, loaded below): test
-# arguments, PYTEST_ADDOPTS or the ini file's addopts narrowing the run all leave the tree unstamped.
-tested_tree=""
-if [ "${#dags[@]}" -eq 0 ]; then
-    tested_tree=$(python -m deploy.stamp tree 2>/dev/null) || tested_tree=""
 fi
 export LAKEHOUSE_GATE_MODE="$mode" LAKEHOUSE_GATE_SELECTION="$LOGS/selection"
 rm -f "$LAKEHOUSE_GATE_SELECTION"
@@ -124,7 +146,7 @@ side_step "flake8" flake8.log flake8 ${lint_paths[@]+"${lint_paths[@]}"}
 side_step "black --check" black.log black --check ${lint_paths[@]+"${lint_paths[@]}"}
 side_step "ruff (Airflow rules)" ruff.log ruff check --quiet --output-format concise --select AIR ${ruff_paths[@]+"${ruff_paths[@]}"}
 # Every file of the tree under test, committed with --no-verify or not (the pre-commit hook's scanner).
-side_step "secret scan" secret-scan.log python -m gate.secret_scan ${tested_tree:+"$tested_tree"}
+side_step "secret scan" secret-scan.log python -m gate.secret_scan ${scanned_tree:+"$scanned_tree"}
 if [ "$fast" = 1 ]; then
     marker=(-m "not slow")
     # A DAG file that does not import: only the DAG gate runs (tests/conftest.py), so the answer comes first.

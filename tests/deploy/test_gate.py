@@ -72,7 +72,7 @@ def test_a_green_tree_is_tested_once_then_synced(gated, tmp_path):
     first = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
 
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "running ./run_tests.sh --fast" in first.stdout and "all green" in first.stdout
+    assert "running ./run_tests.sh --fast --all\n" in first.stdout and "all green" in first.stdout
     assert (tmp_path / "bucket/dags/redshift__01_first.py").read_text() == "FIRST = 1\n"
 
     second = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
@@ -91,7 +91,7 @@ def test_failing_tests_refuse_the_sync(gated, tmp_path):
     done = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
 
     assert done.returncode == REFUSED
-    assert "FAILED" in done.stdout and "refused: ./run_tests.sh --fast failed" in done.stderr
+    assert "FAILED" in done.stdout and "refused: ./run_tests.sh --fast --all failed" in done.stderr
     assert not (tmp_path / "bucket").exists()
 
 
@@ -108,7 +108,7 @@ def test_a_dirty_tree_is_refused_unless_allowed(gated, tmp_path):
     allowed = sh(gated, "./sync_dags.sh", "--allow-dirty", "--target", str(tmp_path / "bucket"))
 
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
-    assert "running ./run_tests.sh --fast" in allowed.stdout  # the dirty tree is a tree of its own
+    assert "running ./run_tests.sh --fast --all\n" in allowed.stdout  # the dirty tree is a tree of its own
     assert (tmp_path / "bucket/dags/redshift__01_first.py").read_text() == 'FIRST = "uncommitted"\n'
 
 
@@ -188,6 +188,30 @@ def test_a_run_narrowed_by_arguments_stamps_nothing(gated, arguments):
 
     assert done.returncode == 0, done.stdout
     assert stamp.read(gated) == {}
+
+
+@pytest.mark.slow
+def test_fast_all_after_a_green_run_and_a_change_tests_everything_and_stamps(gated):
+    """What the sync runs when its stamp is older than the tree: every fast test, which stamps the tree."""
+    assert sh(gated, "./run_tests.sh", "--fast").returncode == 0
+    first = stamp.read(gated)
+    (gated / "dags/redshift__01_first.py").write_text("FIRST = 2\n")
+
+    done = sh(gated, "./run_tests.sh", "--fast", "--all")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("== pytest (fast: not slow) ==\n"), done.stdout  # no choice by change
+    assert stamp.read(gated)["tree"] == stamp.tree_hash(gated) != first["tree"]
+
+    (gated / "dags/redshift__01_first.py").write_text("FIRST = 3\n")
+    chosen = sh(gated, "./run_tests.sh", "--fast")  # this small repository has no gate.affected
+
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+    assert chosen.stdout.startswith(
+        "== --fast: testing everything: python -m gate.affected failed (build/test-logs/since-green) ==\n"
+    ), chosen.stdout
+    assert "No module named gate.affected" in (gated / "build/test-logs/since-green").read_text()
+    assert stamp.read(gated)["tree"] == stamp.tree_hash(gated)
 
 
 def test_tree_hash_covers_the_working_tree_and_leaves_the_index_alone(project):

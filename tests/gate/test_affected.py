@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from deploy import stamp
 from gate import inventory
-from gate.affected import EVERY_DAG, MAX_DAGS, affected, main
+from gate.affected import EVERY_DAG, MAX_DAGS, affected, changed_between, main, since_green
 
 LISTED = inventory.read_all()
 
@@ -104,3 +108,110 @@ def test_the_command_prints_the_dags_a_pushed_change_affects(reads, tmp_path, mo
     status = main([str(record), "sql/redshift/ddl/schema.sql", "dags/redshift__01_create_tables.py"])
 
     assert (status, capsys.readouterr().out) == (0, "redshift__01_create_tables\n")
+
+
+def git_repo(root, files: dict[str, str]):
+    """A git repository at `root` holding `files` (committed), for the trees a green run records."""
+    root.mkdir()
+    for relative, text in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(root), "PATH": os.environ["PATH"]}
+    for command in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "x"],
+    ):
+        subprocess.run(["git", *command], cwd=root, env=env, check=True, capture_output=True)
+    return root
+
+
+def test_the_change_between_two_trees_lists_each_path_in_order_and_the_deleted_ones(tmp_path):
+    root = git_repo(tmp_path / "repo", {"a.sql": "one\n", "b.sql": "two\n", "same.sql": "same\n"})
+    base = stamp.tree_hash(root)
+    (root / "a.sql").unlink()
+    (root / "b.sql").write_text("owt\n")  # a same-size edit
+    (root / "c d.sql").write_text("new\n")  # a name with a space
+
+    assert changed_between(base, stamp.tree_hash(root), root) == (["a.sql", "b.sql", "c d.sql"], {"a.sql"})
+    assert changed_between("0" * 40, base, root) is None
+
+
+@pytest.fixture
+def green(tmp_path, reads):
+    """A repository with real DAG and SQL paths whose tree passed the gate; the record of what DAGs read."""
+    files = {f"dags/{file}": "# a DAG\n" for file in LISTED.values()}
+    files |= {"sql/redshift/ddl/schema.sql": "ddl\n", ".gitignore": "build/\n"}
+    root = git_repo(tmp_path / "repo", files)
+    assert stamp.write(root, stamp.tree_hash(root), "fast")
+    record = tmp_path / "dag-reads.json"
+    record.write_text(json.dumps(reads))
+    return root, record
+
+
+def green_run(root) -> str:
+    passed = stamp.read(root)
+    return f"the green fast run of tree {passed['tree'][:12]} ({passed['at']})"
+
+
+def test_a_change_since_the_green_run_to_what_dags_read_tests_only_those_dags(green):
+    root, record = green
+    (root / "sql/redshift/ddl/schema.sql").write_text("DDL\n")
+
+    assert since_green(stamp.tree_hash(root), record, root) == (
+        ["redshift__01_create_tables"],
+        f"only sql/redshift/ddl/schema.sql changed since {green_run(root)}",
+    )
+
+
+def test_the_reason_names_three_changed_files_and_counts_the_rest(green):
+    root, record = green
+    dag_files = sorted(f"dags/{file}" for file in LISTED.values())[:4]
+    for path in dag_files[:3]:
+        (root / path).write_text("# a changed DAG\n")
+    three = since_green(stamp.tree_hash(root), record, root)
+    (root / dag_files[3]).write_text("# a changed DAG\n")
+    four = since_green(stamp.tree_hash(root), record, root)
+
+    assert three[1] == f"only {' '.join(dag_files[:3])} changed since {green_run(root)}"
+    assert four[1] == f"only {' '.join(dag_files[:3])} and 1 more changed since {green_run(root)}"
+    assert four[0] == sorted(Path(path).stem for path in dag_files)
+
+
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        (lambda root: None, "no file changed"),
+        (
+            lambda root: (root / "dags/redshift__01_create_tables.py").unlink(),
+            "dags/redshift__01_create_tables.py was deleted",
+        ),
+        (
+            lambda root: (root / "plugins").mkdir() or (root / "plugins/x.py").write_text(""),
+            "plugins/x.py is not a DAG",
+        ),
+        (
+            lambda root: (root / "build/test-gate/passed-tree").unlink(),
+            "no green run recorded (build/test-gate/passed-tree)",
+        ),
+        (
+            lambda root: (root / "build/test-gate/passed-tree").write_text(f"tree {'0' * 40}\n"),
+            "git does not have the tree of the last green run (000000000000)",
+        ),
+    ],
+    ids=["unchanged", "deleted-dag", "plugins", "no-green-run", "tree-unknown-to-git"],
+)
+def test_what_the_change_since_the_green_run_cannot_place_tests_everything(green, change, why):
+    root, record = green
+    change(root)
+    dags, reason = since_green(stamp.tree_hash(root), record, root)
+    assert dags is None and reason.startswith(why), reason
+
+
+def test_without_a_record_of_what_dags_read_everything_is_tested(green):
+    root, record = green
+    record.unlink()
+    assert since_green(stamp.tree_hash(root), record, root) == (
+        None,
+        "no record of what the DAGs read (dag-reads.json)",
+    )

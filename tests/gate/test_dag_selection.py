@@ -1,14 +1,17 @@
-"""./run_tests.sh --dag ID: only that DAG's file is parsed and only its tests run."""
+"""./run_tests.sh --dag ID: only that DAG's file is parsed and only its tests run; --fast after a green run:
+the same for the DAGs a change affects."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 import repository
+from deploy import stamp
 from gate import inventory
 
 CHOSEN = "redshift__01_create_tables"
@@ -87,3 +90,88 @@ def test_a_dag_scheduled_on_assets_passes_the_schedule_review_alone():
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "1 passed" in done.stdout
+
+
+def test_all_and_dag_together_are_refused():
+    done = subprocess.run(
+        ["./run_tests.sh", "--fast", "--all", "--dag", CHOSEN],
+        cwd=repository.ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "error: --all tests everything and --dag only the DAGs named; give one of them\n"
+
+
+@pytest.fixture
+def project(tmp_path, loaded):
+    """A git repository of this working tree, a green --fast run recorded for it, and what its DAGs read."""
+    from gate.loader import READS_FILE
+
+    root = tmp_path / "project"
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=repository.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for relative in filter(None, listed):
+        source = repository.ROOT / relative
+        if source.is_file() and not source.is_symlink():
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / relative)
+    env = {**clean_env(), "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+    for command in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "x"],
+    ):
+        subprocess.run(["git", *command], cwd=root, env=env, check=True, capture_output=True)
+    assert stamp.write(root, stamp.tree_hash(root), "fast")
+    shutil.copy(READS_FILE, root / "build/test-gate/dag-reads.json")
+    return root
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without the test session's own settings (its Airflow home, git's, the gate's)."""
+    leaking = ("GIT_", "AIRFLOW", "GATE_", "LAKEHOUSE_GATE", "PYTEST")
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(leaking)},
+        "LAKEHOUSE_VENV": sys.prefix,
+    }
+
+
+def gate(root, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["./run_tests.sh", *args], cwd=root, env=clean_env(), capture_output=True, text=True
+    )
+
+
+@pytest.mark.slow  # two nested gates of one DAG
+def test_fast_after_a_green_run_tests_only_the_changed_dag(project):
+    green = stamp.read(project)
+    dag_file = project / f"dags/{CHOSEN}.py"
+    before = dag_file.read_text()
+    dag_file.write_text(before.replace("Triggered by hand", "Triggered by user", 1))  # a same-size edit
+    assert dag_file.read_text() != before
+
+    passed = gate(project, "--fast")
+
+    assert passed.returncode == 0, passed.stdout[-3000:] + passed.stderr[-2000:]
+    assert passed.stdout.startswith(
+        f"== --fast: only dags/{CHOSEN}.py changed since the green fast run of tree {green['tree'][:12]} "
+        f"({green['at']}): testing only the DAGs it affects (everything: ./run_tests.sh --fast --all) ==\n"
+        f"== only the DAGs {CHOSEN} (dags/{CHOSEN}.py) ==\n"
+    ), passed.stdout[:2000]
+    assert f"all green for {CHOSEN} (a run of chosen DAGs is never stamped" in passed.stdout
+    assert stamp.read(project) == green  # the green run stays the base
+
+    dag_file.write_text("import lakehouse.no_such_module\n" + dag_file.read_text())
+    failed = gate(project, "--fast")
+
+    assert failed.returncode == 1
+    assert f"== only the DAGs {CHOSEN} (dags/{CHOSEN}.py) ==\n" in failed.stdout
+    assert f"dags/{CHOSEN}.py" in failed.stdout.split("== gate summary ==")[-1]
+
+    assert stamp.read(project) == green

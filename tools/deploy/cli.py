@@ -161,20 +161,22 @@ def check_gate(repo: Path, allow_dirty: bool, run_tests: bool, out) -> str:
         raise Refused(
             f"no green ./run_tests.sh run recorded for this tree ({tree[:12]}; {stamp.STAMP_FILE} "
             f"{'holds ' + passed['tree'][:12] if passed else 'does not exist'}).\n"
-            "  Fix: run ./run_tests.sh (or ./run_tests.sh --fast), then sync; or drop --skip-gate-run."
+            "  Fix: run ./run_tests.sh (or ./run_tests.sh --fast --all), then sync; or drop --skip-gate-run."
         )
     print(
-        f"gate: no green run recorded for tree {tree[:12]}; running ./run_tests.sh --fast",
+        f"gate: no green run recorded for tree {tree[:12]}; running ./run_tests.sh --fast --all",
         file=out,
         flush=True,
     )
-    done = subprocess.run([str(repo / "run_tests.sh"), "--fast"], cwd=repo, **_output_to(out))
+    # --all: every fast test, not only the DAGs changed since the last green run (that run stamps nothing).
+    done = subprocess.run([str(repo / "run_tests.sh"), "--fast", "--all"], cwd=repo, **_output_to(out))
     if done.stdout:
         out.write(done.stdout.decode(errors="replace"))
     if done.returncode != 0:
         raise Refused(
-            f"./run_tests.sh --fast failed (exit {done.returncode}) on tree {tree[:12]}; nothing synced.\n"
-            "  Fix: make ./run_tests.sh --fast pass (its summary above names what failed), then sync again."
+            f"./run_tests.sh --fast --all failed (exit {done.returncode}) on tree {tree[:12]}; "
+            "nothing synced.\n  Fix: make ./run_tests.sh --fast --all pass (its summary above names what "
+            "failed), then sync again."
         )
     if stamp.read(repo).get("tree") != tree:
         raise Refused(

@@ -1,4 +1,5 @@
-"""Which DAGs a change affects, for the pre-push hook: `python -m gate.affected READS CHANGED_FILE...`.
+"""Which DAGs a change affects: `python -m gate.affected READS CHANGED_FILE...` (the pre-push hook) and
+`python -m gate.affected --since-green TREE` (./run_tests.sh --fast: the change since the last green run).
 
 Prints the DAG ids to test, one per line, or nothing and exit status 3 when the change needs the whole
 fast gate. A DAG is affected by its own file and by the files it read when it was last parsed
@@ -11,9 +12,11 @@ missing a DAG of the inventory (or none at all), or more than MAX_DAGS DAGs.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
+import repository
 from gate import inventory
 
 EVERY_DAG = 3  # exit status: run the whole fast gate
@@ -55,7 +58,55 @@ def affected(
     return sorted(chosen), ", ".join(changed)
 
 
+def changed_between(base: str, tree: str, root: Path = repository.ROOT) -> tuple[list[str], set[str]] | None:
+    """(changed paths in order, the deleted ones) from git tree `base` to `tree`; None if git cannot compare
+    them (a tree id git does not have: recorded in another clone, or pruned)."""
+    done = subprocess.run(
+        ["git", "diff-tree", "-r", "-z", "--no-renames", "--name-status", base, tree],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        return None
+    fields = done.stdout.split("\0")[:-1]  # status, path, status, path, ...
+    changed = fields[1::2]
+    return changed, {path for status, path in zip(fields[::2], changed) if status == "D"}
+
+
+def since_green(tree: str, reads_file: Path, root: Path = repository.ROOT) -> tuple[list[str] | None, str]:
+    """(DAG ids, why) for the change from the last green gate run (deploy.stamp) to the working tree `tree`;
+    (None, why) when every test must run."""
+    from deploy import stamp
+
+    green = stamp.read(root)
+    if "tree" not in green:
+        return None, f"no green run recorded ({stamp.STAMP_FILE})"
+    if not reads_file.is_file():
+        return None, f"no record of what the DAGs read ({reads_file.name})"
+    change = changed_between(green["tree"], tree, root)
+    if change is None:
+        return None, f"git does not have the tree of the last green run ({green['tree'][:12]})"
+    changed, deleted = change
+    present = set(changed) - deleted
+    dags, why = affected(changed, json.loads(reads_file.read_text()), present)
+    if dags is None:
+        return None, why
+    shown = " ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+    return dags, (
+        f"only {shown} changed since the green {green.get('mode', '')} run of tree {green['tree'][:12]} "
+        f"({green.get('at', 'time not recorded')})"
+    )
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--since-green"] and len(argv) == 2:
+        from gate.loader import READS_FILE
+
+        dags, why = since_green(argv[1], READS_FILE)
+        print(why, file=sys.stderr)
+        print("\n".join(dags or []))
+        return EVERY_DAG if dags is None else 0
     if not argv:
         print("usage: python -m gate.affected READS_FILE [CHANGED_PATH...]", file=sys.stderr)
         return 2
