@@ -73,7 +73,9 @@ fi
 scanned_tree=$tested_tree
 # --fast after a green run: when only DAG files and the SQL and specs they read changed since that run's tree,
 # only those DAGs are tested, as with --dag, and nothing is stamped (gate.affected, like the pre-push hook).
-if [ "$fast" = 1 ] && [ "$all" = 0 ] && [ -n "$tested_tree" ] && [ "${#pytest_args[@]}" -eq 0 ]; then
+# A checkout with no green run (a fresh clone, the pre-push hook's) has nothing to choose from: everything, quietly.
+green_run="build/test-gate/passed-tree" # deploy.stamp.STAMP_FILE
+if [ "$fast" = 1 ] && [ "$all" = 0 ] && [ -n "$tested_tree" ] && [ "${#pytest_args[@]}" -eq 0 ] && [ -f "$green_run" ]; then
     if since=$(python -m gate.affected --since-green "$tested_tree" 2>"$LOGS/since-green"); then
         for dag in $since; do dags+=("$dag") && dag_ids="$dag_ids $dag"; done
         echo "== --fast: $(cat "$LOGS/since-green"): testing only the DAGs it affects (everything: ./run_tests.sh --fast --all) =="

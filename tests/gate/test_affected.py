@@ -181,7 +181,7 @@ def test_the_reason_names_three_changed_files_and_counts_the_rest(green):
 @pytest.mark.parametrize(
     "change, why",
     [
-        (lambda root: None, "no file changed"),
+        (lambda root: None, "nothing changed since the green fast run of tree "),
         (
             lambda root: (root / "dags/redshift__01_create_tables.py").unlink(),
             "dags/redshift__01_create_tables.py was deleted",

@@ -88,15 +88,14 @@ def since_green(tree: str, reads_file: Path, root: Path = repository.ROOT) -> tu
     if change is None:
         return None, f"git does not have the tree of the last green run ({green['tree'][:12]})"
     changed, deleted = change
-    present = set(changed) - deleted
-    dags, why = affected(changed, json.loads(reads_file.read_text()), present)
+    run = f"the green {green.get('mode', '')} run of tree {green['tree'][:12]} ({green.get('at', 'no time')})"
+    if not changed:
+        return None, f"nothing changed since {run}"
+    dags, why = affected(changed, json.loads(reads_file.read_text()), set(changed) - deleted)
     if dags is None:
         return None, why
     shown = " ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
-    return dags, (
-        f"only {shown} changed since the green {green.get('mode', '')} run of tree {green['tree'][:12]} "
-        f"({green.get('at', 'time not recorded')})"
-    )
+    return dags, f"only {shown} changed since {run}"
 
 
 def main(argv: list[str]) -> int:
