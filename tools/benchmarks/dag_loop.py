@@ -8,7 +8,9 @@ git hooks installed, it times:
 - the full parse of the folder once (what records which files each DAG reads: gate.loader);
 - `./run_tests.sh --fast --dag <a synthetic DAG>`, cold then warm (goal: <= 5 s warm);
 - `git push` of a commit that changes one synthetic DAG: the hook tests only that DAG (goal: <= 15 s);
-- with --whole, `./run_tests.sh --fast --all` over all N + 9 DAGs (slow: every DAG parsed and rendered).
+- with --whole, `./run_tests.sh --fast --all` over all N + 9 DAGs (slow: every DAG parsed and rendered), which
+  stamps the tree green, then `./run_tests.sh --fast` after one more edit of that DAG: only that DAG is tested
+  (goal: <= 12 s warm).
 
     tools/venv.sh python tools/benchmarks/dag_loop.py [--dags 800] [--whole]
 
@@ -31,7 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-DAG_GOAL_SECONDS, PRE_PUSH_GOAL_SECONDS = 5.0, 15.0
+DAG_GOAL_SECONDS, PRE_PUSH_GOAL_SECONDS, FAST_GOAL_SECONDS = 5.0, 15.0, 12.0
 
 
 def synthetic_dag_template() -> str:
@@ -132,6 +134,14 @@ def main() -> int:
                 f"./run_tests.sh --fast --all over {total} DAGs: {wall:.1f} s wall, {cpu:.1f} s CPU: "
                 f"{done.stdout.strip().splitlines()[-1]}"
             )
+            path.write_text(path.read_text().replace("DAG, edited,", "DAG, edited again,"))
+            for label in ("cold", "warm"):
+                wall, cpu, done = run(["./run_tests.sh", "--fast"], repo, env)
+                print(
+                    f"./run_tests.sh --fast after that green run, {dag_id} edited ({label}): {wall:.1f} s "
+                    f"wall, {cpu:.1f} s CPU (goal <= {FAST_GOAL_SECONDS:.0f} s warm): "
+                    + done.stdout.splitlines()[0]
+                )
         shutil.rmtree(repo / "build", ignore_errors=True)
     return 0
 
