@@ -88,16 +88,18 @@ def scratch_repository(root: Path, dags: int, env: dict) -> tuple[Path, str]:
     run(["git", "remote", "add", "origin", str(remote)], repo, env)
     run(["git", "push", "-q", "--no-verify", "origin", "main"], repo, env)
     run(["hooks/install.sh"], repo, env)
-    return repo, "datalake__bench_0001"
+    return repo, f"datalake__bench_{min(1, dags - 1):04d}"  # the second synthetic DAG, or the only one
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dags", type=int, default=800, help="synthetic DAGs (default 800)")
+    parser.add_argument("--dags", type=int, default=800, help="synthetic DAGs, at least 1 (default 800)")
     parser.add_argument(
         "--whole", action="store_true", help="also time ./run_tests.sh --fast --all (every DAG)"
     )
     args = parser.parse_args()
+    if args.dags < 1:
+        parser.error("--dags must be at least 1: the loop edits a synthetic DAG")
     with tempfile.TemporaryDirectory(prefix="dag-loop-bench-") as tmp:
         root = Path(tmp)
         env = environment(root)
