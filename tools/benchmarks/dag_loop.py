@@ -8,9 +8,10 @@ git hooks installed, it times:
 - the full parse of the folder once (what records which files each DAG reads: gate.loader);
 - `./run_tests.sh --fast --dag <a synthetic DAG>`, cold then warm (goal: <= 5 s warm);
 - `git push` of a commit that changes one synthetic DAG: the hook tests only that DAG (goal: <= 15 s);
-- with --whole, `./run_tests.sh --fast --all` over all N + 9 DAGs (slow: every DAG parsed and rendered), which
-  stamps the tree green, then `./run_tests.sh --fast` after one more edit of that DAG: only that DAG is tested
-  (goal: <= 12 s warm).
+- `./run_tests.sh --fast` after a green run of the pushed tree, with one more edit of that DAG: only that DAG
+  is tested (goal: <= 12 s warm). The green run is recorded with deploy.stamp, as `./run_tests.sh --fast
+  --all` records it: that run itself is not what is timed;
+- with --whole, `./run_tests.sh --fast --all` over all N + 9 DAGs (slow: every DAG parsed and rendered).
 
     tools/venv.sh python tools/benchmarks/dag_loop.py [--dags 800] [--whole]
 
@@ -130,20 +131,21 @@ def main() -> int:
             f"git push of a one-DAG change (pre-push hook): {wall:.1f} s wall, {cpu:.1f} s CPU "
             f"(goal <= {PRE_PUSH_GOAL_SECONDS:.0f} s): {' | '.join(chosen)}"
         )
+        green = "from deploy import stamp\nstamp.write('.', stamp.tree_hash('.'), 'fast')"
+        run(["tools/venv.sh", "python", "-c", green], repo, env)
+        path.write_text(path.read_text().replace("DAG, edited,", "DAG, edited again,"))
+        for label in ("cold", "warm"):
+            wall, cpu, done = run(["./run_tests.sh", "--fast"], repo, env)
+            print(
+                f"./run_tests.sh --fast after a green run, {dag_id} edited ({label}): {wall:.1f} s wall, "
+                f"{cpu:.1f} s CPU (goal <= {FAST_GOAL_SECONDS:.0f} s warm): {done.stdout.splitlines()[0]}"
+            )
         if args.whole:
             wall, cpu, done = run(["./run_tests.sh", "--fast", "--all"], repo, env)
             print(
                 f"./run_tests.sh --fast --all over {total} DAGs: {wall:.1f} s wall, {cpu:.1f} s CPU: "
                 f"{done.stdout.strip().splitlines()[-1]}"
             )
-            path.write_text(path.read_text().replace("DAG, edited,", "DAG, edited again,"))
-            for label in ("cold", "warm"):
-                wall, cpu, done = run(["./run_tests.sh", "--fast"], repo, env)
-                print(
-                    f"./run_tests.sh --fast after that green run, {dag_id} edited ({label}): {wall:.1f} s "
-                    f"wall, {cpu:.1f} s CPU (goal <= {FAST_GOAL_SECONDS:.0f} s warm): "
-                    + done.stdout.splitlines()[0]
-                )
         shutil.rmtree(repo / "build", ignore_errors=True)
     return 0
 
