@@ -474,3 +474,91 @@ def test_a_deploy_without_the_credentials_step_is_told_only_that():
 def test_a_pin_violation_names_the_line_it_is_on():
     text = "steps:\n  - uses: ./local-action\n      - uses: actions/checkout@v4\n"
     assert pin_violations(text) == ["line 3: actions/checkout@v4 is not pinned to a full commit SHA"]
+
+
+def test_a_pin_s_version_is_the_first_word_of_its_comment():
+    sha, version = REVIEWED_PINS["actions/checkout"]
+
+    assert pin_violations(f"      - uses: actions/checkout@{sha} # {version} (latest)") == []
+    assert pin_violations(f"      - uses: actions/checkout@{sha} # latest {version}") == [
+        f"line 1: actions/checkout must be @{sha} # {version} (got @{sha} # latest {version})"
+    ]
+
+
+@pytest.mark.parametrize(
+    "needs, violation",
+    [("test", False), (["lint", "test"], False), ("tests", True), (["tests"], True)],
+)
+def test_the_deploy_needs_the_test_job_by_its_exact_name(needs, violation):
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    workflow["jobs"]["deploy"]["needs"] = needs
+
+    assert ("deploy must need the test job" in sync_workflow_violations(workflow)) is violation
+
+
+def test_the_gate_s_first_checkout_is_the_one_that_needs_the_history():
+    workflow = copy.deepcopy(load(TEST_WORKFLOW.read_text()))
+    gate_steps = workflow["jobs"]["gate"]["steps"]
+    checkout = step(workflow, "gate", "actions/checkout@")
+    other = {"uses": checkout["uses"], "with": {"repository": "data-platform/docs", "path": "docs-site"}}
+    message = "gate: the checkout needs fetch-depth: 0 (the pull-request view reads the base commit)"
+
+    gate_steps.insert(gate_steps.index(checkout) + 1, other)
+    assert message not in gate_workflow_violations(workflow)
+
+    gate_steps.remove(other)
+    gate_steps.insert(gate_steps.index(checkout), other)
+    assert message in gate_workflow_violations(workflow)
+
+
+GATE_AFTER_CREDENTIALS = (
+    "deploy must run ./run_tests.sh --fast before the AWS credentials step, then "
+    "./sync_dags.sh --skip-gate-run (no test runs with the deploy role's session)"
+)
+
+
+def test_the_first_credentials_step_is_the_one_the_head_check_and_the_gate_must_come_before():
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    deploy_steps = workflow["jobs"]["deploy"]["steps"]
+    first = copy.deepcopy(step(workflow, "deploy", "configure-aws-credentials@"))
+    first["with"]["role-session-name"] = "early"
+    deploy_steps.insert(0, first)
+
+    assert sync_workflow_violations(workflow) == [
+        "deploy must assume a role (OIDC) named by a repository variable",
+        "deploy must refuse a commit that is no longer the head of main (a re-run of an old run), "
+        "before the AWS credentials step (step id head-of-main)",
+        GATE_AFTER_CREDENTIALS,
+    ]
+
+
+def test_a_second_test_run_after_the_credentials_step_is_refused():
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    deploy_steps = workflow["jobs"]["deploy"]["steps"]
+    deploy_steps.insert(-1, {"run": "./run_tests.sh --fast"})
+
+    assert sync_workflow_violations(workflow) == [GATE_AFTER_CREDENTIALS]
+
+
+def test_a_second_sync_without_skip_gate_run_is_refused_for_both_reasons():
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    deploy_steps = workflow["jobs"]["deploy"]["steps"]
+    deploy_steps.append(
+        {"run": './sync_dags.sh --target "s3://$MWAA_BUCKET" --environment "$MWAA_ENVIRONMENT"'}
+    )
+
+    assert sync_workflow_violations(workflow) == [
+        'deploy must run ./sync_dags.sh --target "s3://..." --environment ...',
+        GATE_AFTER_CREDENTIALS,
+    ]
+
+
+def test_the_upgrade_check_needs_exactly_one_job_and_names_those_it_found():
+    workflow = copy.deepcopy(load(UPGRADE_WORKFLOW.read_text()))
+    workflow["jobs"]["report"] = copy.deepcopy(workflow["jobs"]["upgrade-check"])
+
+    assert upgrade_check_workflow_violations(workflow) == [
+        "needs exactly one job, found ['report', 'upgrade-check']"
+    ]
+    workflow["jobs"] = {}
+    assert upgrade_check_workflow_violations(workflow) == ["needs exactly one job, found none"]
