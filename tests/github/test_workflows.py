@@ -562,3 +562,42 @@ def test_the_upgrade_check_needs_exactly_one_job_and_names_those_it_found():
     ]
     workflow["jobs"] = {}
     assert upgrade_check_workflow_violations(workflow) == ["needs exactly one job, found none"]
+
+
+BASH_FIRST = (
+    "macos: before the tests, put /bin/bash (3.2) first on PATH (ln -s /bin/bash DIR/bash; "
+    'echo DIR >> "$GITHUB_PATH") and check that bash is 3.2'
+)
+
+
+def merge_into(workflow: dict, marker: str, into: str) -> None:
+    """Append the script of the macOS step holding `marker` to the step holding `into`, then drop it."""
+    moved = step(workflow, "macos", marker)
+    step(workflow, "macos", into)["run"] += "\n" + moved["run"]
+    workflow["jobs"]["macos"]["steps"].remove(moved)
+
+
+def test_bash_is_checked_in_a_step_after_the_one_that_puts_it_on_path():
+    """A PATH change through $GITHUB_PATH applies from the next step on: a check in the same step sees the
+    runner's bash."""
+    workflow = copy.deepcopy(load(TEST_WORKFLOW.read_text()))
+    merge_into(workflow, "BASH_VERSINFO", into="/bin/bash")
+
+    assert macos_job_violations(workflow) == [BASH_FIRST]
+
+
+def test_the_bash_check_is_a_step_of_its_own_before_the_tests():
+    """Within one step the order of its lines is not read: the check must be a step before the tests."""
+    workflow = copy.deepcopy(load(TEST_WORKFLOW.read_text()))
+    check = step(workflow, "macos", "BASH_VERSINFO")
+    step(workflow, "macos", "./run_tests.sh")["run"] = check["run"] + "\n./run_tests.sh --fast"
+    workflow["jobs"]["macos"]["steps"].remove(check)
+
+    assert macos_job_violations(workflow) == [BASH_FIRST]
+
+
+def test_one_step_running_the_fast_gate_then_the_hook_tests_is_accepted():
+    workflow = copy.deepcopy(load(TEST_WORKFLOW.read_text()))
+    merge_into(workflow, "tests/hooks", into="./run_tests.sh")
+
+    assert macos_job_violations(workflow) == []
