@@ -601,3 +601,55 @@ def test_one_step_running_the_fast_gate_then_the_hook_tests_is_accepted():
     merge_into(workflow, "tests/hooks", into="./run_tests.sh")
 
     assert macos_job_violations(workflow) == []
+
+
+HEAD_CHECK_MISSING = (
+    "deploy must refuse a commit that is no longer the head of main (a re-run of an old run), "
+    "before the AWS credentials step (step id head-of-main)"
+)
+
+
+@pytest.mark.parametrize(
+    "replace, by",
+    [
+        ('"repos/$GITHUB_REPOSITORY/commits/main"', '"repos/$GITHUB_REPOSITORY/branches"'),
+        ("$GITHUB_SHA", "$GITHUB_REF_NAME"),  # compares main with the branch name, not this run's commit
+    ],
+    ids=["not-reading-main", "not-comparing-the-run-s-commit"],
+)
+def test_a_head_check_that_reads_main_or_compares_this_run_s_commit_alone_is_refused(replace, by):
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    head_check = step(workflow, "deploy", "commits/main")
+    assert replace in head_check["run"]
+    head_check["run"] = head_check["run"].replace(replace, by)
+
+    assert sync_workflow_violations(workflow) == [HEAD_CHECK_MISSING]
+
+
+def test_a_sync_without_its_environment_is_refused():
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    sync = step(workflow, "deploy", "./sync_dags.sh")
+    sync["run"] = sync["run"].replace('--environment "$MWAA_ENVIRONMENT"', "")
+
+    assert sync_workflow_violations(workflow) == [
+        'deploy must run ./sync_dags.sh --target "s3://..." --environment ...'
+    ]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda w: step(w, "deploy", "configure-aws-credentials@")["with"].update(
+            {"aws-access-key-id": "${{ vars.AWS_ACCESS_KEY_ID }}"}
+        ),
+        lambda w: w["jobs"]["deploy"]["env"].update({"TOKEN": "${{ secrets.TOKEN }}"}),
+    ],
+    ids=["a-key-input-without-secrets", "secrets-without-a-key-input"],
+)
+def test_a_key_input_or_a_secret_alone_is_refused(mutate):
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    mutate(workflow)
+
+    assert sync_workflow_violations(workflow) == [
+        "no long-lived keys or secrets: the role session comes from OIDC"
+    ]
