@@ -653,3 +653,16 @@ def test_a_key_input_or_a_secret_alone_is_refused(mutate):
     assert sync_workflow_violations(workflow) == [
         "no long-lived keys or secrets: the role session comes from OIDC"
     ]
+
+
+def test_the_pull_request_view_in_the_gate_s_own_step_is_refused():
+    """A failing ./run_tests.sh ends its step's script: the view must be a later step of its own."""
+    workflow = copy.deepcopy(load(TEST_WORKFLOW.read_text()))
+    view = step(workflow, "gate", "gate.github_report")
+    gate = step(workflow, "gate", "./run_tests.sh")
+    gate.update({"if": view["if"], "run": gate["run"] + "\n" + view["run"]})
+    workflow["jobs"]["gate"]["steps"].remove(view)
+
+    assert gate_workflow_violations(workflow) == [
+        "gate: after ./run_tests.sh, run the pull-request view: python -m gate.github_report --base"
+    ]

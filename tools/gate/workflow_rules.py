@@ -118,7 +118,7 @@ def pull_request_view_violations(job_steps: list[dict]) -> list[str]:
         found.append(
             "gate: ./run_tests.sh needs env GATE_BASE_REF (the base commit the schedule review uses)"
         )
-    if view is None or gate is None or view < gate:
+    if view is None or gate is None or view <= gate:  # in the gate's step, a failing gate ends the script
         found.append(
             "gate: after ./run_tests.sh, run the pull-request view: python -m gate.github_report --base"
         )
