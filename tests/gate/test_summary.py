@@ -16,11 +16,15 @@ from gate.summary import (
     COLLECTION_RANK,
     OTHER_RANK,
     SHOWN_CAUSES,
+    SHOWN_LOG,
     Failure,
+    cause_line,
     diagnosis,
     main,
+    outcome_counts,
     root_causes,
     step_problems,
+    subjects_of,
 )
 from tests.gate.test_gate_run import run_dag_suite
 
@@ -269,3 +273,85 @@ def test_a_failed_secret_scan_is_summed_up_with_its_own_cause_and_fix(tmp_path, 
     )
     assert outside_git == ([cause], ["run from a git checkout of the repository."])
     assert no_log == ([], [FIX])
+
+
+@pytest.mark.parametrize("count", [10, 11])
+def test_flake8_shows_its_first_ten_findings_and_counts_the_rest(tmp_path, count):
+    """At the limit every finding is shown; one past it, the last is counted."""
+    (tmp_path / "flake8.log").write_text(
+        "".join(f"./dags/x.py:{n}:1: E225 missing whitespace around operator\n" for n in range(1, count + 1))
+    )
+
+    problems, _ = step_problems(tmp_path, ["flake8"], tmp_path)
+
+    assert problems[:10] == [
+        f"flake8: dags/x.py:{n}:1: E225 missing whitespace around operator" for n in range(1, 11)
+    ]
+    assert problems[10:] == ([] if count == 10 else ["flake8: ... and 1 more"])
+
+
+def test_a_failure_without_a_message_is_its_label_and_test_alone():
+    assert cause_line(failure("t.py::test_x", "")) == "FAILED t.py::test_x"
+    assert cause_line(failure("t.py::test_x", "\n  boom \n", kind="error")) == "ERROR t.py::test_x - boom"
+    assert cause_line(failure("t.py", "E", COLLECTION_RANK, kind="collection")) == "ERROR t.py - E"
+
+
+def test_a_module_that_does_not_import_is_recorded_with_the_exception_pytest_names(tmp_path):
+    (tmp_path / "test_broken.py").write_text("import no_such_module  # noqa: F401\n")
+
+    record = run_plugin(tmp_path, "--continue-on-collection-errors")
+
+    assert record["failures"][0]["message"] == "ModuleNotFoundError: No module named 'no_such_module'"
+
+
+def test_a_skipped_test_is_counted_once(tmp_path):
+    (tmp_path / "test_skips.py").write_text(
+        "import pytest\n\n\n@pytest.mark.skip(reason='not here')\ndef test_skipped():\n    pass\n"
+    )
+
+    record = run_plugin(tmp_path, "test_skips.py")
+
+    assert record["counts"] == {"passed": 0, "failed": 0, "errors": 0, "skipped": 1}
+
+
+def test_without_arguments_the_command_prints_its_usage(capsys):
+    assert main([]) == 2
+    assert capsys.readouterr().err == "usage: python -m gate.summary LOGS_DIR [FAILED_STEP...]\n"
+
+
+def test_no_counts_say_no_tests_ran():
+    assert outcome_counts({}) == "no tests ran"
+    assert outcome_counts({"counts": {"failed": 0, "errors": 2, "passed": 0}}) == "2 errors"
+
+
+def test_the_footer_names_the_log_the_user_is_shown_or_the_log_under_the_repository(
+    tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(SHOWN_LOG, raising=False)
+
+    main(["sub/../logs", "pytest"])
+    relative = capsys.readouterr().out.splitlines()[-1]
+    monkeypatch.setenv(SHOWN_LOG, "/tmp/pre-push/pytest.log")
+    main(["sub/../logs", "pytest"])
+    shown = capsys.readouterr().out.splitlines()[-1]
+
+    assert relative == "Fix: the causes above, in order; the whole log: logs/pytest.log"
+    assert shown == "Fix: the causes above, in order; the whole log: /tmp/pre-push/pytest.log"
+
+
+def test_one_dag_breaking_two_rules_is_two_causes():
+    failures = [
+        failure("p::t[a-tags]", "tags: DAG 'a'", 1, ["a"]),
+        failure("p::t[a-owner]", "owner: DAG 'a'", 1, ["a"]),
+    ]
+
+    assert root_causes(failures) == (failures[::-1], 0)
+
+
+def test_the_subjects_come_from_the_message_before_pytest_s_assert_rendering_only():
+    message = "assertions about a failed\nassert ['a', 'b'] == []"
+
+    assert subjects_of({}, message, {"a", "b"}) == ["a"]
