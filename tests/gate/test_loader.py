@@ -59,3 +59,69 @@ def test_the_parse_guards_give_back_every_entry_point_they_replaced(tmp_path):
     with purity.parse_guards(tmp_path), pytest.raises(purity.ParsePurityError):
         boto3.client("s3", region_name="us-east-1")
     assert entry_points() == before
+
+
+TINY_DAG = """
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+{reads}
+with DAG(dag_id="{dag_id}", schedule=None):
+    EmptyOperator(task_id="nothing")
+"""
+
+
+def test_only_the_files_of_the_selected_dags_are_parsed(tmp_path, monkeypatch):
+    from gate import inventory, loader
+
+    for dag_id in ("alpha", "beta"):
+        (tmp_path / f"{dag_id}.py").write_text(TINY_DAG.format(dag_id=dag_id, reads=""))
+    monkeypatch.setenv(inventory.SELECTED_DAGS, "beta")
+
+    loaded = loader.load(tmp_path)
+
+    assert [path.name for path in loaded.files] == ["beta.py"]
+    assert sorted(loaded.dags) == ["beta"]
+
+
+def test_what_a_dag_file_opens_under_the_repository_is_recorded_by_its_repository_path(tmp_path):
+    import repository
+    from gate import loader
+
+    outside = tmp_path / "outside.sql"
+    outside.write_text("SELECT 1")
+    inside = sorted((repository.SQL / "redshift" / "ddl").glob("*.sql"))[0]
+    reads = f"open({str(inside)!r}).read()\nopen({str(outside)!r}).read()\n"
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "reader.py").write_text(TINY_DAG.format(dag_id="reader", reads=reads))
+
+    loaded = loader.load(folder)
+
+    assert sorted(loaded.dags) == ["reader"]
+    assert loader._READS[(folder / "reader.py").resolve()] == {str(inside.relative_to(repository.ROOT))}
+
+
+def test_a_run_of_some_dags_adds_their_reads_to_the_record_and_a_run_of_all_replaces_it(
+    tmp_path, monkeypatch, dags_folder, loaded
+):
+    """--dag ID parses one file: the record keeps every other file's reads; a whole parse is the record."""
+    import json
+
+    from gate import inventory, loader
+
+    chosen = "redshift__01_create_tables"
+    target = tmp_path / "dag-reads.json"
+    target.write_text(json.dumps({"dags/removed_meanwhile.py": ["sql/redshift/ddl/gone.sql"]}))
+    monkeypatch.setenv(inventory.SELECTED_DAGS, chosen)
+
+    loader.write_reads(loader.load(dags_folder), target)
+    some = json.loads(target.read_text())
+    monkeypatch.delenv(inventory.SELECTED_DAGS)
+    loader.write_reads(loaded, target)
+    every = json.loads(target.read_text())
+
+    assert sorted(some) == [f"dags/{chosen}.py", "dags/removed_meanwhile.py"]
+    assert {"dags/redshift/tables.yaml", "sql/redshift/ddl/category.sql"} <= set(some[f"dags/{chosen}.py"])
+    assert sorted(every) == sorted(str(path.relative_to(loader.repository.ROOT)) for path in loaded.files)
+    assert every[f"dags/{chosen}.py"] == some[f"dags/{chosen}.py"]
