@@ -125,3 +125,45 @@ def test_a_run_of_some_dags_adds_their_reads_to_the_record_and_a_run_of_all_repl
     assert {"dags/redshift/tables.yaml", "sql/redshift/ddl/category.sql"} <= set(some[f"dags/{chosen}.py"])
     assert sorted(every) == sorted(str(path.relative_to(loader.repository.ROOT)) for path in loaded.files)
     assert every[f"dags/{chosen}.py"] == some[f"dags/{chosen}.py"]
+
+
+def test_the_dag_id_is_the_first_positional_argument():
+    """The scheduler's DAG of Airflow 3.0 (what `from airflow import DAG` gives) takes more than the dag_id
+    by position."""
+    if len(DAG_CLASSES) == 1:
+        pytest.skip("this Airflow's DAG takes only the dag_id by position")
+    with _DagKwargsRecorder() as recorder:
+        DAG_CLASSES[-1]("redshift__positional", False, schedule=None)
+
+    assert recorder.kwargs == {"redshift__positional": frozenset({"dag_id", "schedule"})}
+
+
+def test_a_read_through_os_open_is_recorded(tmp_path):
+    """os.open raises the same audit event as open(), without a mode."""
+    import repository
+    from gate import loader
+
+    inside = sorted((repository.SQL / "redshift" / "ddl").glob("*.sql"))[0]
+    reads = f"import os\nos.close(os.open({str(inside)!r}, os.O_RDONLY))\n"
+    (tmp_path / "low_level.py").write_text(TINY_DAG.format(dag_id="low_level", reads=reads))
+
+    loaded = loader.load(tmp_path)
+
+    assert sorted(loaded.dags) == ["low_level"]
+    assert loader._READS[(tmp_path / "low_level.py").resolve()] == {str(inside.relative_to(repository.ROOT))}
+
+
+def test_a_record_that_cannot_be_written_does_not_stop_the_parse(tmp_path, monkeypatch, dags_folder):
+    """A read-only checkout: the session's parse still serves the tests (the pre-push hook then tests every
+    DAG). The record's folder is a file here, which no user (root included) can write into."""
+    from gate import loader
+
+    (tmp_path / "build").write_text("a file where the record's folder would be")
+    unwritable = tmp_path / "build" / "dag-reads.json"
+    monkeypatch.setattr(loader.write_reads, "__defaults__", (unwritable,))
+    monkeypatch.setattr(loader, "_LOADED", {})
+
+    loaded = loader.load_once(dags_folder)
+
+    assert loader._LOADED == {dags_folder.resolve(): loaded} and loaded.dags
+    assert (tmp_path / "build").is_file()
