@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 
 import pytest
 
@@ -78,10 +79,14 @@ def test_only_the_files_of_the_selected_dags_are_parsed(tmp_path, monkeypatch):
         (tmp_path / f"{dag_id}.py").write_text(TINY_DAG.format(dag_id=dag_id, reads=""))
     monkeypatch.setenv(inventory.SELECTED_DAGS, "beta")
 
+    started = time.perf_counter()
     loaded = loader.load(tmp_path)
+    took = time.perf_counter() - started
 
     assert [path.name for path in loaded.files] == ["beta.py"]
     assert sorted(loaded.dags) == ["beta"]
+    assert list(loaded.parse_seconds) == [tmp_path / "beta.py"]
+    assert 0 <= loaded.shared_import_seconds <= took  # the shared imports' part of the load
 
 
 def test_what_a_dag_file_opens_under_the_repository_is_recorded_by_its_repository_path(tmp_path):
