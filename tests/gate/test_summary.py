@@ -355,3 +355,52 @@ def test_the_subjects_come_from_the_message_before_pytest_s_assert_rendering_onl
     message = "assertions about a failed\nassert ['a', 'b'] == []"
 
     assert subjects_of({}, message, {"a", "b"}) == ["a"]
+
+
+def test_the_subjects_are_the_known_names_among_the_parameters_a_dag_id_or_its_file():
+    params = {"dag_id": "a", "path": "dags/b.py", "count": 3, "rule": "tags"}
+
+    assert subjects_of(params, "", {"a", "b"}) == ["a", "b"]
+    assert subjects_of({}, "nothing known: -- none", set()) == []
+
+
+def test_the_longest_known_name_in_a_message_is_its_subject():
+    """A DAG id may hold '-' or '.', which end a word: 'a' must not be taken out of 'a-b'."""
+    assert subjects_of({}, "DAG a-b broke", {"a", "a-b"}) == ["a-b"]
+
+
+def test_the_known_names_are_those_of_the_parsed_folder_never_empty(loaded):
+    from gate.summary import _known_names
+
+    names = _known_names()
+
+    assert set(loaded.dags) <= names and {path.stem for path in loaded.files} <= names
+    assert "" not in names
+
+
+def test_a_secret_scan_that_could_not_run_is_its_first_line_and_the_first_line_of_its_fix(tmp_path):
+    (tmp_path / "secret-scan.log").write_text(
+        "secret scan: git ls-tree failed\nsecret scan: (while reading the tree)\n"
+        "Fix: run from a git checkout of the repository.\n(then run it again)\n"
+    )
+
+    assert step_problems(tmp_path, ["secret scan"], tmp_path) == (
+        ["secret scan: git ls-tree failed"],
+        ["run from a git checkout of the repository."],
+    )
+
+
+def test_a_failed_pytest_step_is_summed_up_beside_a_failed_linter(tmp_path, capsys, monkeypatch):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "outcomes.json").write_text(json.dumps({"counts": {"passed": 2}, "failures": []}))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(SHOWN_LOG, raising=False)
+
+    main([str(logs), "flake8", "pytest (fast: not slow)"])
+
+    assert capsys.readouterr().out.splitlines() == [
+        "pytest: 2 passed",
+        "Fix: edit the lines flake8 lists, then: tools/venv.sh flake8 .",
+        "     the causes above, in order; the whole log: logs/pytest.log",
+    ]
