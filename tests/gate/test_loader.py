@@ -1,9 +1,12 @@
-"""The loader's DAG constructor hook: what it records, and that Airflow sees the constructors unchanged."""
+"""The loader: the DAG constructor hook (what it records, and that Airflow sees the constructors unchanged),
+the files it parses, and the record of what each DAG file read."""
 
 from __future__ import annotations
 
 import inspect
+import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -96,7 +99,10 @@ def test_what_a_dag_file_opens_under_the_repository_is_recorded_by_its_repositor
     outside = tmp_path / "outside.sql"
     outside.write_text("SELECT 1")
     inside = sorted((repository.SQL / "redshift" / "ddl").glob("*.sql"))[0]
-    reads = f"open({str(inside)!r}).read()\nopen({str(outside)!r}).read()\n"
+    reads = (
+        f"open({str(inside)!r}).read()\nopen({str(outside)!r}).read()\n"
+        f"import os\nos.listdir({str(inside.parent)!r})\n"  # a listing is not a read
+    )
     folder = tmp_path / "dags"
     folder.mkdir()
     (folder / "reader.py").write_text(TINY_DAG.format(dag_id="reader", reads=reads))
@@ -111,8 +117,6 @@ def test_a_run_of_some_dags_adds_their_reads_to_the_record_and_a_run_of_all_repl
     tmp_path, monkeypatch, dags_folder, loaded
 ):
     """--dag ID parses one file: the record keeps every other file's reads; a whole parse is the record."""
-    import json
-
     from gate import inventory, loader
 
     chosen = "redshift__01_create_tables"
@@ -128,6 +132,8 @@ def test_a_run_of_some_dags_adds_their_reads_to_the_record_and_a_run_of_all_repl
 
     assert sorted(some) == [f"dags/{chosen}.py", "dags/removed_meanwhile.py"]
     assert {"dags/redshift/tables.yaml", "sql/redshift/ddl/category.sql"} <= set(some[f"dags/{chosen}.py"])
+    # the DAG file's imports (plugins/, their __pycache__) are opened too: not what a change of one DAG means
+    assert [read for read in some[f"dags/{chosen}.py"] if not read.startswith(("dags/", "sql/"))] == []
     assert sorted(every) == sorted(str(path.relative_to(loader.repository.ROOT)) for path in loaded.files)
     assert every[f"dags/{chosen}.py"] == some[f"dags/{chosen}.py"]
 
@@ -172,3 +178,59 @@ def test_a_record_that_cannot_be_written_does_not_stop_the_parse(tmp_path, monke
 
     assert loader._LOADED == {dags_folder.resolve(): loaded} and loaded.dags
     assert (tmp_path / "build").is_file()
+
+
+def test_the_modules_warmed_are_those_every_readable_file_imports_absolutely(tmp_path):
+    from gate.loader import _imported_modules
+
+    broken = tmp_path / "a_broken.py"
+    broken.write_text("import json\ndef (:\n")
+    good = tmp_path / "b_good.py"
+    good.write_text("import os, csv\nfrom pathlib import Path\nfrom . import sibling\nfrom .x import y\n")
+
+    assert _imported_modules([broken, good]) == ["csv", "os", "pathlib"]
+
+
+def test_the_dag_files_are_those_airflow_s_safe_mode_would_parse(tmp_path):
+    """Safe mode skips a .py file that mentions neither "airflow" nor "dag" (a helper module)."""
+    from gate.loader import dag_files
+
+    (tmp_path / "helpers.py").write_text("VALUE = 1\n")
+    (tmp_path / "beta.py").write_text(TINY_DAG.format(dag_id="beta", reads=""))
+
+    assert dag_files(tmp_path) == [tmp_path / "beta.py"]
+
+
+def test_the_record_s_folders_are_made(tmp_path, monkeypatch, dags_folder):
+    from gate import inventory, loader
+
+    monkeypatch.setenv(inventory.SELECTED_DAGS, "redshift__01_create_tables")
+    target = tmp_path / "build" / "test-gate" / "dag-reads.json"
+
+    loader.write_reads(loader.load(dags_folder), target)
+
+    assert list(json.loads(target.read_text())) == ["dags/redshift__01_create_tables.py"]
+
+
+def test_the_record_keeps_only_reads_under_the_dag_and_sql_folders(monkeypatch):
+    """A read elsewhere (configuration, a plugin's source) is no file a change of which affects one DAG."""
+    import tempfile
+
+    import repository
+    from gate import loader
+
+    repository.BUILD.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=repository.BUILD) as folder:
+        dags = Path(folder)
+        sql = sorted((repository.SQL / "redshift" / "ddl").glob("*.sql"))[0]
+        config = repository.ROOT / "config" / "variables.json"
+        reads = f"open({str(sql)!r}).read()\nopen({str(config)!r}).read()\n"
+        (dags / "reader.py").write_text(TINY_DAG.format(dag_id="reader", reads=reads))
+        monkeypatch.setattr(repository, "DAGS", dags)
+        target = dags / "record" / "dag-reads.json"
+
+        loader.write_reads(loader.load(dags), target)
+
+        assert json.loads(target.read_text()) == {
+            str((dags / "reader.py").relative_to(repository.ROOT)): [str(sql.relative_to(repository.ROOT))]
+        }
