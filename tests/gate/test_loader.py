@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -234,3 +235,17 @@ def test_the_record_keeps_only_reads_under_the_dag_and_sql_folders(monkeypatch):
         assert json.loads(target.read_text()) == {
             str((dags / "reader.py").relative_to(repository.ROOT)): [str(sql.relative_to(repository.ROOT))]
         }
+
+
+def test_the_warm_up_imports_what_the_dag_files_import_before_they_are_parsed(tmp_path, monkeypatch):
+    """So that each file's parse time is its own work, not the first import of what every file shares."""
+    from gate.loader import _warm_shared_imports
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "shared_by_dags_probe.py").write_text("VALUE = 1\n")
+    dag_file = tmp_path / "uses_shared.py"
+    dag_file.write_text("import shared_by_dags_probe  # noqa: F401\n")
+    monkeypatch.delitem(sys.modules, "shared_by_dags_probe", raising=False)
+
+    assert _warm_shared_imports([dag_file]) >= 0
+    assert "shared_by_dags_probe" in sys.modules
