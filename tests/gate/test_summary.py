@@ -404,3 +404,80 @@ def test_a_failed_pytest_step_is_summed_up_beside_a_failed_linter(tmp_path, caps
         "Fix: edit the lines flake8 lists, then: tools/venv.sh flake8 .",
         "     the causes above, in order; the whole log: logs/pytest.log",
     ]
+
+
+SUITE_OF_RANKS = """
+import pytest
+
+from gate import inventory  # the plugin names the DAGs of the inventory when it is imported
+
+
+@pytest.mark.dag_gate(rank=0)
+@pytest.mark.parametrize("dag_file", ["redshift__01_create_tables.py"])
+def test_loads(dag_file):
+    assert False, "the file does not import"
+
+
+@pytest.mark.dag_gate
+@pytest.mark.parametrize("dag_id", ["redshift__02_initial_load"])
+def test_rule(dag_id):
+    pytest.fail("tags: DAG redshift__03_incremental_load too")
+
+
+def test_other():
+    pass
+"""
+
+
+def test_a_failure_carries_its_rank_and_the_dags_of_its_parameters_and_message(tmp_path):
+    (tmp_path / "test_ranks.py").write_text(SUITE_OF_RANKS)
+
+    record = run_plugin(tmp_path, "test_ranks.py")
+
+    assert record["counts"] == {"passed": 1, "failed": 2, "errors": 0, "skipped": 0}
+    assert [
+        (f["nodeid"].split("::")[1], f["rank"], f["subjects"], f["message"]) for f in record["failures"]
+    ] == [
+        (
+            "test_loads[redshift__01_create_tables.py]",
+            0,
+            ["redshift__01_create_tables"],
+            "the file does not import\nassert False",
+        ),
+        (
+            "test_rule[redshift__02_initial_load]",
+            1,
+            ["redshift__02_initial_load", "redshift__03_incremental_load"],
+            "tags: DAG redshift__03_incremental_load too",
+        ),
+    ]
+
+
+def test_the_known_names_include_the_files_and_the_files_that_do_not_import(tmp_path, monkeypatch):
+    from gate import loader
+    from gate.summary import _known_names
+
+    (tmp_path / "gamma_file.py").write_text(
+        "from airflow.sdk import DAG\n\nwith DAG(dag_id='gamma', schedule=None):\n    pass\n"
+    )
+    (tmp_path / "broken_file.py").write_text("from airflow.sdk import DAG\n\nraise ValueError('dag')\n")
+    monkeypatch.setitem(loader._LOADED, tmp_path, loader.load(tmp_path))
+
+    assert {"gamma", "gamma_file", "broken_file"} <= _known_names()
+
+
+def test_without_an_outcomes_file_named_the_plugin_records_nothing(tmp_path):
+    (tmp_path / "test_one.py").write_text("def test_passes():\n    pass\n")
+    roots = os.pathsep.join(str(root) for root in repository.IMPORT_ROOTS)
+    env = {k: v for k, v in os.environ.items() if k != "LAKEHOUSE_GATE_OUTCOMES"}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "gate.summary", "-p", "no:cacheprovider", "test_one.py"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": roots},
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir() if path.is_file()) == ["test_one.py"]
