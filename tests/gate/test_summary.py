@@ -481,3 +481,22 @@ def test_without_an_outcomes_file_named_the_plugin_records_nothing(tmp_path):
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(path.name for path in tmp_path.iterdir() if path.is_file()) == ["test_one.py"]
+
+
+def test_each_cause_is_under_its_section_files_that_do_not_import_first():
+    failures = [
+        failure("tests/other.py::test_x", "AssertionError: 1 == 2"),
+        failure("tests/dags/policy.py::test[a-tags]", "tags: DAG 'a'", 1, ["a"]),
+        failure("tests/dags/load.py::test_loads[b.py]", "import: dags/b.py does not load", 0, ["b"]),
+        failure("tests/x.py", "ModuleNotFoundError: x", COLLECTION_RANK, kind="collection"),
+    ]
+
+    assert diagnosis({"failures": [asdict(f) for f in failures]}) == [
+        "DAG files that do not import:",
+        "  import: dags/b.py does not load",
+        "DAG rules:",
+        "  tags: DAG 'a'",
+        "Other failures:",
+        "  ERROR tests/x.py - ModuleNotFoundError: x",
+        "  FAILED tests/other.py::test_x - AssertionError: 1 == 2",
+    ]
