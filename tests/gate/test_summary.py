@@ -500,3 +500,14 @@ def test_each_cause_is_under_its_section_files_that_do_not_import_first():
         "  ERROR tests/x.py - ModuleNotFoundError: x",
         "  FAILED tests/other.py::test_x - AssertionError: 1 == 2",
     ]
+
+
+def test_a_file_outside_the_repository_is_named_by_its_own_path(tmp_path):
+    root, outside = tmp_path / "repo", tmp_path / "elsewhere" / "x.py"
+    root.mkdir()
+    (tmp_path / "black.log").write_text(f"would reformat {outside}\n")
+
+    assert step_problems(tmp_path, ["black --check"], root) == (
+        [f"black: would reformat {outside}"],
+        [f"tools/venv.sh black {outside}"],
+    )
