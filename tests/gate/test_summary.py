@@ -511,3 +511,15 @@ def test_a_file_outside_the_repository_is_named_by_its_own_path(tmp_path):
         [f"black: would reformat {outside}"],
         [f"tools/venv.sh black {outside}"],
     )
+
+
+def test_a_module_with_a_syntax_error_is_recorded_with_the_last_line_pytest_raised(tmp_path):
+    """pytest shows the offending source above the exception: the cause is the exception's own line."""
+    (tmp_path / "test_syntax.py").write_text("def broken(:\n    pass\n")
+
+    record = run_plugin(tmp_path, "--continue-on-collection-errors")
+
+    assert [(f["nodeid"], f["message"]) for f in record["failures"]][0] == (
+        "test_syntax.py",
+        "SyntaxError: invalid syntax",
+    )
