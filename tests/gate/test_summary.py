@@ -523,3 +523,17 @@ def test_a_module_with_a_syntax_error_is_recorded_with_the_last_line_pytest_rais
         "test_syntax.py",
         "SyntaxError: invalid syntax",
     )
+
+
+def test_a_test_whose_setup_fails_is_one_error(tmp_path):
+    (tmp_path / "test_setup.py").write_text(
+        "import pytest\n\n\n@pytest.fixture\ndef broken():\n    raise RuntimeError('no database')\n\n\n"
+        "def test_needs_it(broken):\n    pass\n"
+    )
+
+    record = run_plugin(tmp_path, "test_setup.py")
+
+    assert record["counts"] == {"passed": 0, "failed": 0, "errors": 1, "skipped": 0}
+    assert [(f["nodeid"], f["kind"], f["message"]) for f in record["failures"]] == [
+        ("test_setup.py::test_needs_it", "error", "RuntimeError: no database")
+    ]
