@@ -110,6 +110,44 @@ def test_the_command_prints_the_dags_a_pushed_change_affects(reads, tmp_path, mo
     assert (status, capsys.readouterr().out) == (0, "redshift__01_create_tables\n")
 
 
+def test_a_python_file_in_a_dag_subfolder_is_no_dag_but_a_file_dags_read(monkeypatch):
+    monkeypatch.setattr(inventory, "read_all", lambda: {"redshift__09_x": "redshift__09_x.py"})
+    reads = {"dags/redshift__09_x.py": ["dags/glue_scripts/helper.py"]}
+    present = {"dags/redshift__09_x.py", "dags/glue_scripts/helper.py"}
+
+    assert affected(["dags/glue_scripts/helper.py"], reads, present) == (
+        ["redshift__09_x"],
+        "dags/glue_scripts/helper.py",
+    )
+
+
+def test_a_dag_is_named_by_its_inventory_id_not_its_file_name(monkeypatch):
+    monkeypatch.setattr(inventory, "read_all", lambda: {"redshift__09_new_name": "redshift__09_old_name.py"})
+    reads = {"dags/redshift__09_old_name.py": ["sql/redshift/x.sql"]}
+    present = {"dags/redshift__09_old_name.py"}
+
+    assert affected(["dags/redshift__09_old_name.py"], reads, present)[0] == ["redshift__09_new_name"]
+    assert affected(["sql/redshift/x.sql"], reads, present)[0] == ["redshift__09_new_name"]
+
+
+def test_without_arguments_the_command_prints_its_usage(capsys):
+    assert main([]) == 2
+    assert capsys.readouterr().err == "usage: python -m gate.affected READS_FILE [CHANGED_PATH...]\n"
+
+
+def test_a_pushed_change_deleting_a_dag_file_tests_every_dag(reads, tmp_path, monkeypatch, capsys, repo_root):
+    record = tmp_path / "dag-reads.json"
+    record.write_text(json.dumps(reads))
+    monkeypatch.chdir(repo_root)
+
+    status = main([str(record), "dags/redshift__01_create_tables.py", "dags/redshift__99_removed.py"])
+
+    assert (status, capsys.readouterr().out) == (
+        EVERY_DAG,
+        "every DAG: dags/redshift__99_removed.py was deleted\n",
+    )
+
+
 def git_repo(root, files: dict[str, str]):
     """A git repository at `root` holding `files` (committed), for the trees a green run records."""
     root.mkdir()

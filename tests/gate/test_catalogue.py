@@ -115,3 +115,14 @@ def test_another_folder_has_a_catalogue_only_when_named(monkeypatch, tmp_path):
     assert catalogue.docs_file(catalogue.repository.DAGS) == catalogue.DOCS_FILE
     monkeypatch.setenv("GATE_DAGS_DOC_FILE", str(tmp_path / "dags.md"))
     assert catalogue.docs_file(tmp_path) == tmp_path / "dags.md"
+
+
+def test_a_dag_without_doc_md_is_described_by_its_description_s_first_line():
+    from airflow.sdk import DAG
+
+    described = DAG("redshift__described", schedule=None, description="\n# Loads the sales.\nMore.")
+    documented = DAG("redshift__documented", schedule=None, doc_md="Documented.", description="Described.")
+
+    assert catalogue._doc_line(described) == "Loads the sales."
+    assert catalogue._doc_line(documented) == "Documented."
+    assert catalogue._doc_line(DAG("redshift__bare", schedule=None)) == ""

@@ -5,10 +5,12 @@ Every credential-shaped value is assembled at run time, so this file passes its 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -20,6 +22,7 @@ GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
 SLACK_WEBHOOK = "https://hooks.slack.com/services/" + "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
 PRIVATE_KEY = "-----BEGIN RSA " + "PRIVATE KEY-----"
 PASSWORD_URI = "postgresql://etl:" + "s3cretPassw0rd" + "@db:5432/dw"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
 ALLOW = "  # " + secret_scan.ALLOWLIST_COMMENT
 
 CORPUS = "\n".join(
@@ -188,6 +191,10 @@ def test_in_random_binary_data_the_key_is_found_on_its_line():
         ("(?i:abc)def", {"def"}),  # a scoped flag changes case: not usable as an exact literal
         ("[a-z]+@[a-z]+", {"@"}),
         ("[a-z]+[0-9]?", None),
+        ("(abc)[0-9]", {"abc"}),  # a capturing group's literals are required like the others
+        ("(?-i:abc)d", {"d"}),  # so is removing one: the group's literals are not used
+        ("(?:abc)?d", {"d"}),  # a repeat of minimum 0 requires nothing
+        ("(?:abc)+d", {"abc"}),  # one of minimum 1 requires its literals
     ],
 )
 def test_required_literals_are_in_every_match(pattern, required):
@@ -246,3 +253,146 @@ def test_more_than_one_tree_is_refused_before_anything_is_scanned(repo, monkeypa
     assert captured.out == ""
     assert captured.err.startswith(f"secret scan: one tree at most, got 2 ({first} {first}).")
     assert "Fix: python -m gate.secret_scan [TREE]" in captured.err
+
+
+def test_a_text_is_read_line_by_line_and_a_binary_as_its_printable_runs_numbered_by_line():
+    assert secret_scan.readable(b"a = 1\nb\n\xc3\xa9t\xc3\xa9\n") == (["a = 1", "b", "\u00e9t\u00e9"], None)
+    binary = b"\nshort\0" + b"first run\r\n\x01\n" + b"second run\0"
+    assert secret_scan.readable(binary) == (["first run", "second run"], [2, 4])
+
+
+def test_a_key_after_a_leading_line_break_is_found_on_its_line():
+    text = f"\nkey = {ACCESS_KEY_ID}\n".encode()
+    binary = f"\nkey = {ACCESS_KEY_ID}\0".encode()
+
+    assert secret_scan._lines_with_literals(text) == {2}
+    found = secret_scan.scan([("a.cfg", text, None), ("b.bin", binary, None)])
+    assert [str(f) for f in found] == ["a.cfg:2: AWS Access Key", "b.bin:2: AWS Access Key"]
+
+
+def test_the_lines_with_literals_are_those_holding_one_in_its_case_or_any_case_when_the_pattern_ignores_it():
+    data = b"retries = 3\nid = AKIA\r\nakia\r\n\rdb_PassWord = x\nsha = 'f463'\n"
+
+    assert secret_scan._lines_with_literals(data) == {2, 5}  # AKIA needs its case; password any case
+
+
+def test_the_literal_plan_holds_each_detector_s_literals_in_their_case_or_folded():
+    plan = secret_scan._literal_plan()
+
+    assert plan is not None
+    exact, folded = plan
+    assert {b"BEGIN RSA PRIVATE KEY", b"AccountKey=", b"://"} <= set(exact)
+    assert {b"password", b"xox", b"https://hooks.slack.com/services/t"} <= set(folded)
+    assert list(exact) == sorted(exact) and list(folded) == sorted(folded)
+    assert all(literal == literal.lower() for literal in folded) and b"password" not in exact
+
+
+def test_the_candidate_expression_matches_the_lines_a_detector_pattern_matches_and_no_other():
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    patterns = [
+        pattern
+        for cls in get_mapping_from_secret_type_to_class().values()
+        if cls.__name__ not in secret_scan.SKIPPED_DETECTORS
+        for pattern in cls().denylist
+    ]
+    candidates = secret_scan._candidate_pattern()
+    lines = secret_scan.lines_of(CORPUS.encode())
+
+    matched = [n for n, line in enumerate(lines, 1) if candidates.search(line)]
+    assert matched == [n for n, line in enumerate(lines, 1) if any(p.search(line) for p in patterns)]
+    assert matched == [2, 4, 5, 6, 7, 8]
+
+
+def test_keys_in_another_case_are_found_where_the_detector_ignores_case(tmp_path):
+    """The AWS secret and Slack webhook patterns ignore case: their upper-case forms are found too."""
+    path = tmp_path / "settings.py"
+    path.write_text(f'AWS_TOKEN = "{AWS_SECRET}"\nWEBHOOK = "{SLACK_WEBHOOK.upper()}"\n')
+
+    found = [(f.line, f.kind) for f in secret_scan.scan([("settings.py", path.read_bytes(), None)])]
+
+    assert found == detect_secrets_findings(path, tmp_path) == [(1, "AWS Access Key"), (2, "Slack Token")]
+
+
+def test_an_allowlist_comment_on_the_line_before_accepts_the_next_line_only(tmp_path):
+    path = tmp_path / "settings.py"
+    key = f'KEY = "{ACCESS_KEY_ID}"'
+    path.write_text(f"{key}\n# pragma: allowlist nextline secret\n{key}\n{key}\n")
+
+    found = [(f.line, f.kind) for f in secret_scan.scan([("settings.py", path.read_bytes(), None)])]
+
+    assert found == detect_secrets_findings(path, tmp_path) == [(1, "AWS Access Key"), (4, "AWS Access Key")]
+
+
+def test_only_lines_of_the_text_are_scanned_neither_line_0_nor_one_past_the_last():
+    texts = [f"a = '{ACCESS_KEY_ID}'", f"b = '{ACCESS_KEY_ID}'"]
+
+    with secret_scan._detectors():
+        assert secret_scan._scan_lines("x.cfg", texts, None, {0, 3}) == set()
+        assert sorted(f.line for f in secret_scan._scan_lines("x.cfg", texts, None, {1, 2})) == [1, 2]
+
+
+def test_the_cache_is_keyed_by_the_scanner_s_version(repo, monkeypatch):
+    (repo / "dags/settings.py").write_text(f'KEY_ID = "{ACCESS_KEY_ID}"\n')
+    tree = commit(repo)
+    monkeypatch.chdir(repo)
+
+    assert secret_scan.main([tree]) == 1
+
+    cached = json.loads((repo / secret_scan.CACHE_FILE).read_text())
+    assert cached["version"] == secret_scan._cache_version() and len(cached["version"]) == 64
+
+
+def test_findings_are_headed_by_the_tree_s_short_hash(repo, monkeypatch, capsys):
+    (repo / "dags/settings.py").write_text(f'KEY_ID = "{ACCESS_KEY_ID}"\n')
+    tree = commit(repo)
+    monkeypatch.chdir(repo)
+
+    assert secret_scan.main([tree]) == 1
+
+    assert capsys.readouterr().out.startswith(
+        f"secret scan: possible credentials in tree {tree[:12]}:\n  dags/settings.py:1: AWS Access Key\n"
+    )
+
+
+def test_the_seconds_reported_are_those_the_scan_took(repo, monkeypatch, capsys):
+    tree = commit(repo)
+    monkeypatch.chdir(repo)
+
+    started = time.monotonic()
+    assert secret_scan.main([tree]) == 0
+    took = time.monotonic() - started
+
+    seconds = float(re.search(r"\((\d+\.\d)s\)", capsys.readouterr().out).group(1))
+    assert 0 <= seconds <= round(took, 1)
+
+
+def test_a_detector_pattern_without_a_literal_leaves_no_plan_every_line_is_read(tmp_path):
+    """A custom detector (detect-secrets loads them from a file) whose pattern needs no literal."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.settings import transient_settings
+
+    plugin = tmp_path / "hex_detector.py"
+    plugin.write_text(
+        "import re\nfrom detect_secrets.plugins.base import RegexBasedDetector\n\n\n"
+        "class HexDetector(RegexBasedDetector):\n"
+        "    secret_type = 'Hex'\n"
+        "    denylist = [re.compile('[0-9a-f]{40}')]\n"
+    )
+    caches = [
+        get_mapping_from_secret_type_to_class,
+        secret_scan._literal_plan,
+        secret_scan._candidate_pattern,
+    ]
+    for cache in caches:
+        cache.cache_clear()
+    try:
+        with transient_settings({"plugins_used": [{"name": "HexDetector", "path": f"file://{plugin}"}]}):
+            assert secret_scan._literal_plan() is None
+            assert (
+                secret_scan._lines_with_literals(b"sha = f4632777824e7365cc580c530425cb9bfdfb0d9b\n") is None
+            )
+            assert secret_scan._candidate_pattern().search("sha = f4632777824e7365cc580c530425cb9bfdfb0d9b")
+    finally:
+        for cache in caches:
+            cache.cache_clear()

@@ -16,11 +16,15 @@ from gate.summary import (
     COLLECTION_RANK,
     OTHER_RANK,
     SHOWN_CAUSES,
+    SHOWN_LOG,
     Failure,
+    cause_line,
     diagnosis,
     main,
+    outcome_counts,
     root_causes,
     step_problems,
+    subjects_of,
 )
 from tests.gate.test_gate_run import run_dag_suite
 
@@ -269,3 +273,267 @@ def test_a_failed_secret_scan_is_summed_up_with_its_own_cause_and_fix(tmp_path, 
     )
     assert outside_git == ([cause], ["run from a git checkout of the repository."])
     assert no_log == ([], [FIX])
+
+
+@pytest.mark.parametrize("count", [10, 11])
+def test_flake8_shows_its_first_ten_findings_and_counts_the_rest(tmp_path, count):
+    """At the limit every finding is shown; one past it, the last is counted."""
+    (tmp_path / "flake8.log").write_text(
+        "".join(f"./dags/x.py:{n}:1: E225 missing whitespace around operator\n" for n in range(1, count + 1))
+    )
+
+    problems, _ = step_problems(tmp_path, ["flake8"], tmp_path)
+
+    assert problems[:10] == [
+        f"flake8: dags/x.py:{n}:1: E225 missing whitespace around operator" for n in range(1, 11)
+    ]
+    assert problems[10:] == ([] if count == 10 else ["flake8: ... and 1 more"])
+
+
+def test_a_failure_without_a_message_is_its_label_and_test_alone():
+    assert cause_line(failure("t.py::test_x", "")) == "FAILED t.py::test_x"
+    assert cause_line(failure("t.py::test_x", "\n  boom \n", kind="error")) == "ERROR t.py::test_x - boom"
+    assert cause_line(failure("t.py", "E", COLLECTION_RANK, kind="collection")) == "ERROR t.py - E"
+
+
+def test_a_module_that_does_not_import_is_recorded_with_the_exception_pytest_names(tmp_path):
+    (tmp_path / "test_broken.py").write_text("import no_such_module  # noqa: F401\n")
+
+    record = run_plugin(tmp_path, "--continue-on-collection-errors")
+
+    assert record["failures"][0]["message"] == "ModuleNotFoundError: No module named 'no_such_module'"
+
+
+def test_a_skipped_test_is_counted_once(tmp_path):
+    (tmp_path / "test_skips.py").write_text(
+        "import pytest\n\n\n@pytest.mark.skip(reason='not here')\ndef test_skipped():\n    pass\n"
+    )
+
+    record = run_plugin(tmp_path, "test_skips.py")
+
+    assert record["counts"] == {"passed": 0, "failed": 0, "errors": 0, "skipped": 1}
+
+
+def test_without_arguments_the_command_prints_its_usage(capsys):
+    assert main([]) == 2
+    assert capsys.readouterr().err == "usage: python -m gate.summary LOGS_DIR [FAILED_STEP...]\n"
+
+
+def test_no_counts_say_no_tests_ran():
+    assert outcome_counts({}) == "no tests ran"
+    assert outcome_counts({"counts": {"failed": 0, "errors": 2, "passed": 0}}) == "2 errors"
+
+
+def test_the_footer_names_the_log_the_user_is_shown_or_the_log_under_the_repository(
+    tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(SHOWN_LOG, raising=False)
+
+    main(["sub/../logs", "pytest"])
+    relative = capsys.readouterr().out.splitlines()[-1]
+    monkeypatch.setenv(SHOWN_LOG, "/tmp/pre-push/pytest.log")
+    main(["sub/../logs", "pytest"])
+    shown = capsys.readouterr().out.splitlines()[-1]
+
+    assert relative == "Fix: the causes above, in order; the whole log: logs/pytest.log"
+    assert shown == "Fix: the causes above, in order; the whole log: /tmp/pre-push/pytest.log"
+
+
+def test_one_dag_breaking_two_rules_is_two_causes():
+    failures = [
+        failure("p::t[a-tags]", "tags: DAG 'a'", 1, ["a"]),
+        failure("p::t[a-owner]", "owner: DAG 'a'", 1, ["a"]),
+    ]
+
+    assert root_causes(failures) == (failures[::-1], 0)
+
+
+def test_the_subjects_come_from_the_message_before_pytest_s_assert_rendering_only():
+    message = "assertions about a failed\nassert ['a', 'b'] == []"
+
+    assert subjects_of({}, message, {"a", "b"}) == ["a"]
+
+
+def test_the_subjects_are_the_known_names_among_the_parameters_a_dag_id_or_its_file():
+    params = {"dag_id": "a", "path": "dags/b.py", "count": 3, "rule": "tags"}
+
+    assert subjects_of(params, "", {"a", "b"}) == ["a", "b"]
+    assert subjects_of({}, "nothing known: -- none", set()) == []
+
+
+def test_the_longest_known_name_in_a_message_is_its_subject():
+    """A DAG id may hold '-' or '.', which end a word: 'a' must not be taken out of 'a-b'."""
+    assert subjects_of({}, "DAG a-b broke", {"a", "a-b"}) == ["a-b"]
+
+
+def test_the_known_names_are_those_of_the_parsed_folder_never_empty(loaded):
+    from gate.summary import _known_names
+
+    names = _known_names()
+
+    assert set(loaded.dags) <= names and {path.stem for path in loaded.files} <= names
+    assert "" not in names
+
+
+def test_a_secret_scan_that_could_not_run_is_its_first_line_and_the_first_line_of_its_fix(tmp_path):
+    (tmp_path / "secret-scan.log").write_text(
+        "secret scan: git ls-tree failed\nsecret scan: (while reading the tree)\n"
+        "Fix: run from a git checkout of the repository.\n(then run it again)\n"
+    )
+
+    assert step_problems(tmp_path, ["secret scan"], tmp_path) == (
+        ["secret scan: git ls-tree failed"],
+        ["run from a git checkout of the repository."],
+    )
+
+
+def test_a_failed_pytest_step_is_summed_up_beside_a_failed_linter(tmp_path, capsys, monkeypatch):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "outcomes.json").write_text(json.dumps({"counts": {"passed": 2}, "failures": []}))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(SHOWN_LOG, raising=False)
+
+    main([str(logs), "flake8", "pytest (fast: not slow)"])
+
+    assert capsys.readouterr().out.splitlines() == [
+        "pytest: 2 passed",
+        "Fix: edit the lines flake8 lists, then: tools/venv.sh flake8 .",
+        "     the causes above, in order; the whole log: logs/pytest.log",
+    ]
+
+
+SUITE_OF_RANKS = """
+import pytest
+
+from gate import inventory  # the plugin names the DAGs of the inventory when it is imported
+
+
+@pytest.mark.dag_gate(rank=0)
+@pytest.mark.parametrize("dag_file", ["redshift__01_create_tables.py"])
+def test_loads(dag_file):
+    assert False, "the file does not import"
+
+
+@pytest.mark.dag_gate
+@pytest.mark.parametrize("dag_id", ["redshift__02_initial_load"])
+def test_rule(dag_id):
+    pytest.fail("tags: DAG redshift__03_incremental_load too")
+
+
+def test_other():
+    pass
+"""
+
+
+def test_a_failure_carries_its_rank_and_the_dags_of_its_parameters_and_message(tmp_path):
+    (tmp_path / "test_ranks.py").write_text(SUITE_OF_RANKS)
+
+    record = run_plugin(tmp_path, "test_ranks.py")
+
+    assert record["counts"] == {"passed": 1, "failed": 2, "errors": 0, "skipped": 0}
+    assert [
+        (f["nodeid"].split("::")[1], f["rank"], f["subjects"], f["message"]) for f in record["failures"]
+    ] == [
+        (
+            "test_loads[redshift__01_create_tables.py]",
+            0,
+            ["redshift__01_create_tables"],
+            "the file does not import\nassert False",
+        ),
+        (
+            "test_rule[redshift__02_initial_load]",
+            1,
+            ["redshift__02_initial_load", "redshift__03_incremental_load"],
+            "tags: DAG redshift__03_incremental_load too",
+        ),
+    ]
+
+
+def test_the_known_names_include_the_files_and_the_files_that_do_not_import(tmp_path, monkeypatch):
+    from gate import loader
+    from gate.summary import _known_names
+
+    (tmp_path / "gamma_file.py").write_text(
+        "from airflow.sdk import DAG\n\nwith DAG(dag_id='gamma', schedule=None):\n    pass\n"
+    )
+    (tmp_path / "broken_file.py").write_text("from airflow.sdk import DAG\n\nraise ValueError('dag')\n")
+    monkeypatch.setitem(loader._LOADED, tmp_path, loader.load(tmp_path))
+
+    assert {"gamma", "gamma_file", "broken_file"} <= _known_names()
+
+
+def test_without_an_outcomes_file_named_the_plugin_records_nothing(tmp_path):
+    (tmp_path / "test_one.py").write_text("def test_passes():\n    pass\n")
+    roots = os.pathsep.join(str(root) for root in repository.IMPORT_ROOTS)
+    env = {k: v for k, v in os.environ.items() if k != "LAKEHOUSE_GATE_OUTCOMES"}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "gate.summary", "-p", "no:cacheprovider", "test_one.py"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": roots},
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir() if path.is_file()) == ["test_one.py"]
+
+
+def test_each_cause_is_under_its_section_files_that_do_not_import_first():
+    failures = [
+        failure("tests/other.py::test_x", "AssertionError: 1 == 2"),
+        failure("tests/dags/policy.py::test[a-tags]", "tags: DAG 'a'", 1, ["a"]),
+        failure("tests/dags/load.py::test_loads[b.py]", "import: dags/b.py does not load", 0, ["b"]),
+        failure("tests/x.py", "ModuleNotFoundError: x", COLLECTION_RANK, kind="collection"),
+    ]
+
+    assert diagnosis({"failures": [asdict(f) for f in failures]}) == [
+        "DAG files that do not import:",
+        "  import: dags/b.py does not load",
+        "DAG rules:",
+        "  tags: DAG 'a'",
+        "Other failures:",
+        "  ERROR tests/x.py - ModuleNotFoundError: x",
+        "  FAILED tests/other.py::test_x - AssertionError: 1 == 2",
+    ]
+
+
+def test_a_file_outside_the_repository_is_named_by_its_own_path(tmp_path):
+    root, outside = tmp_path / "repo", tmp_path / "elsewhere" / "x.py"
+    root.mkdir()
+    (tmp_path / "black.log").write_text(f"would reformat {outside}\n")
+
+    assert step_problems(tmp_path, ["black --check"], root) == (
+        [f"black: would reformat {outside}"],
+        [f"tools/venv.sh black {outside}"],
+    )
+
+
+def test_a_module_with_a_syntax_error_is_recorded_with_the_last_line_pytest_raised(tmp_path):
+    """pytest shows the offending source above the exception: the cause is the exception's own line."""
+    (tmp_path / "test_syntax.py").write_text("def broken(:\n    pass\n")
+
+    record = run_plugin(tmp_path, "--continue-on-collection-errors")
+
+    assert [(f["nodeid"], f["message"]) for f in record["failures"]][0] == (
+        "test_syntax.py",
+        "SyntaxError: invalid syntax",
+    )
+
+
+def test_a_test_whose_setup_fails_is_one_error(tmp_path):
+    (tmp_path / "test_setup.py").write_text(
+        "import pytest\n\n\n@pytest.fixture\ndef broken():\n    raise RuntimeError('no database')\n\n\n"
+        "def test_needs_it(broken):\n    pass\n"
+    )
+
+    record = run_plugin(tmp_path, "test_setup.py")
+
+    assert record["counts"] == {"passed": 0, "failed": 0, "errors": 1, "skipped": 0}
+    assert [(f["nodeid"], f["kind"], f["message"]) for f in record["failures"]] == [
+        ("test_setup.py::test_needs_it", "error", "RuntimeError: no database")
+    ]

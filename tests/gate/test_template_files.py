@@ -115,3 +115,46 @@ def test_a_template_text_is_traced_to_its_file_past_files_that_cannot_be_read(tm
 
     assert file_of(env, "MERGE INTO t;\n") == tmp_path / "b_merge.sql"
     assert file_of(env, "SELECT 2;\n") is None
+
+
+def test_at_most_three_suggestions_best_then_by_name():
+    # each 0.957 to daily_sales
+    names = ["xdaily_sales", "daily_salesx", "daily_saless", "daily_sales_"]
+
+    assert closest("daily_sales", names) == ["daily_sales_", "daily_saless", "daily_salesx"]
+
+
+def test_a_suggestion_just_below_the_best_less_nearly_is_not_kept():
+    # daily_saless 0.957 (the best), daily_sal 0.9: below 0.957 - NEARLY (0.907) by less than 0.01
+    assert closest("daily_sales", ["daily_sal", "daily_saless"]) == ["daily_saless"]
+
+
+def test_the_templates_are_the_files_of_the_search_path_the_first_folder_winning(tmp_path):
+    import jinja2
+
+    from gate.template_files import _templates
+
+    first, second = tmp_path / "dags", tmp_path / "sql"
+    for folder in (first, second):
+        (folder / "ddl" / "__pycache__").mkdir(parents=True)
+        (folder / "ddl" / "schema.sql").write_text("SELECT 1;\n")
+        (folder / "ddl" / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"\0")
+    (second / "ddl" / "sales.sql").write_text("SELECT 2;\n")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(first), str(second)]))
+
+    assert _templates(env) == {
+        "ddl/schema.sql": first / "ddl" / "schema.sql",
+        "ddl/sales.sql": second / "ddl" / "sales.sql",
+    }
+    assert list(_templates(env, ".sql")) == ["ddl/schema.sql", "ddl/sales.sql"]
+
+
+def test_an_empty_text_is_no_template_file_even_beside_an_empty_file(tmp_path):
+    import jinja2
+
+    from gate.template_files import file_of
+
+    (tmp_path / "empty.sql").write_text("")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(tmp_path)]))
+
+    assert file_of(env, "") is None

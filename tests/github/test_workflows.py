@@ -474,3 +474,195 @@ def test_a_deploy_without_the_credentials_step_is_told_only_that():
 def test_a_pin_violation_names_the_line_it_is_on():
     text = "steps:\n  - uses: ./local-action\n      - uses: actions/checkout@v4\n"
     assert pin_violations(text) == ["line 3: actions/checkout@v4 is not pinned to a full commit SHA"]
+
+
+def test_a_pin_s_version_is_the_first_word_of_its_comment():
+    sha, version = REVIEWED_PINS["actions/checkout"]
+
+    assert pin_violations(f"      - uses: actions/checkout@{sha} # {version} (latest)") == []
+    assert pin_violations(f"      - uses: actions/checkout@{sha} # latest {version}") == [
+        f"line 1: actions/checkout must be @{sha} # {version} (got @{sha} # latest {version})"
+    ]
+
+
+@pytest.mark.parametrize(
+    "needs, violation",
+    [("test", False), (["lint", "test"], False), ("tests", True), (["tests"], True)],
+)
+def test_the_deploy_needs_the_test_job_by_its_exact_name(needs, violation):
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    workflow["jobs"]["deploy"]["needs"] = needs
+
+    assert ("deploy must need the test job" in sync_workflow_violations(workflow)) is violation
+
+
+def test_the_gate_s_first_checkout_is_the_one_that_needs_the_history():
+    workflow = copy.deepcopy(load(TEST_WORKFLOW.read_text()))
+    gate_steps = workflow["jobs"]["gate"]["steps"]
+    checkout = step(workflow, "gate", "actions/checkout@")
+    other = {"uses": checkout["uses"], "with": {"repository": "data-platform/docs", "path": "docs-site"}}
+    message = "gate: the checkout needs fetch-depth: 0 (the pull-request view reads the base commit)"
+
+    gate_steps.insert(gate_steps.index(checkout) + 1, other)
+    assert message not in gate_workflow_violations(workflow)
+
+    gate_steps.remove(other)
+    gate_steps.insert(gate_steps.index(checkout), other)
+    assert message in gate_workflow_violations(workflow)
+
+
+GATE_AFTER_CREDENTIALS = (
+    "deploy must run ./run_tests.sh --fast before the AWS credentials step, then "
+    "./sync_dags.sh --skip-gate-run (no test runs with the deploy role's session)"
+)
+
+
+def test_the_first_credentials_step_is_the_one_the_head_check_and_the_gate_must_come_before():
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    deploy_steps = workflow["jobs"]["deploy"]["steps"]
+    first = copy.deepcopy(step(workflow, "deploy", "configure-aws-credentials@"))
+    first["with"]["role-session-name"] = "early"
+    deploy_steps.insert(0, first)
+
+    assert sync_workflow_violations(workflow) == [
+        "deploy must assume a role (OIDC) named by a repository variable",
+        "deploy must refuse a commit that is no longer the head of main (a re-run of an old run), "
+        "before the AWS credentials step (step id head-of-main)",
+        GATE_AFTER_CREDENTIALS,
+    ]
+
+
+def test_a_second_test_run_after_the_credentials_step_is_refused():
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    deploy_steps = workflow["jobs"]["deploy"]["steps"]
+    deploy_steps.insert(-1, {"run": "./run_tests.sh --fast"})
+
+    assert sync_workflow_violations(workflow) == [GATE_AFTER_CREDENTIALS]
+
+
+def test_a_second_sync_without_skip_gate_run_is_refused_for_both_reasons():
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    deploy_steps = workflow["jobs"]["deploy"]["steps"]
+    deploy_steps.append(
+        {"run": './sync_dags.sh --target "s3://$MWAA_BUCKET" --environment "$MWAA_ENVIRONMENT"'}
+    )
+
+    assert sync_workflow_violations(workflow) == [
+        'deploy must run ./sync_dags.sh --target "s3://..." --environment ...',
+        GATE_AFTER_CREDENTIALS,
+    ]
+
+
+def test_the_upgrade_check_needs_exactly_one_job_and_names_those_it_found():
+    workflow = copy.deepcopy(load(UPGRADE_WORKFLOW.read_text()))
+    workflow["jobs"]["report"] = copy.deepcopy(workflow["jobs"]["upgrade-check"])
+
+    assert upgrade_check_workflow_violations(workflow) == [
+        "needs exactly one job, found ['report', 'upgrade-check']"
+    ]
+    workflow["jobs"] = {}
+    assert upgrade_check_workflow_violations(workflow) == ["needs exactly one job, found none"]
+
+
+BASH_FIRST = (
+    "macos: before the tests, put /bin/bash (3.2) first on PATH (ln -s /bin/bash DIR/bash; "
+    'echo DIR >> "$GITHUB_PATH") and check that bash is 3.2'
+)
+
+
+def merge_into(workflow: dict, marker: str, into: str) -> None:
+    """Append the script of the macOS step holding `marker` to the step holding `into`, then drop it."""
+    moved = step(workflow, "macos", marker)
+    step(workflow, "macos", into)["run"] += "\n" + moved["run"]
+    workflow["jobs"]["macos"]["steps"].remove(moved)
+
+
+def test_bash_is_checked_in_a_step_after_the_one_that_puts_it_on_path():
+    """A PATH change through $GITHUB_PATH applies from the next step on: a check in the same step sees the
+    runner's bash."""
+    workflow = copy.deepcopy(load(TEST_WORKFLOW.read_text()))
+    merge_into(workflow, "BASH_VERSINFO", into="/bin/bash")
+
+    assert macos_job_violations(workflow) == [BASH_FIRST]
+
+
+def test_the_bash_check_is_a_step_of_its_own_before_the_tests():
+    """Within one step the order of its lines is not read: the check must be a step before the tests."""
+    workflow = copy.deepcopy(load(TEST_WORKFLOW.read_text()))
+    check = step(workflow, "macos", "BASH_VERSINFO")
+    step(workflow, "macos", "./run_tests.sh")["run"] = check["run"] + "\n./run_tests.sh --fast"
+    workflow["jobs"]["macos"]["steps"].remove(check)
+
+    assert macos_job_violations(workflow) == [BASH_FIRST]
+
+
+def test_one_step_running_the_fast_gate_then_the_hook_tests_is_accepted():
+    workflow = copy.deepcopy(load(TEST_WORKFLOW.read_text()))
+    merge_into(workflow, "tests/hooks", into="./run_tests.sh")
+
+    assert macos_job_violations(workflow) == []
+
+
+HEAD_CHECK_MISSING = (
+    "deploy must refuse a commit that is no longer the head of main (a re-run of an old run), "
+    "before the AWS credentials step (step id head-of-main)"
+)
+
+
+@pytest.mark.parametrize(
+    "replace, by",
+    [
+        ('"repos/$GITHUB_REPOSITORY/commits/main"', '"repos/$GITHUB_REPOSITORY/branches"'),
+        ("$GITHUB_SHA", "$GITHUB_REF_NAME"),  # compares main with the branch name, not this run's commit
+    ],
+    ids=["not-reading-main", "not-comparing-the-run-s-commit"],
+)
+def test_a_head_check_that_reads_main_or_compares_this_run_s_commit_alone_is_refused(replace, by):
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    head_check = step(workflow, "deploy", "commits/main")
+    assert replace in head_check["run"]
+    head_check["run"] = head_check["run"].replace(replace, by)
+
+    assert sync_workflow_violations(workflow) == [HEAD_CHECK_MISSING]
+
+
+def test_a_sync_without_its_environment_is_refused():
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    sync = step(workflow, "deploy", "./sync_dags.sh")
+    sync["run"] = sync["run"].replace('--environment "$MWAA_ENVIRONMENT"', "")
+
+    assert sync_workflow_violations(workflow) == [
+        'deploy must run ./sync_dags.sh --target "s3://..." --environment ...'
+    ]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda w: step(w, "deploy", "configure-aws-credentials@")["with"].update(
+            {"aws-access-key-id": "${{ vars.AWS_ACCESS_KEY_ID }}"}
+        ),
+        lambda w: w["jobs"]["deploy"]["env"].update({"TOKEN": "${{ secrets.TOKEN }}"}),
+    ],
+    ids=["a-key-input-without-secrets", "secrets-without-a-key-input"],
+)
+def test_a_key_input_or_a_secret_alone_is_refused(mutate):
+    workflow = copy.deepcopy(load(SYNC_WORKFLOW.read_text()))
+    mutate(workflow)
+
+    assert sync_workflow_violations(workflow) == [
+        "no long-lived keys or secrets: the role session comes from OIDC"
+    ]
+
+
+def test_the_pull_request_view_in_the_gate_s_own_step_is_refused():
+    """A failing ./run_tests.sh ends its step's script: the view must be a later step of its own."""
+    workflow = copy.deepcopy(load(TEST_WORKFLOW.read_text()))
+    view = step(workflow, "gate", "gate.github_report")
+    gate = step(workflow, "gate", "./run_tests.sh")
+    gate.update({"if": view["if"], "run": gate["run"] + "\n" + view["run"]})
+    workflow["jobs"]["gate"]["steps"].remove(view)
+
+    assert gate_workflow_violations(workflow) == [
+        "gate: after ./run_tests.sh, run the pull-request view: python -m gate.github_report --base"
+    ]

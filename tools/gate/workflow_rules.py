@@ -118,7 +118,7 @@ def pull_request_view_violations(job_steps: list[dict]) -> list[str]:
         found.append(
             "gate: ./run_tests.sh needs env GATE_BASE_REF (the base commit the schedule review uses)"
         )
-    if view is None or gate is None or view < gate:
+    if view is None or gate is None or view <= gate:  # in the gate's step, a failing gate ends the script
         found.append(
             "gate: after ./run_tests.sh, run the pull-request view: python -m gate.github_report --base"
         )
@@ -251,7 +251,8 @@ def sync_workflow_violations(workflow: dict) -> list[str]:
             "only a run started by hand deploys an older commit: workflow_dispatch input deploy_older_commit "
             f"(boolean, default false), honoured only when {DISPATCH_ONLY}"
         )
-    if not gate or gate[0] > first_credentials or not sync or "--skip-gate-run" not in sync[0]:
+    # Every test run before the credentials, every sync without a test run of its own.
+    if not gate or gate[-1] > first_credentials or not sync or any("--skip-gate-run" not in s for s in sync):
         found.append(
             "deploy must run ./run_tests.sh --fast before the AWS credentials step, then "
             "./sync_dags.sh --skip-gate-run (no test runs with the deploy role's session)"
