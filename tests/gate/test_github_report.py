@@ -193,6 +193,20 @@ def test_the_inventory_and_catalogue_checks_are_annotated_on_their_files(repo_ro
     assert github_report.locate(docs, {}, {}, repo_root) == ("docs/dags.md", 1)
 
 
+@pytest.mark.parametrize("count", [25, 26])
+def test_the_summary_lists_25_failures_and_counts_the_rest(count):
+    found = [
+        Failure("FAILED", f"tests/dags/test_x.py::test_{number}", "broke") for number in range(1, count + 1)
+    ]
+
+    lines = github_report.summary([("FAILED", "pytest")], found, None, None, {}, {}, ({}, "")).splitlines()
+
+    start = lines.index(f"### Failures ({count})") + 2
+    listed = lines[start : lines.index("", start)]
+    assert listed[:25] == [f"- `tests/dags/test_x.py::test_{number}`: broke" for number in range(1, 26)]
+    assert listed[25:] == ([] if count == 25 else ["- ... and 1 more (the job log has them all)"])
+
+
 def test_workflow_command_characters_are_escaped(repo_root):
     failure = Failure("ERROR", "tests/x.py::test_a[b:c,d]", "50% done\nsecond line")
     [line] = github_report.annotations([failure], {}, "", repo_root)

@@ -67,6 +67,7 @@ def failures(log: str) -> list[Failure]:
 
 
 MAX_MESSAGE_LINES = 20
+MAX_LISTED_FAILURES = 25  # in the job summary; the annotations and the job log have them all
 
 
 def _in_repository(path: str) -> bool:
@@ -228,8 +229,9 @@ def summary(
         out.append("**The gate did not finish**: no step results in `build/test-logs/gate-steps`.")
     if found:
         out += ["", f"### Failures ({len(found)})", ""]
-        out += [f"- `{f.nodeid}`: {f.message}" for f in found[:25]]
-        out += [f"- ... and {len(found) - 25} more (the job log has them all)"] if len(found) > 25 else []
+        out += [f"- `{f.nodeid}`: {f.message}" for f in found[:MAX_LISTED_FAILURES]]
+        unlisted = len(found) - MAX_LISTED_FAILURES
+        out += [f"- ... and {unlisted} more (the job log has them all)"] if unlisted > 0 else []
     out += [""]
     if commit is None:
         out.append(f"No base commit to compare with (`{base_ref or 'none given'}`): nothing to compare.")
