@@ -211,6 +211,82 @@ def test_workflow_command_characters_are_escaped(repo_root):
     failure = Failure("ERROR", "tests/x.py::test_a[b:c,d]", "50% done\nsecond line")
     [line] = github_report.annotations([failure], {}, "", repo_root)
     assert line == "::error file=tests/x.py,line=1,title=ERROR test_a[b%3Ac%2Cd]::50%25 done%0Asecond line"
+    odd_path = Failure("FAILED", "tests/a:b,c/test_x.py::test_a", "broke")
+    [line] = github_report.annotations([odd_path], {}, "", repo_root)
+    assert line == "::error file=tests/a%3Ab%2Cc/test_x.py,line=1,title=FAILED test_a::broke"
+
+
+def test_a_failure_is_a_value():
+    """Failures are compared and kept as they were read: equal ones are one key, none can be changed."""
+    import dataclasses
+
+    failure = Failure("FAILED", "tests/x.py::test_a", "broke")
+    assert {failure: 1}[Failure("FAILED", "tests/x.py::test_a", "broke")] == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        failure.message = ""
+
+
+# As ./run_tests.sh runs pytest: on xdist workers, collection errors do not stop the run.
+WORKER_TESTS = """
+import pytest
+
+
+def test_located_message():
+    pytest.fail("dags/redshift__99_new.py:12: Variable.get at parse time, for every parse of the file.\\n"
+                "Fix: read it in a template: {{ var.value.bucket }}", pytrace=False)
+
+
+def test_plain_message():
+    pytest.fail("DAG 'redshift__x' (dags/redshift__x.py): owner is 'airflow'. Fix: set owner", pytrace=False)
+"""
+
+
+@pytest.fixture(scope="module")
+def worker_log(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("workers")
+    (folder / "test_workers.py").write_text(WORKER_TESTS)
+    (folder / "test_syntax.py").write_text("def (\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rfE", "--continue-on-collection-errors"]
+        + ["-p", "no:cacheprovider", "-n", "1", "."],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "[gw0] linux" in done.stdout  # each failure's section names its worker
+    return done.stdout
+
+
+def test_a_message_without_traceback_is_whole_without_the_worker_line(worker_log, repo_root):
+    """A message may begin with the file and line it is about (a diagnosis does): it is still the message,
+    read whole from its section, not the short summary's cut."""
+    found = {failure.nodeid: failure for failure in github_report.failures(worker_log)}
+
+    assert found["test_workers.py::test_located_message"].message == (
+        "dags/redshift__99_new.py:12: Variable.get at parse time, for every parse of the file.\n"
+        "Fix: read it in a template: {{ var.value.bucket }}"
+    )
+    assert found["test_workers.py::test_plain_message"].message == (
+        "DAG 'redshift__x' (dags/redshift__x.py): owner is 'airflow'. Fix: set owner"
+    )
+    syntax = found["test_syntax.py"]
+    assert syntax.outcome == "ERROR" and syntax.message.endswith("SyntaxError: invalid syntax")
+    assert syntax.message.startswith('File "') and "def (" in syntax.message
+    lines = github_report.annotations([syntax], {}, worker_log, repo_root)
+    assert lines[0].startswith("::error file=test_syntax.py,line=1,title=ERROR test_syntax.py::File ")
+
+
+def test_an_older_base_inventory_is_said_to_record_no_structure():
+    """An inventory of the older format records only each DAG's file: its DAGs are not compared."""
+    entry = {"file": "a.py", "tasks": ["load"], "edges": [], "schedule": "manual (no schedule)"}
+    head = {"a": entry, "b": {**entry, "file": "b.py"}, "c": {**entry, "file": "c.py"}}
+    older = {"a": {"file": "a.py"}, "b": {"file": "b.py"}, "c": head["c"]}
+
+    assert github_report.dag_changes(older, head) == [
+        "- the base records no structure for 2 DAGs (an older inventory)"
+    ]
+    assert github_report.dag_changes(head, head) == []
 
 
 ADDED_TASK = (

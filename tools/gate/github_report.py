@@ -89,7 +89,8 @@ def _sections(log: str) -> dict[str, tuple[str, tuple[str, int] | None]]:
         errors = [line[1:].strip() for line in body if line.startswith("E ")]
         frames = [TRACEBACK_LINE.match(line) for line in body]
         frames = [(frame[1], int(frame[2])) for frame in frames if frame]
-        traced = errors or frames or any(line.startswith(">") for line in body)
+        # A traceback has `E` lines or a `>` source line; a message without one may itself begin "x.py:12: "
+        traced = errors or any(line.startswith(">") for line in body)
         text = errors if traced else [line for line in body if line.strip() and not line.startswith("[gw")]
         ours = [frame for frame in frames if _in_repository(frame[0])]
         parsed[name] = ("\n".join(text[:MAX_MESSAGE_LINES]).strip(), ours[-1] if ours else None)
