@@ -226,3 +226,38 @@ def test_the_summary_table_shows_each_change(snapshots):
         "| 1 -> 1 | 1 -> more than 48 | **REFUSED**<br>more than 48 runs per day, more than "
         "schedule_max_runs_per_day = 48 |"
     )
+
+
+def test_a_start_date_in_the_future_counts_the_runs_from_it():
+    """The next days' runs of a DAG starting in three days begin then, not at the review."""
+    now = pendulum.datetime(2030, 1, 1, 12)
+    daily = cron_entry(pendulum.datetime(2030, 1, 4), catchup=False)
+
+    runs = schedule_changes.runs(daily, now, 10, 100)
+
+    assert (runs.at_unpause, runs.next_days) == (0, 5)  # logical dates Jan 4 to 8, before Jan 8 12:00
+    assert runs.per_day_words() == f"{5 / 7:.3g}"
+
+
+def test_a_schedule_without_a_start_date_counts_the_runs_from_the_review():
+    """Airflow 3 takes a schedule without start_date (catch-up off): its runs start from the review's now."""
+    now = pendulum.datetime(2030, 1, 1, 12)
+    daily = {**cron_entry(now, catchup=False), "start_date": None}
+
+    assert schedule_changes.runs(daily, now, 10, 100).next_days == 7  # logical dates Jan 2 to 8
+
+
+@pytest.mark.parametrize("kind", ["name", "uri"])
+def test_a_condition_on_an_asset_reference_is_met_by_the_dag_that_updates_it(kind):
+    """Asset.ref(name=...) or Asset.ref(uri=...) in a schedule, as the scheduler decodes it."""
+    from airflow.sdk import Asset
+    from airflow.serialization.serialized_objects import encode_timetable
+    from airflow.timetables.simple import AssetTriggeredTimetable
+
+    label = {"name": "orders", "uri": "s3://lake/orders/"}[kind]
+    timetable = AssetTriggeredTimetable(Asset.ref(**{kind: label}))
+    entry = {"timetable": encode_timetable(timetable), "consumes": [label]}
+
+    assert type(schedule_changes.timetable_of(entry).asset_condition).__name__ == f"Asset{kind.title()}Ref"
+    assert schedule_changes.satisfiable(entry, {label, "other"})
+    assert not schedule_changes.satisfiable(entry, {"other"})
