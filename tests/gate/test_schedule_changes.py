@@ -261,3 +261,28 @@ def test_a_condition_on_an_asset_reference_is_met_by_the_dag_that_updates_it(kin
     assert type(schedule_changes.timetable_of(entry).asset_condition).__name__ == f"Asset{kind.title()}Ref"
     assert schedule_changes.satisfiable(entry, {label, "other"})
     assert not schedule_changes.satisfiable(entry, {"other"})
+
+
+def test_the_base_is_the_commit_gate_base_ref_names_else_the_recorded_snapshot(monkeypatch, repo_root):
+    import json
+    import subprocess
+
+    def git(*args) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=repo_root, capture_output=True, text=True, check=True
+        ).stdout
+
+    head = git("rev-parse", "HEAD").strip()
+    monkeypatch.setenv("GATE_BASE_REF", "HEAD")
+    assert schedule_changes.gate_base() == (
+        f"the base commit HEAD ({head[:12]})",
+        json.loads(git("show", f"{head}:tools/gate/inventory.json")),
+    )
+
+    monkeypatch.setenv("GATE_BASE_REF", "no-such-branch")
+    assert schedule_changes.gate_base() == (
+        "the recorded snapshot inventory.json (GATE_BASE_REF=no-such-branch is not a commit here)",
+        inventory.read_snapshot(),
+    )
+    monkeypatch.delenv("GATE_BASE_REF")
+    assert schedule_changes.gate_base() == ("the recorded snapshot inventory.json", inventory.read_snapshot())
