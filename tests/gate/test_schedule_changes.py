@@ -230,12 +230,13 @@ def test_the_summary_table_shows_each_change(snapshots):
 
 def test_a_start_date_in_the_future_counts_the_runs_from_it():
     """The next days' runs of a DAG starting in three days begin then, not at the review."""
-    now = pendulum.datetime(2030, 1, 1, 12)
-    daily = cron_entry(pendulum.datetime(2030, 1, 4), catchup=False)
+    midnight = pendulum.now("UTC").start_of("day")
+    now = midnight.add(hours=12)
+    daily = cron_entry(midnight.add(days=3), catchup=False)
 
     runs = schedule_changes.runs(daily, now, 10, 100)
 
-    assert (runs.at_unpause, runs.next_days) == (0, 5)  # logical dates Jan 4 to 8, before Jan 8 12:00
+    assert (runs.at_unpause, runs.next_days) == (0, 5)  # the days 3 to 7 from today, before day 7 at noon
     assert runs.per_day_words() == f"{5 / 7:.3g}"
 
 
@@ -286,3 +287,48 @@ def test_the_base_is_the_commit_gate_base_ref_names_else_the_recorded_snapshot(m
     )
     monkeypatch.delenv("GATE_BASE_REF")
     assert schedule_changes.gate_base() == ("the recorded snapshot inventory.json", inventory.read_snapshot())
+
+
+def test_an_end_date_within_the_next_days_stops_the_count_and_shows_in_the_settings():
+    now = pendulum.datetime(2030, 1, 1, 12)
+    ending = {
+        **cron_entry(pendulum.datetime(2029, 12, 1), catchup=False),
+        "end_date": "2030-01-04T00:00:00+00:00",
+    }
+
+    assert schedule_changes.runs(ending, now, 10, 100).next_days == 2  # Jan 2 and 3: Jan 4 is the end
+    assert schedule_changes.settings_words(ending) == (
+        "At 00:00 (cron `0 0 * * *` UTC, data intervals); start 2029-12-01T00:00:00+00:00; catch-up off; "
+        "end 2030-01-04T00:00:00+00:00"
+    )
+
+
+def test_a_run_whose_logical_date_is_the_end_of_the_next_days_is_not_counted():
+    """Reviewed at midnight: the next 7 days hold the runs of Jan 1 to 7; Jan 8 is the first after them."""
+    now = pendulum.datetime(2030, 1, 1)
+    daily = cron_entry(pendulum.datetime(2029, 12, 1), catchup=False)
+
+    runs = schedule_changes.runs(daily, now, 10, 100)
+
+    assert (runs.next_days, runs.per_day, runs.per_day_words()) == (7, 1, "1")
+
+
+def test_an_asset_renamed_where_it_is_updated_reviews_only_the_dags_it_leaves_unsatisfied():
+    """The repository's own snapshot: redshift__04 updates its asset under a new name; its consumer is
+    reviewed, the consumers of the assets still updated are not."""
+    import copy
+
+    base = inventory.read_snapshot()
+    head = copy.deepcopy(base)
+    head["redshift__04_unload_sales_by_category"]["produces"] = ["s3_tickit_sales_by_category_v2"]
+    assert [d for d, e in head.items() if e["consumes"]] == [
+        "datalake__02_tickit_gold",
+        "redshift__02_initial_load",
+        "redshift__04_unload_sales_by_category",
+        "redshift__05_catalog_sales_by_category",
+    ]
+
+    result = schedule_changes.review(base, head, pendulum.now("UTC"), load_policy(), {})
+
+    assert [change.dag_id for change in result.changes] == ["redshift__05_catalog_sales_by_category"]
+    assert result.refused == result.changes
