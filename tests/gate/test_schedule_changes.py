@@ -332,3 +332,22 @@ def test_an_asset_renamed_where_it_is_updated_reviews_only_the_dags_it_leaves_un
 
     assert [change.dag_id for change in result.changes] == ["redshift__05_catalog_sales_by_category"]
     assert result.refused == result.changes
+
+
+def test_counts_at_their_cap_are_numbers_and_one_past_is_more_than_the_cap():
+    """A count stops one past its cap: the cap itself is still a number in the report."""
+    now = pendulum.now("UTC").start_of("day").add(days=2)  # a future midnight: the review's own clock
+    daily = cron_entry(now - timedelta(days=3), catchup=True)  # 3 runs at unpause, 7 in the next 7 days
+
+    at_cap = schedule_changes.runs(daily, now, unpause_cap=3, ahead_cap=7)
+    past_cap = schedule_changes.runs(daily, now, unpause_cap=2, ahead_cap=6)
+
+    assert (at_cap.unpause_words(), at_cap.per_day_words()) == ("3", "1")
+    assert (past_cap.unpause_words(), past_cap.per_day_words()) == ("more than 2", "more than 0.857143")
+
+
+def test_a_schedule_without_assets_is_satisfiable_by_any_dags():
+    """Every timetable without assets has Airflow's null condition (Timetable.asset_condition)."""
+    daily = cron_entry(pendulum.datetime(2024, 1, 1), catchup=False)
+    assert type(schedule_changes.timetable_of(daily).asset_condition).__name__ == "_NullAsset"
+    assert schedule_changes.satisfiable(daily, set())
