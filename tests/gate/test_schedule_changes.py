@@ -351,3 +351,27 @@ def test_a_schedule_without_assets_is_satisfiable_by_any_dags():
     daily = cron_entry(pendulum.datetime(2024, 1, 1), catchup=False)
     assert type(schedule_changes.timetable_of(daily).asset_condition).__name__ == "_NullAsset"
     assert schedule_changes.satisfiable(daily, set())
+
+
+def test_a_condition_on_an_asset_alias_counts_as_satisfiable():
+    """An alias resolves to assets only at run time: no DAG of the repository can be said to miss it."""
+    from airflow.sdk import AssetAlias
+    from airflow.serialization.serialized_objects import encode_timetable
+    from airflow.timetables.simple import AssetTriggeredTimetable
+
+    timetable = AssetTriggeredTimetable(AssetAlias(name="orders_of_the_day"))
+    entry = {"timetable": encode_timetable(timetable), "consumes": ["alias:orders_of_the_day"]}
+
+    assert schedule_changes.satisfiable(entry, set())
+
+
+def test_the_review_counts_from_the_moment_it_is_given_else_from_now():
+    """A daily DAG starting in 30 days: reviewed as of its start, 7 runs in the next days; reviewed now,
+    none yet."""
+    start = pendulum.now("UTC").start_of("day").add(days=30)
+    head = {"d": cron_entry(start, catchup=False)}
+
+    (as_of_start,) = schedule_changes.review({}, head, start.add(hours=12), load_policy(), {}).changes
+    (as_of_now,) = schedule_changes.review({}, head, None, load_policy(), {}).changes
+
+    assert (as_of_start.runs_after.next_days, as_of_now.runs_after.next_days) == (7, 0)
