@@ -375,3 +375,12 @@ def test_the_review_counts_from_the_moment_it_is_given_else_from_now():
     (as_of_now,) = schedule_changes.review({}, head, None, load_policy(), {}).changes
 
     assert (as_of_start.runs_after.next_days, as_of_now.runs_after.next_days) == (7, 0)
+
+
+def test_the_next_days_are_counted_from_the_moment_given_whatever_the_clock_says():
+    """Catch-up off makes Airflow skip to its own clock's latest interval: the count of the next days
+    must not, so a review as of a past moment counts that week."""
+    now = pendulum.datetime(2024, 3, 1, 12)
+    hourly = cron_entry(pendulum.datetime(2024, 1, 1), catchup=False, expression="0 * * * *")
+
+    assert schedule_changes.runs(hourly, now, 10, 1000).next_days == 7 * 24
