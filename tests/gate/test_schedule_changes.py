@@ -384,3 +384,14 @@ def test_the_next_days_are_counted_from_the_moment_given_whatever_the_clock_says
     hourly = cron_entry(pendulum.datetime(2024, 1, 1), catchup=False, expression="0 * * * *")
 
     assert schedule_changes.runs(hourly, now, 10, 1000).next_days == 7 * 24
+
+
+def test_the_counted_runs_are_a_value():
+    """A change keeps the Runs it was given: they cannot change after the verdict, equal ones are equal."""
+    daily = cron_entry(pendulum.datetime(2024, 1, 1), catchup=False)
+    now = pendulum.datetime(2030, 1, 1, 12)
+    runs = schedule_changes.runs(daily, now, 10, 100)
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        runs.next_days = 0
+    assert {runs: "counted"}[schedule_changes.runs(daily, now, 10, 100)] == "counted"
