@@ -246,3 +246,140 @@ def test_a_task_refusing_a_run_leaves_the_next_task_of_that_run_checked(tmp_path
     assert problems[0].startswith(
         "task 'report_day', field 'bash_command', manual run without a logical date"
     )
+
+
+def test_a_logical_date_in_another_time_zone_is_the_moment_the_rest_api_triggers(loaded):
+    """The REST API keeps an aware logical date's own offset (timezone.coerce_datetime): 01:00 at +01:00
+    is midnight UTC, the end of the day of March 1 for a daily DAG, not 01:00 UTC."""
+    from airflow.api_fastapi.core_api.datamodels.dag_run import TriggerDAGRunPostBody
+
+    dag = loaded.dags["redshift__03_incremental_load"]
+    one_am_at_plus_one = datetime(2024, 3, 2, 1, tzinfo=timezone(timedelta(hours=1)))
+
+    run = manual_run(dag, one_am_at_plus_one)
+    airflows = TriggerDAGRunPostBody(logical_date=one_am_at_plus_one).validate_context(dag)
+
+    assert run.logical_date == DAY + timedelta(days=1) == airflows["logical_date"]
+    assert run.logical_date.utcoffset() == timedelta(hours=1)
+    assert run.data_interval == (DAY, DAY + timedelta(days=1)) == tuple(airflows["data_interval"])
+    assert run.run_after == airflows["run_after"]
+    naive = manual_run(dag, datetime(2024, 3, 2))  # a naive date is UTC, as Airflow's default time zone
+    assert (naive.logical_date, naive.logical_date.utcoffset()) == (DAY + timedelta(days=1), timedelta(0))
+
+
+def test_without_a_day_the_schedule_starts_at_the_start_date_or_the_reference_time(loaded):
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.sdk import DAG
+
+    from lakehouse.defaults import START_DATE
+
+    dag = loaded.dags["redshift__03_incremental_load"]
+    assert START_DATE != DAY
+    assert normal_run(dag).data_interval == (START_DATE, START_DATE + timedelta(days=1))
+    with DAG(dag_id="redshift__no_start_date", schedule="@daily", catchup=False) as undated:
+        EmptyOperator(task_id="noop")
+    assert undated.start_date is None
+    assert normal_run(undated).data_interval == (DAY, DAY + timedelta(days=1))
+
+
+def test_a_run_is_a_value_no_task_can_change_for_the_next(loaded):
+    """Every task of a run, and the failure callback, get the same RunContext: it cannot be changed, and
+    equal runs are equal keys."""
+    import dataclasses
+
+    dag = loaded.dags["redshift__03_incremental_load"]
+    run = normal_run(dag, DAY)
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        run.logical_date = None
+    assert run.logical_date == DAY
+    assert {run: "seen"}[normal_run(dag, DAY)] == "seen"
+
+
+def test_xcom_pull_without_task_ids_reads_the_task_itself_and_a_list_reads_each(loaded):
+    """As RuntimeTaskInstance.xcom_pull: task_ids=None is the calling task, a list names each task."""
+    dag = loaded.dags["hudi__02_incremental_upsert"]
+    sensor = next(task for task in dag.tasks if task.task_id.endswith(".wait_for_step"))
+    add_step = sensor.task_id.replace(".wait_for_step", ".add_step")
+    ti = template_context(dag, sensor, normal_run(dag, DAY), variable_values())["ti"]
+
+    assert str(ti.xcom_pull()) == f"xcom:{sensor.task_id}"
+    assert str(ti.xcom_pull(task_ids=[add_step, sensor.task_id])) == f"xcom:{add_step},{sensor.task_id}"
+    with pytest.raises(KeyError, match=r"unknown task\(s\) \['no_such_task'\]"):
+        ti.xcom_pull(task_ids=[add_step, "no_such_task"])
+
+
+def test_the_failure_callback_sees_the_last_tasks_context_and_the_reason(loaded):
+    """DagRun.handle_dag_callback builds the callback's context from get_last_ti: the run's last task."""
+    from gate.run_contexts import callback_context
+
+    dag = loaded.dags["redshift__02_initial_load"]
+    assert len(dag.tasks) > 2
+    first, last = dag.tasks[0], dag.tasks[-1]
+
+    context = callback_context(dag, manual_run(dag, None, DAY), variable_values())
+
+    assert (context["task"], context["ti"].task_id, context["reason"]) == (last, last.task_id, "task_failure")
+    assert context["task"] is not first
+
+
+def test_a_python_function_as_failure_callback_is_not_rendered():
+    """A plain function has no templated fields; the notifier beside it is still rendered."""
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.sdk import DAG
+
+    from lakehouse.defaults import dag_settings, failure_alert
+
+    def log_failure(context):
+        print(context["dag"].dag_id)
+
+    alert = failure_alert()
+    alert.message = "failed on {{ ds }}"
+    settings = {**dag_settings(), "on_failure_callback": [log_failure, alert]}
+    with DAG(dag_id="redshift__function_callback", schedule=None, **settings) as dag:
+        EmptyOperator(task_id="noop")
+
+    assert render_problems(dag) == [
+        "on_failure_callback SnsNotifier, field 'message', manual run without a logical date: no logical "
+        "date, no data interval: UndefinedError: 'ds' is undefined"
+    ]
+
+
+def test_a_template_error_of_several_lines_is_reported_by_its_first():
+    """A macro's error with a hint on its second line: the problem line carries the first line."""
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.sdk import DAG
+
+    from lakehouse.defaults import dag_settings
+
+    def table(name):
+        raise ValueError(f"table '{name}' is not in tables.yaml\nknown tables: users, venues")
+
+    settings = dag_settings()
+    settings["user_defined_macros"] = {**settings["user_defined_macros"], "table": table}
+    with DAG(dag_id="redshift__macro_error", schedule=None, **settings) as dag:
+        BashOperator(task_id="report", bash_command="report {{ table('sales') }}")
+
+    problems = render_problems(dag)
+
+    assert problems[0] == (
+        "task 'report', field 'bash_command', manual run without a logical date: no logical date, no data "
+        "interval: ValueError: table 'sales' is not in tables.yaml"
+    )
+    assert len(problems) == 2 and problems[1].endswith(": ValueError: table 'sales' is not in tables.yaml")
+
+
+def test_a_param_without_a_default_renders_as_none_instead_of_stopping_the_gate():
+    """A DAG run by hand only may require a param at trigger time (no default): the gate renders it as
+    None (ParamsDict.dump), where reading it as a mapping would raise ParamValidationError."""
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.sdk import DAG, Param
+
+    from lakehouse.defaults import dag_settings
+
+    params = {"table": Param(type="string", description="the table to reload")}
+    with DAG(dag_id="redshift__reload_one", schedule=None, params=params, **dag_settings()) as dag:
+        task = BashOperator(task_id="reload", bash_command="reload {{ params.table }}")
+
+    assert render_problems(dag) == []
+    assert template_context(dag, task, manual_run(dag, None, DAY), {})["params"] == {"table": None}

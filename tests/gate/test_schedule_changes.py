@@ -226,3 +226,172 @@ def test_the_summary_table_shows_each_change(snapshots):
         "| 1 -> 1 | 1 -> more than 48 | **REFUSED**<br>more than 48 runs per day, more than "
         "schedule_max_runs_per_day = 48 |"
     )
+
+
+def test_a_start_date_in_the_future_counts_the_runs_from_it():
+    """The next days' runs of a DAG starting in three days begin then, not at the review."""
+    midnight = pendulum.now("UTC").start_of("day")
+    now = midnight.add(hours=12)
+    daily = cron_entry(midnight.add(days=3), catchup=False)
+
+    runs = schedule_changes.runs(daily, now, 10, 100)
+
+    assert (runs.at_unpause, runs.next_days) == (0, 5)  # the days 3 to 7 from today, before day 7 at noon
+    assert runs.per_day_words() == f"{5 / 7:.3g}"
+
+
+def test_a_schedule_without_a_start_date_counts_the_runs_from_the_review():
+    """Airflow 3 takes a schedule without start_date (catch-up off): its runs start from the review's now."""
+    now = pendulum.datetime(2030, 1, 1, 12)
+    daily = {**cron_entry(now, catchup=False), "start_date": None}
+
+    assert schedule_changes.runs(daily, now, 10, 100).next_days == 7  # logical dates Jan 2 to 8
+
+
+@pytest.mark.parametrize("kind", ["name", "uri"])
+def test_a_condition_on_an_asset_reference_is_met_by_the_dag_that_updates_it(kind):
+    """Asset.ref(name=...) or Asset.ref(uri=...) in a schedule, as the scheduler decodes it."""
+    from airflow.sdk import Asset
+    from airflow.serialization.serialized_objects import encode_timetable
+    from airflow.timetables.simple import AssetTriggeredTimetable
+
+    label = {"name": "orders", "uri": "s3://lake/orders/"}[kind]
+    timetable = AssetTriggeredTimetable(Asset.ref(**{kind: label}))
+    entry = {"timetable": encode_timetable(timetable), "consumes": [label]}
+
+    assert type(schedule_changes.timetable_of(entry).asset_condition).__name__ == f"Asset{kind.title()}Ref"
+    assert schedule_changes.satisfiable(entry, {label, "other"})
+    assert not schedule_changes.satisfiable(entry, {"other"})
+
+
+def test_the_base_is_the_commit_gate_base_ref_names_else_the_recorded_snapshot(monkeypatch, repo_root):
+    import json
+    import subprocess
+
+    def git(*args) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=repo_root, capture_output=True, text=True, check=True
+        ).stdout
+
+    head = git("rev-parse", "HEAD").strip()
+    monkeypatch.setenv("GATE_BASE_REF", "HEAD")
+    assert schedule_changes.gate_base() == (
+        f"the base commit HEAD ({head[:12]})",
+        json.loads(git("show", f"{head}:tools/gate/inventory.json")),
+    )
+
+    monkeypatch.setenv("GATE_BASE_REF", "no-such-branch")
+    assert schedule_changes.gate_base() == (
+        "the recorded snapshot inventory.json (GATE_BASE_REF=no-such-branch is not a commit here)",
+        inventory.read_snapshot(),
+    )
+    monkeypatch.delenv("GATE_BASE_REF")
+    assert schedule_changes.gate_base() == ("the recorded snapshot inventory.json", inventory.read_snapshot())
+
+
+def test_an_end_date_within_the_next_days_stops_the_count_and_shows_in_the_settings():
+    now = pendulum.datetime(2030, 1, 1, 12)
+    ending = {
+        **cron_entry(pendulum.datetime(2029, 12, 1), catchup=False),
+        "end_date": "2030-01-04T00:00:00+00:00",
+    }
+
+    assert schedule_changes.runs(ending, now, 10, 100).next_days == 2  # Jan 2 and 3: Jan 4 is the end
+    assert schedule_changes.settings_words(ending) == (
+        "At 00:00 (cron `0 0 * * *` UTC, data intervals); start 2029-12-01T00:00:00+00:00; catch-up off; "
+        "end 2030-01-04T00:00:00+00:00"
+    )
+
+
+def test_a_run_whose_logical_date_is_the_end_of_the_next_days_is_not_counted():
+    """Reviewed at midnight: the next 7 days hold the runs of Jan 1 to 7; Jan 8 is the first after them."""
+    now = pendulum.datetime(2030, 1, 1)
+    daily = cron_entry(pendulum.datetime(2029, 12, 1), catchup=False)
+
+    runs = schedule_changes.runs(daily, now, 10, 100)
+
+    assert (runs.next_days, runs.per_day, runs.per_day_words()) == (7, 1, "1")
+
+
+def test_an_asset_renamed_where_it_is_updated_reviews_only_the_dags_it_leaves_unsatisfied():
+    """The repository's own snapshot: redshift__04 updates its asset under a new name; its consumer is
+    reviewed, the consumers of the assets still updated are not."""
+    import copy
+
+    base = inventory.read_snapshot()
+    head = copy.deepcopy(base)
+    head["redshift__04_unload_sales_by_category"]["produces"] = ["s3_tickit_sales_by_category_v2"]
+    assert [d for d, e in head.items() if e["consumes"]] == [
+        "datalake__02_tickit_gold",
+        "redshift__02_initial_load",
+        "redshift__04_unload_sales_by_category",
+        "redshift__05_catalog_sales_by_category",
+    ]
+
+    result = schedule_changes.review(base, head, pendulum.now("UTC"), load_policy(), {})
+
+    assert [change.dag_id for change in result.changes] == ["redshift__05_catalog_sales_by_category"]
+    assert result.refused == result.changes
+
+
+def test_counts_at_their_cap_are_numbers_and_one_past_is_more_than_the_cap():
+    """A count stops one past its cap: the cap itself is still a number in the report."""
+    now = pendulum.now("UTC").start_of("day").add(days=2)  # a future midnight: the review's own clock
+    daily = cron_entry(now - timedelta(days=3), catchup=True)  # 3 runs at unpause, 7 in the next 7 days
+
+    at_cap = schedule_changes.runs(daily, now, unpause_cap=3, ahead_cap=7)
+    past_cap = schedule_changes.runs(daily, now, unpause_cap=2, ahead_cap=6)
+
+    assert (at_cap.unpause_words(), at_cap.per_day_words()) == ("3", "1")
+    assert (past_cap.unpause_words(), past_cap.per_day_words()) == ("more than 2", "more than 0.857143")
+
+
+def test_a_schedule_without_assets_is_satisfiable_by_any_dags():
+    """Every timetable without assets has Airflow's null condition (Timetable.asset_condition)."""
+    daily = cron_entry(pendulum.datetime(2024, 1, 1), catchup=False)
+    assert type(schedule_changes.timetable_of(daily).asset_condition).__name__ == "_NullAsset"
+    assert schedule_changes.satisfiable(daily, set())
+
+
+def test_a_condition_on_an_asset_alias_counts_as_satisfiable():
+    """An alias resolves to assets only at run time: no DAG of the repository can be said to miss it."""
+    from airflow.sdk import AssetAlias
+    from airflow.serialization.serialized_objects import encode_timetable
+    from airflow.timetables.simple import AssetTriggeredTimetable
+
+    timetable = AssetTriggeredTimetable(AssetAlias(name="orders_of_the_day"))
+    entry = {"timetable": encode_timetable(timetable), "consumes": ["alias:orders_of_the_day"]}
+
+    assert schedule_changes.satisfiable(entry, set())
+
+
+def test_the_review_counts_from_the_moment_it_is_given_else_from_now():
+    """A daily DAG starting in 30 days: reviewed as of its start, 7 runs in the next days; reviewed now,
+    none yet."""
+    start = pendulum.now("UTC").start_of("day").add(days=30)
+    head = {"d": cron_entry(start, catchup=False)}
+
+    (as_of_start,) = schedule_changes.review({}, head, start.add(hours=12), load_policy(), {}).changes
+    (as_of_now,) = schedule_changes.review({}, head, None, load_policy(), {}).changes
+
+    assert (as_of_start.runs_after.next_days, as_of_now.runs_after.next_days) == (7, 0)
+
+
+def test_the_next_days_are_counted_from_the_moment_given_whatever_the_clock_says():
+    """Catch-up off makes Airflow skip to its own clock's latest interval: the count of the next days
+    must not, so a review as of a past moment counts that week."""
+    now = pendulum.datetime(2024, 3, 1, 12)
+    hourly = cron_entry(pendulum.datetime(2024, 1, 1), catchup=False, expression="0 * * * *")
+
+    assert schedule_changes.runs(hourly, now, 10, 1000).next_days == 7 * 24
+
+
+def test_the_counted_runs_are_a_value():
+    """A change keeps the Runs it was given: they cannot change after the verdict, equal ones are equal."""
+    daily = cron_entry(pendulum.datetime(2024, 1, 1), catchup=False)
+    now = pendulum.datetime(2030, 1, 1, 12)
+    runs = schedule_changes.runs(daily, now, 10, 100)
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        runs.next_days = 0
+    assert {runs: "counted"}[schedule_changes.runs(daily, now, 10, 100)] == "counted"

@@ -27,16 +27,17 @@ class TemplateFiles:
     """
 
     def __init__(self):
-        self._by_text: dict[Path, dict[str, str]] = {}
+        # Per search path and kind of template (an operator's template_ext): {file text: name}.
+        self._by_text: dict[tuple[Path, tuple[str, ...]], dict[str, str]] = {}
         self._texts: dict[Path, str] = {}
 
     def name_of(self, text: str, roots: list[Path], extensions: tuple[str, ...]) -> str | None:
         for root in roots:
-            if root not in self._by_text:
+            if (root, extensions) not in self._by_text:
                 files = [p for p in root.rglob("*") if p.suffix in extensions and p.is_file()]
-                self._by_text[root] = {p.read_text(): str(p.relative_to(root)) for p in files}
-            if text in self._by_text[root]:
-                return self._by_text[root][text]
+                self._by_text[root, extensions] = {p.read_text(): str(p.relative_to(root)) for p in files}
+            if text in self._by_text[root, extensions]:
+                return self._by_text[root, extensions][text]
         return None
 
     def text(self, roots: list[Path], name: str) -> str:
@@ -65,7 +66,7 @@ def uses(dag, files: TemplateFiles) -> tuple[list[str], list[str]]:
         while pending:
             text = pending.pop()
             name = text if extensions and text.endswith(extensions) and "\n" not in text else None
-            if name is None and extensions and "\n" in text:
+            if name is None and extensions:  # a file's text (a one-line file may end without a newline)
                 name = files.name_of(text, roots, extensions)
             if name is not None and name not in templates:
                 templates.add(name)

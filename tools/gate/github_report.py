@@ -67,11 +67,19 @@ def failures(log: str) -> list[Failure]:
 
 
 MAX_MESSAGE_LINES = 20
+MAX_LISTED_FAILURES = 25  # in the job summary; the annotations and the job log have them all
+
+
+def _in_repository(path: str) -> bool:
+    """Whether a traceback's file is the repository's: pytest names those relative to the root; the venv's
+    packages (.venv/, or an absolute path) and Python's own library are not where a fix goes."""
+    return not path.startswith(("/", "../", ".venv/"))
 
 
 def _sections(log: str) -> dict[str, tuple[str, tuple[str, int] | None]]:
-    """{test name with parameters: (message, (file, line) of its last frame)} per failure section of the
-    log: the message is the exception's `E` lines, or the text of a failure without a traceback."""
+    """{test name with parameters: (message, (file, line) of its last frame in the repository)} per failure
+    section of the log: the message is the exception's `E` lines, or the text of a failure without a
+    traceback."""
     parsed: dict[str, tuple[str, tuple[str, int] | None]] = {}
     name, body = None, []
 
@@ -81,9 +89,11 @@ def _sections(log: str) -> dict[str, tuple[str, tuple[str, int] | None]]:
         errors = [line[1:].strip() for line in body if line.startswith("E ")]
         frames = [TRACEBACK_LINE.match(line) for line in body]
         frames = [(frame[1], int(frame[2])) for frame in frames if frame]
-        traced = errors or frames or any(line.startswith(">") for line in body)
+        # A traceback has `E` lines or a `>` source line; a message without one may itself begin "x.py:12: "
+        traced = errors or any(line.startswith(">") for line in body)
         text = errors if traced else [line for line in body if line.strip() and not line.startswith("[gw")]
-        parsed[name] = ("\n".join(text[:MAX_MESSAGE_LINES]).strip(), frames[-1] if frames else None)
+        ours = [frame for frame in frames if _in_repository(frame[0])]
+        parsed[name] = ("\n".join(text[:MAX_MESSAGE_LINES]).strip(), ours[-1] if ours else None)
 
     for line in log.splitlines():
         header = SECTION_HEADER.match(line)
@@ -154,7 +164,7 @@ def bundle_changes(root: Path, commit: str) -> tuple[dict[str, list[str]], str]:
         base = bundle.build(root, tree=f"{commit}^{{tree}}")
         head = bundle.build(root)
     except bundle.BundleError as error:
-        return {}, str(error).splitlines()[0]
+        return {}, str(error).strip()
     return {
         "added": sorted(head.keys() - base.keys()),
         "changed": sorted(k for k in head.keys() & base.keys() if head[k].sha256 != base[k].sha256),
@@ -188,12 +198,16 @@ def dag_changes(base: dict[str, dict], head: dict[str, dict]) -> list[str]:
     return lines
 
 
-def schedule_section(base: dict[str, dict], head: dict[str, dict]) -> str:
-    """The schedule-change review (gate.schedule_changes) of this tree's snapshot against the base's."""
+def schedule_section(base: dict[str, dict], head: dict[str, dict], root: Path) -> str:
+    """The schedule-change review (gate.schedule_changes) of this tree's snapshot against the base's, with
+    this tree's acknowledgements."""
     from gate import schedule_changes
 
+    acknowledged_file = root / schedule_changes.ACKNOWLEDGED_FILE.resolve().relative_to(repository.ROOT)
     try:
-        return schedule_changes.review(base, head).markdown()
+        return schedule_changes.review(
+            base, head, acknowledged=schedule_changes.acknowledgements(acknowledged_file)
+        ).markdown()
     except schedule_changes.AcknowledgementError as error:
         return f"**Schedule changes not reviewed**: {error}"
 
@@ -206,6 +220,7 @@ def summary(
     base: dict[str, dict],
     head: dict[str, dict],
     bundle: tuple[dict[str, list[str]], str],
+    root: Path = repository.ROOT,
 ) -> str:
     out = ["## DAG gate", ""]
     if steps:
@@ -215,8 +230,9 @@ def summary(
         out.append("**The gate did not finish**: no step results in `build/test-logs/gate-steps`.")
     if found:
         out += ["", f"### Failures ({len(found)})", ""]
-        out += [f"- `{f.nodeid}`: {f.message}" for f in found[:25]]
-        out += [f"- ... and {len(found) - 25} more (the job log has them all)"] if len(found) > 25 else []
+        out += [f"- `{f.nodeid}`: {f.message}" for f in found[:MAX_LISTED_FAILURES]]
+        unlisted = len(found) - MAX_LISTED_FAILURES
+        out += [f"- ... and {unlisted} more (the job log has them all)"] if unlisted > 0 else []
     out += [""]
     if commit is None:
         out.append(f"No base commit to compare with (`{base_ref or 'none given'}`): nothing to compare.")
@@ -230,10 +246,13 @@ def summary(
         out += [f"> [!WARNING]\n> **{ENVIRONMENT_UPDATE}**: {_names(environment)} change.", ""]
     out += ["### DAGs", ""]
     out += dag_changes(base, head) or ["No DAG added, removed or changed."]
-    out += ["", "### Schedule changes", "", schedule_section(base, head)]
+    out += ["", "### Schedule changes", "", schedule_section(base, head, root)]
     out += ["", "### Bundle files", ""]
     if problem:
-        out.append(f"The bundles could not be compared: {problem}")
+        # The first line of a refusal can be its heading ("... cannot ship as it is:"): the details follow.
+        first, _, details = problem.partition("\n")
+        out.append(f"The bundles could not be compared: {first}")
+        out += ["", "```text", details, "```"] if details else []
     else:
         listed = [f"- {kind}: {_names(keys)}" for kind, keys in changes.items() if keys]
         out += listed or ["No bundle file changes."]
@@ -251,7 +270,7 @@ def main(argv: list[str] | None = None, root: Path = repository.ROOT) -> int:
     commit = inventory.commit_of(args.base, root)
     base = inventory.recorded_at(commit, root) if commit else {}
     bundle = bundle_changes(root, commit) if commit else ({}, "")
-    text = summary(step_results(root / STEPS_FILE), found, args.base, commit, base, head, bundle)
+    text = summary(step_results(root / STEPS_FILE), found, args.base, commit, base, head, bundle, root)
     for line in annotations(found, head, log, root):
         print(line)
     target = os.environ.get("GITHUB_STEP_SUMMARY")
