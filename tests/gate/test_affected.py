@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from deploy import stamp
 from gate import inventory
-from gate.affected import EVERY_DAG, MAX_DAGS, affected, changed_between, main, since_green
+from gate.affected import EVERY_DAG, affected, changed_between, main, since_green
 
 LISTED = inventory.read_all()
 
@@ -69,11 +70,15 @@ def spec_readers(reads: dict[str, list[str]], spec: str) -> list[str]:
         (["plugins/lakehouse/redshift.py"], "plugins/lakehouse/redshift.py is not a DAG"),
         (["sql/redshift/ddl/event.sql", "tools/gate/rules.py"], "tools/gate/rules.py is not a DAG"),
         (["sql/redshift/ddl/new_table.sql"], "no DAG is recorded reading sql/redshift/ddl/new_table.sql"),
+        (
+            ["dags/redshift/columns.py"],
+            "no DAG is recorded reading dags/redshift/columns.py",
+        ),  # not a DAG file
         ([], "no file changed"),
     ],
 )
 def test_what_the_record_cannot_place_tests_every_dag(reads, changed, why):
-    dags, reason = affected(changed, reads, dag_files())
+    dags, reason = affected(changed, reads, dag_files() | set(changed))
     assert dags is None and reason.startswith(why), reason
 
 
@@ -88,10 +93,12 @@ def test_a_deleted_dag_file_or_a_record_of_a_few_dags_tests_every_dag(reads):
 
 
 def test_more_than_the_limit_of_dags_tests_every_dag(reads, monkeypatch):
-    many = {f"dags/redshift__{n:03d}_x.py": [] for n in range(MAX_DAGS + 1)}
+    """The limit docs/dag-loop.md gives: up to 20 DAGs are tested one by one, 21 mean the whole gate."""
+    many = {f"dags/redshift__{n:03d}_x.py": [] for n in range(21)}
     monkeypatch.setattr(inventory, "read_all", lambda: {p[5:-3]: p[5:] for p in many})
-    assert affected(sorted(many)[:MAX_DAGS], many, set(many))[0] is not None  # at the limit: per DAG
-    assert affected(sorted(many), many, set(many)) == (None, f"{MAX_DAGS + 1} DAGs are affected")
+    at_the_limit = affected(sorted(many)[:20], many, set(many))[0]
+    assert at_the_limit == [f"redshift__{n:03d}_x" for n in range(20)]
+    assert affected(sorted(many), many, set(many)) == (None, "21 DAGs are affected")
 
 
 def test_no_record_exits_with_every_dag(tmp_path, capsys):
@@ -146,6 +153,42 @@ def test_a_pushed_change_deleting_a_dag_file_tests_every_dag(reads, tmp_path, mo
         EVERY_DAG,
         "every DAG: dags/redshift__99_removed.py was deleted\n",
     )
+
+
+def test_the_command_prints_each_affected_dag_once_in_order(reads, tmp_path, monkeypatch, capsys, repo_root):
+    """Every changed path counts, the first one too; the DAGs come out sorted, not in the order given."""
+    record = tmp_path / "dag-reads.json"
+    record.write_text(json.dumps(reads))
+    monkeypatch.chdir(repo_root)
+
+    status = main([str(record), "sql/redshift/ddl/schema.sql", "dags/hudi__01_initial_load.py"])
+
+    assert (status, capsys.readouterr().out) == (0, "hudi__01_initial_load\nredshift__01_create_tables\n")
+
+
+def test_every_dag_is_exit_status_3_and_a_usage_error_is_2(tmp_path, capsys):
+    """run_tests.sh tells "test everything" (`[ $? -eq 3 ]`) from a failed command by the exit status."""
+    assert main([str(tmp_path / "none.json")]) == 3
+    capsys.readouterr()
+    assert main([]) == 2
+    assert capsys.readouterr().err == "usage: python -m gate.affected READS_FILE [CHANGED_PATH...]\n"
+
+
+def test_the_module_runs_as_the_pre_push_hook_calls_it(reads, tmp_path, repo_root):
+    """`python -m gate.affected READS CHANGED...` from the checkout's root, as hooks/pre-push runs it."""
+    record = tmp_path / "dag-reads.json"
+    record.write_text(json.dumps(reads))
+    env = {**os.environ, "PYTHONPATH": f"{repo_root}/tools:{repo_root}/plugins"}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "gate.affected", str(record), "sql/redshift/ddl/schema.sql"],
+        cwd=repo_root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert (done.returncode, done.stdout) == (0, "redshift__01_create_tables\n"), done.stderr
 
 
 def git_repo(root, files: dict[str, str]):

@@ -105,6 +105,32 @@ def test_the_repository_catalogue_names_sql_files_and_their_includes(loaded):
     assert rows == sorted(inventory.read())
 
 
+def test_an_asset_no_dag_waits_for_is_drawn_from_its_producer():
+    entries = {
+        "producer": {"schedule": "daily", "produces": ["orders"], "consumes": []},
+        "consumer": {"schedule": "on assets", "produces": [], "consumes": ["prices"]},
+    }
+    assert catalogue.lake_graph(entries)[2:-1] == [
+        '    dag_producer["producer<br/>daily"]',
+        '    dag_consumer["consumer<br/>on assets"]',
+        '    asset_orders{{"orders"}}',
+        "    dag_producer --> asset_orders",
+        '    asset_prices{{"prices (no producer)"}}',
+        "    asset_prices --> dag_consumer",
+    ]
+
+
+def test_a_dag_without_doc_md_is_described_by_its_description():
+    from airflow.sdk import DAG
+
+    described = DAG(dag_id="described", schedule=None, description="\nLoad the sales.\nEvery night.")
+    documented = DAG(dag_id="documented", schedule=None, description="Short.", doc_md="## Long\n")
+
+    assert catalogue._doc_line(described) == "Load the sales."
+    assert catalogue._doc_line(documented) == "Long"
+    assert catalogue._doc_line(DAG(dag_id="bare", schedule=None)) == ""
+
+
 def test_a_pipe_in_a_doc_line_does_not_break_the_table():
     assert catalogue._cell("a | b\nc") == "a \\| b c"
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from compat import airflow as airflow_compat
 from gate.run_contexts import manual_run, render_problems, render_task
 from gate.suggest import closest, did_you_mean
-from gate.template_files import TemplateFileError, source_line, sql_location
+from gate.template_files import TemplateFileError, explain, file_of, source_line, sql_location
 
 DAG_FILE = """
 from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
@@ -104,11 +105,59 @@ def test_a_suggestion_exactly_at_either_limit_is_kept_and_one_below_is_not():
     assert closest("daily_sales", names) == ["daily_sale_log", "nightly_sales"]
 
 
+def test_at_most_three_names_are_suggested_the_equally_close_in_name_order():
+    names = [
+        "sales_h",
+        "sales_d",
+        "sales_f",
+        "sales_b",
+        "sales_g",
+        "sales_c",
+        "sales_e",
+        "sales_a",
+    ]  # 6/7 alike
+
+    assert closest("sales_x", names) == ["sales_a", "sales_b", "sales_c"]
+    assert did_you_mean("sales_x", names) == "did you mean 'sales_a' or 'sales_b' or 'sales_c'? "
+    assert closest("sales_x", names[:5]) == ["sales_b", "sales_d", "sales_f"]
+
+
+def test_no_candidate_is_no_suggestion():
+    assert closest("ddl/schema.sql", []) == []
+    assert did_you_mean("ddl/schema.sql", []) == ""
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").is_file(), reason="needs Linux's /proc/self/mem")
+def test_a_template_that_cannot_be_read_is_passed_over(tmp_path):
+    (tmp_path / "a_unreadable.sql").symlink_to("/proc/self/mem")  # a file whose read fails: EIO
+    (tmp_path / "b_merge.sql").write_text("MERGE INTO t;\n")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(tmp_path)]))
+
+    assert file_of(env, "MERGE INTO t;\n") == tmp_path / "b_merge.sql"
+
+
+def test_only_sql_files_are_traced_and_an_empty_text_to_none(tmp_path):
+    (tmp_path / "a_notes.md").write_text("MERGE INTO t;\n")
+    (tmp_path / "b_merge.sql").write_text("MERGE INTO t;\n")
+    (tmp_path / "c_empty.sql").write_text("")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(tmp_path)]))
+
+    assert file_of(env, "MERGE INTO t;\n") == tmp_path / "b_merge.sql"
+    assert file_of(env, "") is None
+
+
+def test_a_missing_template_without_suffix_is_matched_to_files_not_folders(tmp_path):
+    (tmp_path / "ddl" / "schemas").mkdir(parents=True)  # a folder named closer than the file
+    (tmp_path / "ddl" / "schema.sql").write_text(GOOD)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(tmp_path)]))
+
+    assert explain(jinja2.TemplateNotFound("ddl/shema"), env, "task 'load', field 'sql'") == (
+        f"task 'load', field 'sql': template file 'ddl/shema' does not exist under {tmp_path}; "
+        "did you mean 'ddl/schema.sql'? Fix: correct the path in the DAG file (relative to sql/)"
+    )
+
+
 def test_a_template_text_is_traced_to_its_file_past_files_that_cannot_be_read(tmp_path):
-    import jinja2
-
-    from gate.template_files import file_of
-
     (tmp_path / "a_latin1.sql").write_bytes("SELECT 'caf\u00e9';\n".encode("latin-1"))  # not UTF-8
     (tmp_path / "b_merge.sql").write_text("MERGE INTO t;\n")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(tmp_path)]))
