@@ -29,6 +29,14 @@ def dag_files() -> set[str]:
     return {f"dags/{file}" for file in LISTED.values()}
 
 
+@pytest.fixture
+def record(reads, tmp_path):
+    """That record in a file of its own, as the pre-push hook copies it into its checkout."""
+    path = tmp_path / "dag-reads.json"
+    path.write_text(json.dumps(reads))
+    return path
+
+
 def test_the_parse_records_what_each_dag_file_read(reads):
     assert set(reads) == dag_files()
     assert "sql/redshift/ddl/event.sql" in reads["dags/redshift__01_create_tables.py"]
@@ -106,10 +114,8 @@ def test_no_record_exits_with_every_dag(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("every DAG: no record")
 
 
-def test_the_command_prints_the_dags_a_pushed_change_affects(reads, tmp_path, monkeypatch, capsys, repo_root):
+def test_the_command_prints_the_dags_a_pushed_change_affects(record, monkeypatch, capsys, repo_root):
     """As the pre-push hook runs it: the record first, then the changed paths, from the checkout's root."""
-    record = tmp_path / "dag-reads.json"
-    record.write_text(json.dumps(reads))
     monkeypatch.chdir(repo_root)
 
     status = main([str(record), "sql/redshift/ddl/schema.sql", "dags/redshift__01_create_tables.py"])
@@ -142,9 +148,7 @@ def test_without_arguments_the_command_prints_its_usage(capsys):
     assert capsys.readouterr().err == "usage: python -m gate.affected READS_FILE [CHANGED_PATH...]\n"
 
 
-def test_a_pushed_change_deleting_a_dag_file_tests_every_dag(reads, tmp_path, monkeypatch, capsys, repo_root):
-    record = tmp_path / "dag-reads.json"
-    record.write_text(json.dumps(reads))
+def test_a_pushed_change_deleting_a_dag_file_tests_every_dag(record, monkeypatch, capsys, repo_root):
     monkeypatch.chdir(repo_root)
 
     status = main([str(record), "dags/redshift__01_create_tables.py", "dags/redshift__99_removed.py"])
@@ -155,10 +159,8 @@ def test_a_pushed_change_deleting_a_dag_file_tests_every_dag(reads, tmp_path, mo
     )
 
 
-def test_the_command_prints_each_affected_dag_once_in_order(reads, tmp_path, monkeypatch, capsys, repo_root):
+def test_the_command_prints_each_affected_dag_once_in_order(record, monkeypatch, capsys, repo_root):
     """Every changed path counts, the first one too; the DAGs come out sorted, not in the order given."""
-    record = tmp_path / "dag-reads.json"
-    record.write_text(json.dumps(reads))
     monkeypatch.chdir(repo_root)
 
     status = main([str(record), "sql/redshift/ddl/schema.sql", "dags/hudi__01_initial_load.py"])
@@ -174,10 +176,8 @@ def test_every_dag_is_exit_status_3_and_a_usage_error_is_2(tmp_path, capsys):
     assert capsys.readouterr().err == "usage: python -m gate.affected READS_FILE [CHANGED_PATH...]\n"
 
 
-def test_the_module_runs_as_the_pre_push_hook_calls_it(reads, tmp_path, repo_root):
+def test_the_module_runs_as_the_pre_push_hook_calls_it(record, repo_root):
     """`python -m gate.affected READS CHANGED...` from the checkout's root, as hooks/pre-push runs it."""
-    record = tmp_path / "dag-reads.json"
-    record.write_text(json.dumps(reads))
     env = {**os.environ, "PYTHONPATH": f"{repo_root}/tools:{repo_root}/plugins"}
 
     done = subprocess.run(
@@ -219,14 +219,12 @@ def test_the_change_between_two_trees_lists_each_path_in_order_and_the_deleted_o
 
 
 @pytest.fixture
-def green(tmp_path, reads):
+def green(tmp_path, record):
     """A repository with real DAG and SQL paths whose tree passed the gate; the record of what DAGs read."""
     files = {f"dags/{file}": "# a DAG\n" for file in LISTED.values()}
     files |= {"sql/redshift/ddl/schema.sql": "ddl\n", ".gitignore": "build/\n"}
     root = git_repo(tmp_path / "repo", files)
     assert stamp.write(root, stamp.tree_hash(root), "fast")
-    record = tmp_path / "dag-reads.json"
-    record.write_text(json.dumps(reads))
     return root, record
 
 
