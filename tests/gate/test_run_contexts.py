@@ -379,7 +379,7 @@ def test_a_param_without_a_default_renders_as_none_instead_of_stopping_the_gate(
 
     params = {"table": Param(type="string", description="the table to reload")}
     with DAG(dag_id="redshift__reload_one", schedule=None, params=params, **dag_settings()) as dag:
-        task = BashOperator(task_id="reload", bash_command="reload {{ params.table }}")
+        reload = BashOperator(task_id="reload", bash_command="reload {{ params.table }}")
 
     assert render_problems(dag) == []
-    assert template_context(dag, task, manual_run(dag, None, DAY), {})["params"] == {"table": None}
+    assert template_context(dag, reload, manual_run(dag, None, DAY), {})["params"] == {"table": None}
