@@ -12,6 +12,7 @@ import pytest
 
 from deploy import stamp
 from gate import inventory
+from tests.deploy.support import make_repo
 from gate.affected import EVERY_DAG, affected, changed_between, main, since_green
 
 LISTED = inventory.read_all()
@@ -191,24 +192,8 @@ def test_the_module_runs_as_the_pre_push_hook_calls_it(record, repo_root):
     assert (done.returncode, done.stdout) == (0, "redshift__01_create_tables\n"), done.stderr
 
 
-def git_repo(root, files: dict[str, str]):
-    """A git repository at `root` holding `files` (committed), for the trees a green run records."""
-    root.mkdir()
-    for relative, text in files.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(text)
-    env = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(root), "PATH": os.environ["PATH"]}
-    for command in (
-        ["init", "-q"],
-        ["add", "-A"],
-        ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "x"],
-    ):
-        subprocess.run(["git", *command], cwd=root, env=env, check=True, capture_output=True)
-    return root
-
-
 def test_the_change_between_two_trees_lists_each_path_in_order_and_the_deleted_ones(tmp_path):
-    root = git_repo(tmp_path / "repo", {"a.sql": "one\n", "b.sql": "two\n", "same.sql": "same\n"})
+    root = make_repo(tmp_path / "repo", {"a.sql": "one\n", "b.sql": "two\n", "same.sql": "same\n"})
     base = stamp.tree_hash(root)
     (root / "a.sql").unlink()
     (root / "b.sql").write_text("owt\n")  # a same-size edit
@@ -223,7 +208,7 @@ def green(tmp_path, record):
     """A repository with real DAG and SQL paths whose tree passed the gate; the record of what DAGs read."""
     files = {f"dags/{file}": "# a DAG\n" for file in LISTED.values()}
     files |= {"sql/redshift/ddl/schema.sql": "ddl\n", ".gitignore": "build/\n"}
-    root = git_repo(tmp_path / "repo", files)
+    root = make_repo(tmp_path / "repo", files)
     assert stamp.write(root, stamp.tree_hash(root), "fast")
     return root, record
 

@@ -13,6 +13,7 @@ import pytest
 import repository
 from deploy import stamp
 from gate import inventory
+from tests.deploy.support import make_repo
 
 CHOSEN = "redshift__01_create_tables"
 # What run_tests.sh collects with --dag.
@@ -121,13 +122,7 @@ def project(tmp_path, loaded):
         if source.is_file() and not source.is_symlink():
             (root / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, root / relative)
-    env = {**clean_env(), "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
-    for command in (
-        ["init", "-q"],
-        ["add", "-A"],
-        ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "x"],
-    ):
-        subprocess.run(["git", *command], cwd=root, env=env, check=True, capture_output=True)
+    make_repo(root, {})  # the files copied above, committed
     assert stamp.write(root, stamp.tree_hash(root), "fast")
     shutil.copy(READS_FILE, root / "build/test-gate/dag-reads.json")
     return root
