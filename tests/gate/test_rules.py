@@ -141,3 +141,32 @@ def test_a_clock_start_date_is_found_past_a_function_of_the_file(tmp_path, polic
     message = check(dag, RULES_BY_NAME["fixed-start-date"], loaded, policy)
 
     assert message is not None and "module-level code reads the clock at lines [7]" in message, message
+
+
+SLOW_THEN_BROKEN_DAG = """\"\"\"An Airflow DAG file that works a while at module level, then fails.\"\"\"
+import time
+
+_started = time.thread_time()
+while time.thread_time() - _started < {seconds}:  # slow module-level work, then a failure
+    pass
+raise ValueError("the spec names a column the DDL lacks")
+"""
+
+
+def test_a_file_that_fails_to_import_is_judged_by_its_error_not_its_parse_time(tmp_path, policy):
+    """Its parse time includes the failure's traceback; the import error is the one cause to report."""
+    from gate.loader import load
+    from gate.rules import violations
+
+    (tmp_path / "dags").mkdir()
+    seconds = policy.parse_budget_seconds + 0.2
+    (tmp_path / "dags" / "redshift__99_slow_and_broken.py").write_text(
+        SLOW_THEN_BROKEN_DAG.format(seconds=seconds)
+    )
+    loaded = load(tmp_path / "dags")
+    (path,) = loaded.parse_seconds
+    assert loaded.parse_seconds[path] > policy.parse_budget_seconds  # over the budget, yet not reported
+
+    found = [(rule, path.name) for rule, path, _ in violations(loaded, policy)]
+
+    assert found == [("import-error", "redshift__99_slow_and_broken.py")]

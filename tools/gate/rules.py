@@ -372,8 +372,14 @@ def parse_budget_message(path: Path, seconds: float, policy: Policy) -> str | No
 
 
 def violations(loaded: LoadedBag, policy: Policy) -> Iterable[tuple[str, Path, str]]:
-    """Every (rule, file, message) the bag breaks: import errors, policy rules and parse budget."""
+    """Every (rule, file, message) the bag breaks: import errors, policy rules and parse budget.
+
+    A file that failed to import is judged by its error alone: its parse time includes formatting the
+    traceback, and the error is the cause to fix first.
+    """
+    failed = set()
     for path, text in sorted(loaded.import_errors().items()):
+        failed.add(path.resolve())
         yield classify_import_error(text)[0], path, import_error_message(path, text, loaded.folder)
     for dag in loaded.dags.values():
         for rule in RULES:
@@ -381,6 +387,6 @@ def violations(loaded: LoadedBag, policy: Policy) -> Iterable[tuple[str, Path, s
             if message:
                 yield rule.name, Path(dag.fileloc), message
     for path, seconds in sorted(loaded.parse_seconds.items()):
-        message = parse_budget_message(path, seconds, policy)
+        message = None if path.resolve() in failed else parse_budget_message(path, seconds, policy)
         if message:
             yield PARSE_BUDGET, path, message
