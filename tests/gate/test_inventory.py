@@ -11,6 +11,7 @@ import pytest
 
 from gate import inventory
 from gate.loader import load
+from tests.deploy.support import commit_all, make_repo
 
 SHIPPED = "redshift__04_unload_sales_by_category.py"
 DAG_ID = "redshift__04_unload_sales_by_category"
@@ -171,3 +172,15 @@ def test_a_ref_is_its_commit_id_and_an_unknown_or_empty_ref_is_none(repo_root):
     assert inventory.commit_of("HEAD", repo_root) == head
     assert inventory.commit_of("refs/heads/no-such-branch-here", repo_root) is None
     assert inventory.commit_of("0" * 40, repo_root) is None and inventory.commit_of(None, repo_root) is None
+
+
+def test_the_snapshot_recorded_at_a_commit_is_read_from_that_commit_and_none_is_empty(tmp_path):
+    recorded = {DAG_ID: {"file": SHIPPED, "tasks": ["clear_unload_prefix"]}, "old_dag": "old_dag.py"}
+    root = make_repo(tmp_path / "repo", {inventory.RECORDED_PATH: json.dumps(recorded)})
+    first = inventory.commit_of("HEAD", root)
+    (root / inventory.RECORDED_PATH).write_text("{}")
+    commit_all(root, "every DAG removed")
+
+    assert inventory.recorded_at(first, root) == {DAG_ID: recorded[DAG_ID], "old_dag": {"file": "old_dag.py"}}
+    assert inventory.recorded_at(inventory.commit_of("HEAD", root), root) == {}
+    assert inventory.recorded_at("0" * 40, root) == {}  # a commit git does not have: nothing recorded
