@@ -7,6 +7,7 @@ import os
 import shlex
 import subprocess
 import traceback
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,20 @@ def test_a_file_that_fails_to_import_is_judged_by_its_error_not_its_parse_time(t
     found = [(rule, path.name) for rule, path, _ in violations(loaded, policy)]
 
     assert found == [("import-error", "redshift__99_slow_and_broken.py")]
+
+
+def test_a_zipped_dag_is_checked_for_a_clock_start_date_without_reading_its_file(tmp_path, policy):
+    """Airflow parses DAG files packaged in a .zip; their fileloc (x.zip/dag.py) is not a readable file."""
+    from gate.loader import load
+
+    (tmp_path / "dags").mkdir()
+    fixed = CLOCK_DAG_WITH_A_TASK_FUNCTION.replace(
+        'pendulum.now("UTC").subtract(days=3)', "pendulum.datetime(2024, 1, 1)"
+    )
+    with zipfile.ZipFile(tmp_path / "dags" / "packaged.zip", "w") as packaged:
+        packaged.writestr("redshift__99_clock_start.py", fixed)
+    loaded = load(tmp_path / "dags")
+    dag = loaded.dags["redshift__99_clock_start"]
+    assert dag.fileloc.endswith("packaged.zip/redshift__99_clock_start.py"), dag.fileloc
+
+    assert check(dag, RULES_BY_NAME["fixed-start-date"], loaded, policy) is None
