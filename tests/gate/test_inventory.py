@@ -184,3 +184,13 @@ def test_the_snapshot_recorded_at_a_commit_is_read_from_that_commit_and_none_is_
     assert inventory.recorded_at(first, root) == {DAG_ID: recorded[DAG_ID], "old_dag": {"file": "old_dag.py"}}
     assert inventory.recorded_at(inventory.commit_of("HEAD", root), root) == {}
     assert inventory.recorded_at("0" * 40, root) == {}  # a commit git does not have: nothing recorded
+
+
+def test_an_asset_condition_reads_with_and_or_and_parentheses_where_they_nest():
+    from airflow.sdk import Asset
+
+    a, b, c, d = (Asset(name, uri=f"s3://bucket/{name}/") for name in "abcd")
+
+    assert inventory.condition_words(a & (b | c)) == "`a` and (`b` or `c`)"
+    assert inventory.condition_words((a & b) | c) == "(`a` and `b`) or `c`"
+    assert inventory.condition_words(a | (b & c & d)) == "`a` or (`b` and `c` and `d`)"

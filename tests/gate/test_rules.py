@@ -188,3 +188,47 @@ def test_a_zipped_dag_is_checked_for_a_clock_start_date_without_reading_its_file
     assert dag.fileloc.endswith("packaged.zip/redshift__99_clock_start.py"), dag.fileloc
 
     assert check(dag, RULES_BY_NAME["fixed-start-date"], loaded, policy) is None
+
+
+@pytest.mark.parametrize("rule", ["fixed-start-date", "airflow-3-imports"])
+def test_a_dag_file_edited_into_a_syntax_error_after_its_parse_does_not_crash_a_rule_reading_it(
+    tmp_path, policy, rule
+):
+    """A rule that reads the file again (module-level clock calls, Airflow 2 imports) finds it changed while
+    the gate runs; the run that parses the new text reports it."""
+    from gate.loader import load
+
+    (tmp_path / "dags").mkdir()
+    dag_file = tmp_path / "dags" / "redshift__99_clock_start.py"
+    dag_file.write_text(
+        CLOCK_DAG_WITH_A_TASK_FUNCTION.replace(
+            'pendulum.now("UTC").subtract(days=3)', "pendulum.datetime(2024, 1, 1)"
+        )
+    )
+    loaded = load(tmp_path / "dags")
+    dag_file.write_text('from airflow.operators.empty import (\nSTART = pendulum.now("UTC"\n')
+
+    assert check(loaded.dags["redshift__99_clock_start"], RULES_BY_NAME[rule], loaded, policy) is None
+
+
+def test_a_dag_file_in_a_declared_encoding_is_read_as_python_reads_it(tmp_path, policy):
+    """Python honours a `coding` line; a rule reading the file again must too (not fail on its first byte)."""
+    from gate.loader import load
+
+    (tmp_path / "dags").mkdir()
+    source = "# -*- coding: latin-1 -*-\n" + CLOCK_DAG_WITH_A_TASK_FUNCTION.replace(
+        "import pendulum\n",
+        "import pendulum\nfrom airflow.operators.empty import EmptyOperator  # noqa: F401\n",
+    ).replace("beside a task function", "beside a task function, caf\xe9")
+    (tmp_path / "dags" / "redshift__99_clock_start.py").write_bytes(source.encode("latin-1"))
+    lines = source.splitlines()
+    clock_line = 1 + next(n for n, line in enumerate(lines) if line.startswith("START = pendulum.now"))
+    import_line = 1 + lines.index("from airflow.operators.empty import EmptyOperator  # noqa: F401")
+    loaded = load(tmp_path / "dags")
+    dag = loaded.dags["redshift__99_clock_start"]
+
+    clock = check(dag, RULES_BY_NAME["fixed-start-date"], loaded, policy)
+    imports = check(dag, RULES_BY_NAME["airflow-3-imports"], loaded, policy)
+
+    assert clock is not None and f"module-level code reads the clock at lines [{clock_line}]" in clock, clock
+    assert imports is not None and f"line {import_line}: airflow.operators.empty (use " in imports, imports

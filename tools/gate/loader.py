@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+import tokenize
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -65,12 +66,22 @@ def dag_files(folder: Path) -> list[Path]:
     return sorted(Path(p) for p in list_py_file_paths(str(folder), safe_mode=True))
 
 
+def python_source(path: Path) -> str | None:
+    """A DAG file's text as Python reads it (a `# -*- coding: ... -*-` line honoured); None when it cannot be
+    read as a file (a DAG inside a .zip, or a file removed or re-encoded since it was listed)."""
+    try:
+        with tokenize.open(path) as source:
+            return source.read()
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+
+
 def _imported_modules(files: list[Path]) -> list[str]:
     modules: set[str] = set()
     for path in files:
         try:
-            tree = ast.parse(path.read_text(), str(path))
-        except (SyntaxError, UnicodeDecodeError):
+            tree = ast.parse(python_source(path) or "", str(path))
+        except SyntaxError:
             continue
         for node in tree.body:
             if isinstance(node, ast.Import):

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Iterable
 
-from gate.loader import LoadedBag
+from gate.loader import LoadedBag, python_source
 from gate.policy import Policy
 import repository
 
@@ -107,11 +107,10 @@ CLOCK_CALLS = {"now", "utcnow", "today", "days_ago", "yesterday"}
 
 def _module_level_clock_calls(path: Path) -> list[int]:
     """Lines where module-level code (not inside a def or lambda) reads the clock."""
-    try:
-        text = path.read_text()
-    except OSError:
-        return []
-    if not any(name in text for name in CLOCK_CALLS):  # a call must name its function: nothing to parse
+    text = python_source(path)
+    if text is None or not any(
+        name in text for name in CLOCK_CALLS
+    ):  # a call must name its function: nothing to parse
         return []
     try:
         tree = ast.parse(text)
@@ -163,11 +162,8 @@ def _may_import_airflow_2(text: str, policy: Policy) -> bool:
 
 def airflow_2_imports(path: Path, policy: Policy) -> list[str]:
     """`line N: module (use ...)` for each import in `path` of an Airflow 2 path of policy.toml."""
-    try:
-        text = path.read_text()
-    except OSError:
-        return []
-    if not _may_import_airflow_2(text, policy):
+    text = python_source(path)
+    if text is None or not _may_import_airflow_2(text, policy):
         return []
     try:
         tree = ast.parse(text)
