@@ -53,6 +53,21 @@ def test_retries_at_the_policy_limits_pass_and_one_past_fails(policy):
     assert check(_dag_with_task(retries=policy.min_retries - 1), rule, None, policy)
 
 
+def test_retries_none_counts_as_no_retry(policy):
+    """Airflow 3.0's SDK operator keeps `retries=None` as given; the task then runs once, never retried."""
+    rule = RULES_BY_NAME["retries"]
+    assert (
+        check(
+            _dag_with_task(retries=None),
+            rule,
+            None,
+            dataclasses.replace(policy, min_retries=0, max_retries=0),
+        )
+        is None
+    )
+    assert check(_dag_with_task(retries=None), rule, None, dataclasses.replace(policy, min_retries=1))
+
+
 def test_description_fix_names_the_minimum_of_the_policy(policy):
     longer = dataclasses.replace(policy, min_description_chars=80)
     message = check(_dag_with_task(), RULES_BY_NAME["description"], None, longer)
