@@ -247,3 +247,30 @@ def test_a_dag_file_in_a_declared_encoding_is_read_as_python_reads_it(tmp_path, 
 
     assert clock is not None and f"module-level code reads the clock at lines [{clock_line}]" in clock, clock
     assert imports is not None and f"line {import_line}: airflow.operators.empty (use " in imports, imports
+
+
+FIVE_BAD_TEMPLATES_DAG = '''"""An Airflow DAG whose five tasks each render a template that fails."""
+import pendulum
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
+
+with DAG(dag_id="redshift__99_five_bad_templates", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    for n in range(1, 6):
+        BashOperator(task_id=f"step_{n}", bash_command="echo {{ params.missing_" + str(n) + ".value }}")
+'''
+
+
+def test_a_dag_with_many_render_problems_shows_the_first_and_three_more_and_counts_the_rest(tmp_path, policy):
+    from gate.loader import load
+
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "redshift__99_five_bad_templates.py").write_text(FIVE_BAD_TEMPLATES_DAG)
+    loaded = load(tmp_path / "dags")
+    dag = loaded.dags["redshift__99_five_bad_templates"]
+    problems = loaded.render_problems(dag)
+    assert len(problems) == 10, problems  # five tasks, in two run contexts each
+
+    message = check(dag, RULES_BY_NAME["templates-render"], loaded, policy)
+
+    assert f": {problems[0]} (and 9 more: {'; '.join(problems[1:4])}). Fix: " in message, message
+    assert problems[4] not in message

@@ -406,6 +406,18 @@ def test_a_failed_pytest_step_is_summed_up_beside_a_failed_linter(tmp_path, caps
     ]
 
 
+def test_the_logs_folder_is_not_read_as_a_failed_step_and_a_summary_exits_0(tmp_path, capsys, monkeypatch):
+    """The exit status is run_tests.sh's to set; a logs folder named like a step is only a folder."""
+    (tmp_path / "pytest-logs").mkdir()
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["pytest-logs", "flake8"]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        "Fix: edit the lines flake8 lists, then: tools/venv.sh flake8 ."
+    ]
+
+
 SUITE_OF_RANKS = """
 import pytest
 
