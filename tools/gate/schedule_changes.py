@@ -85,7 +85,7 @@ class Runs:
 
     def per_day_words(self) -> str:
         if self.next_days > self.ahead_cap:
-            return f"more than {self.ahead_cap / DAYS_AHEAD:g}"
+            return f"more than {self.ahead_cap / DAYS_AHEAD:.3g}"  # as a count is shown
         return f"{self.per_day:.3g}"
 
 
