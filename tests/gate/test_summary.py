@@ -406,16 +406,22 @@ def test_a_failed_pytest_step_is_summed_up_beside_a_failed_linter(tmp_path, caps
     ]
 
 
-def test_the_logs_folder_is_not_read_as_a_failed_step_and_a_summary_exits_0(tmp_path, capsys, monkeypatch):
-    """The exit status is run_tests.sh's to set; a logs folder named like a step is only a folder."""
+def test_as_a_command_the_logs_folder_is_not_read_as_a_failed_step_and_it_exits_0(tmp_path):
+    """run_tests.sh runs `python -m gate.summary LOGS STEP...` and sets the exit status itself; a logs folder
+    named like a step is only a folder."""
     (tmp_path / "pytest-logs").mkdir()
-    monkeypatch.chdir(tmp_path)
+    roots = os.pathsep.join(str(root) for root in repository.IMPORT_ROOTS)
 
-    assert main(["pytest-logs", "flake8"]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "gate.summary", "pytest-logs", "flake8"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": roots},
+        capture_output=True,
+        text=True,
+    )
 
-    assert capsys.readouterr().out.splitlines() == [
-        "Fix: edit the lines flake8 lists, then: tools/venv.sh flake8 ."
-    ]
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == ["Fix: edit the lines flake8 lists, then: tools/venv.sh flake8 ."]
 
 
 SUITE_OF_RANKS = """
