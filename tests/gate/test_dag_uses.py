@@ -100,3 +100,14 @@ def test_only_template_files_are_read_under_a_search_path(tmp_path):
     dag = load(dags).dags["redshift__two_kinds"]
 
     assert uses(dag, TemplateFiles()) == (["bucket", "stage"], ["redshift/load.sql", "vacuum.sql"])
+
+
+def test_a_template_file_that_is_not_utf8_is_passed_over_not_a_crash(tmp_path):
+    """Airflow reads templates as UTF-8; the render rule names such a file (gate.template_files.explain)."""
+    (tmp_path / "a_latin1.sql").write_bytes("SELECT 'caf\u00e9';\n".encode("latin-1"))
+    (tmp_path / "b_merge.sql").write_text("MERGE INTO t;\n")
+    files = TemplateFiles()
+
+    assert files.name_of("MERGE INTO t;\n", [tmp_path], (".sql",)) == "b_merge.sql"
+    assert files.name_of("SELECT 'caf\u00e9';\n", [tmp_path], (".sql",)) is None
+    assert files.text([tmp_path], "a_latin1.sql") == ""

@@ -65,6 +65,19 @@ def test_a_jinja_typo_names_the_file_and_line(tmp_path):
     ]
 
 
+def test_a_template_file_that_is_not_utf8_names_the_file_line_and_fix(tmp_path):
+    latin1 = tmp_path / "sql" / "ddl" / "latin1.sql"
+    dag = load_dag(tmp_path, ["ddl/schema.sql", "ddl/latin1.sql"])  # the file is read when the task renders
+    latin1.write_bytes("SELECT 1;\nSELECT 'caf\u00e9';\n".encode("latin-1"))
+
+    problems = render_problems(dag, variables={})
+
+    assert problems == [
+        f"{latin1}:2: task 'load', field 'sql': not UTF-8 text (byte 0xe9), and Airflow reads templates as "
+        "UTF-8. Fix: save the file as UTF-8"
+    ]
+
+
 def test_a_sql_position_maps_to_the_file_line(tmp_path):
     dag = load_dag(tmp_path, ["ddl/schema.sql"])
     env = dag.get_template_env()

@@ -35,7 +35,8 @@ class TemplateFiles:
         for root in roots:
             if (root, extensions) not in self._by_text:
                 files = [p for p in root.rglob("*") if p.suffix in extensions and p.is_file()]
-                self._by_text[root, extensions] = {p.read_text(): str(p.relative_to(root)) for p in files}
+                texts = ((_text(p), str(p.relative_to(root))) for p in files)
+                self._by_text[root, extensions] = {text: name for text, name in texts if text is not None}
             if text in self._by_text[root, extensions]:
                 return self._by_text[root, extensions][text]
         return None
@@ -43,8 +44,16 @@ class TemplateFiles:
     def text(self, roots: list[Path], name: str) -> str:
         path = next((root / name for root in roots if (root / name).is_file()), None)
         if path is not None and path not in self._texts:
-            self._texts[path] = path.read_text()
+            self._texts[path] = _text(path) or ""
         return self._texts.get(path, "")
+
+
+def _text(path: Path) -> str | None:
+    """A template file's text as Airflow reads it (UTF-8); None when it is not (the render rule says so)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _templated(dag):

@@ -46,6 +46,17 @@ def file_of(jinja_env, text: str) -> Path | None:
     return None
 
 
+def _file_of_bytes(jinja_env, content: bytes) -> Path | None:
+    """The template file whose bytes are `content` (what a failed decoding of it holds)."""
+    for path in _templates(jinja_env).values():
+        try:
+            if path.read_bytes() == content:
+                return path
+        except OSError:
+            continue
+    return None
+
+
 def explain(error: Exception, jinja_env, where: str) -> str | None:
     """One line for a template error that is the template's own (not the run's), else None.
 
@@ -59,6 +70,15 @@ def explain(error: Exception, jinja_env, where: str) -> str | None:
         return (
             f"{where}: template file '{name}' does not exist under {folders}; {hint}"
             f"Fix: correct the path in the DAG file (relative to sql/)"
+        )
+    if isinstance(error, UnicodeDecodeError):
+        path = _file_of_bytes(jinja_env, error.object)
+        if path is None:
+            return None
+        line, byte = error.object[: error.start].count(b"\n") + 1, error.object[error.start]
+        return (
+            f"{shown_path(path)}:{line}: {where}: not UTF-8 text (byte 0x{byte:02x}), and Airflow reads "
+            "templates as UTF-8. Fix: save the file as UTF-8"
         )
     if isinstance(error, jinja2.TemplateSyntaxError):
         path = file_of(jinja_env, error.source) if error.source else None
