@@ -48,6 +48,9 @@ def prepare(dags_folder: Path | None = None) -> Path:
     os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(folder))
     os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(repository.PLUGINS))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+    # Never Airflow's unit-test mode: it swaps in Airflow's own test configuration, where a cron or timedelta
+    # schedule gets a data-interval timetable and DAGs start unpaused. MWAA runs Airflow's defaults (a cron
+    # string is a CronTriggerTimetable: its runs have no interval to speak of), and so must the gate.
+    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
     os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home}/airflow.db")
     return folder

@@ -157,7 +157,6 @@ LOAD_BUNDLE = textwrap.dedent(
         AIRFLOW__CORE__DAGS_FOLDER=str(bundle / "dags"),
         AIRFLOW__CORE__PLUGINS_FOLDER=tempfile.mkdtemp(prefix="no-plugins-"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__UNIT_TEST_MODE="True",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
     )
     sys.path.insert(0, str(bundle / "plugins.zip"))  # as MWAA puts plugins on sys.path

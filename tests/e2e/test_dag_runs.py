@@ -291,18 +291,19 @@ def test_the_lake_runs_every_dag_as_the_scheduler_does_and_chains_the_assets(lak
     lines = table(runs).splitlines()
     assert lines[0].split() == " ".join(HEADER).split()
     assert len(lines) == 1 + len(runs)
-    day, hour = (
+    # A data-interval timetable's day, and a cron string's run at the time (MWAA's default: no interval).
+    day, at_the_time = (
         "schedule: 2024-03-01 00:00 to 2024-03-02 00:00",
-        "schedule: 2024-03-01 00:00 to 2024-03-01 01:00",
+        "schedule: 2024-03-01 00:00 to 2024-03-01 00:00",
     )
     by_hand, start = "manual trigger, no logical date", "2024-03-01 00:00"
     unloaded = "asset s3_tickit_sales_by_category from redshift__04_unload_sales_by_category"
     # The runs of these DAGs, in this order; a DAG added later adds its own runs between them.
     expected = [
         # Wave 1: every DAG not scheduled on assets; timetable DAGs on the sample's first incremental day.
-        ("datalake__01_tickit_refine", day, start, "success"),
+        ("datalake__01_tickit_refine", at_the_time, start, "success"),
         ("hudi__01_initial_load", by_hand, "none", "success"),
-        ("hudi__02_incremental_upsert", hour, start, "success"),
+        ("hudi__02_incremental_upsert", at_the_time, start, "success"),
         ("redshift__01_create_tables", by_hand, "none", "success"),
         ("redshift__03_incremental_load", day, start, "success"),
         # Wave 2: what their asset events trigger, with no logical date.

@@ -43,7 +43,7 @@ def test_the_lake_graph_draws_assets_as_edges_between_dags(fixture_docs):
         '    dag_by_hand["by_hand<br/>manual (no schedule)"]',
         '    dag_consumer["consumer<br/>on assets orders and (prices or rates)"]',
         '    dag_producer["producer<br/>At 06:30, Monday through Friday (cron 30 6 * * 1-5 Europe/Paris, '
-        'data intervals)"]',
+        'at the time)"]',
         '    dag_producer -->|"orders"| dag_consumer',
         '    asset_prices{{"prices (no producer)"}}',
         "    asset_prices --> dag_consumer",
@@ -69,7 +69,7 @@ def test_each_dag_has_its_schedule_assets_owner_tags_tasks_and_variables(fixture
     assert producer[3] == "Produce the orders"  # the first line of its doc, without the heading marks
     assert producer[5:12] == [
         "- file: `dags/producer.py`",
-        "- schedule: At 06:30, Monday through Friday (cron `30 6 * * 1-5` Europe/Paris, data intervals); "
+        "- schedule: At 06:30, Monday through Friday (cron `30 6 * * 1-5` Europe/Paris, at the time); "
         "catch-up off, start 2023-12-31T23:00:00+00:00",
         "- consumes: none; produces: `orders`",
         "- owner: `orders-team`; tags: `fixture`",
@@ -87,8 +87,8 @@ def test_the_table_lists_every_dag_in_order(fixture_docs):
         "| [`by_hand`](#by_hand) | manual (no schedule) | Rebuild everything, by hand only. |",
         "| [`consumer`](#consumer) | on assets `orders` and (`prices` or `rates`) | Aggregate the orders "
         "once they are written. |",
-        "| [`producer`](#producer) | At 06:30, Monday through Friday (cron `30 6 * * 1-5` Europe/Paris, data "
-        "intervals) | Produce the orders |",
+        "| [`producer`](#producer) | At 06:30, Monday through Friday (cron `30 6 * * 1-5` Europe/Paris, at "
+        "the time) | Produce the orders |",
     ]
 
 

@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from airflow.timetables.interval import DeltaDataIntervalTimetable
 
 from gate import inventory
 from gate.loader import load
@@ -194,3 +196,26 @@ def test_an_asset_condition_reads_with_and_or_and_parentheses_where_they_nest():
     assert inventory.condition_words(a & (b | c)) == "`a` and (`b` or `c`)"
     assert inventory.condition_words((a & b) | c) == "(`a` and `b`) or `c`"
     assert inventory.condition_words(a | (b & c & d)) == "`a` or (`b` and `c` and `d`)"
+
+
+@pytest.mark.parametrize(
+    "schedule, words",
+    [
+        (timedelta(hours=6), "every 6:00:00 (at the time)"),  # Airflow 3's default for a timedelta
+        (DeltaDataIntervalTimetable(timedelta(hours=6)), "every 6:00:00 (data intervals)"),
+        ("0 3 * * *", "At 03:00 (cron `0 3 * * *` UTC, at the time)"),
+        (None, "manual (no schedule)"),
+        ("@once", "once, at the start date"),
+        (
+            "@continuous",
+            "As frequently as possible, but only one run at a time. (ContinuousTimetable: @continuous)",
+        ),
+    ],
+)
+def test_a_schedule_reads_in_words_with_its_kind(schedule, words):
+    from airflow.sdk import DAG
+
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    dag = DAG("redshift__example", schedule=schedule, start_date=start, max_active_runs=1)  # 1: @continuous
+
+    assert inventory.schedule_words(dag.timetable) == words

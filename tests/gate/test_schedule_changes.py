@@ -78,8 +78,8 @@ def test_the_computed_runs_match_an_independent_replay(bags, snapshots, case):
 def test_a_start_date_a_year_back_with_catch_up_is_refused(snapshots):
     (change,) = review(snapshots, "start_moved_back").changes
     assert change.lines()[:3] == [
-        "start_moved_back [REFUSED]: At 00:00 (cron `0 0 * * *` UTC, data intervals); start "
-        "2024-01-01T00:00:00+00:00; catch-up off -> At 00:00 (cron `0 0 * * *` UTC, data intervals); start "
+        "start_moved_back [REFUSED]: At 00:00 (cron `0 0 * * *` UTC, at the time); start "
+        "2024-01-01T00:00:00+00:00; catch-up off -> At 00:00 (cron `0 0 * * *` UTC, at the time); start "
         "2023-01-01T00:00:00+00:00; catch-up on",
         "  runs at unpause: 1 -> more than 100; runs per day: 1 -> 1",
         "  more than 100 runs at unpause, more than schedule_max_runs_at_unpause = 10 (catch-up from the "
@@ -134,8 +134,8 @@ def test_a_timetable_change_with_no_extra_run_passes(snapshots):
     assert result.refused == []
     assert result.report().splitlines() == [
         "schedule changes:",
-        "moved_to_six [ok]: At 00:00 (cron `0 0 * * *` UTC, data intervals); start "
-        "2024-01-01T00:00:00+00:00; catch-up off -> At 06:00 (cron `0 6 * * *` UTC, data intervals); start "
+        "moved_to_six [ok]: At 00:00 (cron `0 0 * * *` UTC, at the time); start "
+        "2024-01-01T00:00:00+00:00; catch-up off -> At 06:00 (cron `0 6 * * *` UTC, at the time); start "
         "2024-01-01T00:00:00+00:00; catch-up off",
         "  runs at unpause: 1 -> 1; runs per day: 1 -> 1",
     ]

@@ -132,7 +132,6 @@ def environment(home: Path, folder: Path | None = None, inventory: Path | None =
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__UNIT_TEST_MODE="True",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
         PYTHONPATH=os.pathsep.join(map(str, repository.IMPORT_ROOTS)),
     )

@@ -156,7 +156,7 @@ def schedule_words(timetable) -> str:
     from airflow.timetables.assets import AssetOrTimeSchedule
     from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable
     from airflow.timetables.simple import AssetTriggeredTimetable, NullTimetable, OnceTimetable
-    from airflow.timetables.trigger import CronTriggerTimetable
+    from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable
 
     from compat import airflow as airflow_compat
 
@@ -175,9 +175,11 @@ def schedule_words(timetable) -> str:
     if isinstance(timetable, (CronDataIntervalTimetable, CronTriggerTimetable)):
         kind = "data intervals" if isinstance(timetable, CronDataIntervalTimetable) else "at the time"
         return f"{timetable.description} (cron `{timetable.summary}` {timetable._timezone}, {kind})"
-    if isinstance(timetable, DeltaDataIntervalTimetable):
-        return f"every {timetable.summary} (data intervals)"
-    return f"{timetable.description} ({type(timetable).__name__}: {timetable.summary})"
+    if isinstance(timetable, (DeltaDataIntervalTimetable, DeltaTriggerTimetable)):
+        kind = "data intervals" if isinstance(timetable, DeltaDataIntervalTimetable) else "at the time"
+        return f"every {timetable.summary} ({kind})"
+    description = f"{timetable.description} " if timetable.description else ""
+    return f"{description}({type(timetable).__name__}: {timetable.summary})"
 
 
 def _iso(moment) -> str | None:
