@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from gate.rules import airflow_2_imports
@@ -54,3 +56,15 @@ def test_a_file_that_cannot_be_read_has_none_instead_of_stopping_the_gate(tmp_pa
     # A DAG file removed while the gate runs, or a folder named like a module: no finding, no traceback.
     assert airflow_2_imports(tmp_path / "removed_meanwhile.py", policy) == []
     assert airflow_2_imports(tmp_path, policy) == []
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["general-first", "specific-first"])
+def test_an_import_two_policy_entries_name_is_listed_once_with_the_most_specific_hint(
+    tmp_path, policy, reverse
+):
+    entries = (("airflow.operators", "the general hint"), ("airflow.operators.bash", "the specific hint"))
+    overlapping = dataclasses.replace(policy, airflow_2_imports=entries[::-1] if reverse else entries)
+    path = tmp_path / "dag.py"
+    path.write_text("from airflow.operators.bash import BashOperator\n")
+
+    assert airflow_2_imports(path, overlapping) == ["line 1: airflow.operators.bash (use the specific hint)"]

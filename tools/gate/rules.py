@@ -177,11 +177,12 @@ def airflow_2_imports(path: Path, policy: Policy) -> list[str]:
             names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
         else:
             continue
-        for old, new in policy.airflow_2_imports:
-            matched = [name for name in names if _within(name, old)]
-            if matched:
-                found.append(f"line {node.lineno}: {matched[0]} (use {new})")
-                break
+        matched = [
+            (old, name, new) for old, new in policy.airflow_2_imports for name in names if _within(name, old)
+        ]
+        if matched:  # the most specific entry of the policy gives the hint, whatever their order
+            _, name, new = max(matched, key=lambda match: len(match[0]))
+            found.append(f"line {node.lineno}: {name} (use {new})")
     return found
 
 
