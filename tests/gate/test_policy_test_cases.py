@@ -51,3 +51,17 @@ def test_a_rule_no_dag_follows_gets_no_shared_test(tmp_path, policy):
     assert ("redshift__no_doc_md", "doc-md") in cases
     assert (EVERY_DAG, "doc-md") not in cases
     assert (EVERY_DAG, "owner") in cases
+
+
+def test_exactly_at_the_limit_every_pair_is_a_test_and_one_dag_more_collapses(policy):
+    corpus_bag = load_once(CORPUS)
+    dag_ids = [*corpus_bag.dags, NOT_LOADED]
+    at_limit = replace(policy, one_test_per_dag_and_rule_up_to=len(dag_ids))
+    one_below = replace(policy, one_test_per_dag_and_rule_up_to=len(dag_ids) - 1)
+
+    every_pair = policy_test_cases(dag_ids, corpus_bag, at_limit)
+    collapsed = policy_test_cases(dag_ids, corpus_bag, one_below)
+
+    assert len(every_pair) == len(corpus_bag.dags) * len(RULES) + 1
+    assert all(dag_id != EVERY_DAG for dag_id, _ in every_pair)
+    assert [rule for dag_id, rule in collapsed if dag_id == EVERY_DAG] == [rule.name for rule in RULES]

@@ -274,3 +274,14 @@ def test_a_dag_with_many_render_problems_shows_the_first_and_three_more_and_coun
 
     assert f": {problems[0]} (and 9 more: {'; '.join(problems[1:4])}). Fix: " in message, message
     assert problems[4] not in message
+
+
+def test_a_parse_exactly_at_the_budget_passes_and_just_past_it_fails(policy):
+    path = Path("dags/redshift__example.py")
+    budget = policy.parse_budget_seconds
+
+    assert gate.rules.parse_budget_message(path, budget, policy) is None
+    message = gate.rules.parse_budget_message(path, budget + 0.01, policy)
+    assert message is not None and message.startswith(
+        f"parse-budget: dags/redshift__example.py took {budget + 0.01:.2f} s"
+    )

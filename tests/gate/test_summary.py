@@ -471,6 +471,20 @@ def test_a_failure_carries_its_rank_and_the_dags_of_its_parameters_and_message(t
     ]
 
 
+def test_a_failure_without_a_traceback_keeps_its_text(tmp_path):
+    """A strict xfail that passes fails with a text, not an exception: the summary still shows it."""
+    (tmp_path / "test_xpass.py").write_text(
+        "import pytest\n\n\n@pytest.mark.xfail(strict=True, reason='the fix has landed')\n"
+        "def test_known_bug():\n    pass\n"
+    )
+
+    record = run_plugin(tmp_path, "test_xpass.py")
+
+    assert [(f["nodeid"], f["message"]) for f in record["failures"]] == [
+        ("test_xpass.py::test_known_bug", "[XPASS(strict)] the fix has landed")
+    ]
+
+
 def test_the_known_names_include_the_files_and_the_files_that_do_not_import(tmp_path, monkeypatch):
     from gate import loader
     from gate.summary import _known_names
