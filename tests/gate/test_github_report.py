@@ -331,7 +331,7 @@ def test_the_summary_shows_steps_failures_and_what_changes_against_the_base(clon
     text = summary_file.read_text()
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True).stdout
     assert text.startswith("earlier step\n## DAG gate\n")  # appended: other steps write there too
-    hourly_was = "Every hour (cron `0 * * * *` UTC, data intervals)"
+    hourly_was = "Every hour (cron `0 * * * *` UTC, at the time)"
     since = "start 2024-01-01T00:00:00+00:00; catch-up off"
     expected = [
         "| step | result |",
