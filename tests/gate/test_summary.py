@@ -166,6 +166,9 @@ def test_a_failed_pytest_step_is_summed_up_from_its_outcomes_or_said_to_have_rep
 
     assert nothing[0] == "  pytest did not report any outcome (it stopped before running tests): see the log"
     assert reported[0] == "pytest: 1 failed, 3 passed" and "did not report" not in "".join(reported)
+    causes = diagnosis(record)
+    assert causes and reported[1:-1] == [f"  {line}" for line in causes]  # the causes, before the fix
+    assert reported[-1].startswith("Fix: the causes above, in order")
 
 
 def test_the_footer_names_only_the_failed_steps_with_repo_relative_files(tmp_path, capsys, monkeypatch):
