@@ -94,6 +94,16 @@ def test_a_text_naming_a_module_that_does_not_import_is_not_a_declaration():
     assert classify_import_error(text)[0] == "import-error"
 
 
+def test_a_declaring_class_is_found_past_a_later_one_whose_module_does_not_import():
+    """A chained traceback: the spec error, then one raised while handling it, from a module not importable
+    here."""
+    declared = _traceback_text(TableSpecError("dags/hudi/tables.yaml: table 'artists', field 'type': bad"))
+    during = "During handling of the above exception, another exception occurred:"
+    text = f"{declared}\n{during}\n\nno_such_package.Boom: x\n"
+
+    assert classify_import_error(text) == (TableSpecError.gate_rule, TableSpecError.gate_fix)
+
+
 def test_the_gate_names_no_plugin_class():
     source = Path(gate.rules.__file__).read_text()
     assert "TableSpecError" not in source and "lakehouse.hudi" not in source
