@@ -295,3 +295,19 @@ def test_a_parse_exactly_at_the_budget_passes_and_just_past_it_fails(policy):
     assert message is not None and message.startswith(
         f"parse-budget: dags/redshift__example.py took {budget + 0.01:.2f} s"
     )
+
+
+@pytest.mark.parametrize("dag_id", ["redshift__", "redshift", "__load", "marketing__load"])
+def test_a_dag_id_needs_an_approved_domain_a_double_underscore_and_a_name(policy, dag_id):
+    with DAG(dag_id, schedule=None, description="An example DAG for the rules.") as dag:
+        EmptyOperator(task_id="step")
+
+    assert check(dag, RULES_BY_NAME["dag-id-domain"], None, policy)
+
+
+def test_a_path_under_the_checked_folder_is_shown_from_its_parent(tmp_path):
+    """A temporary checkout (the pre-push hook's) is never named: its DAG files show as dags/<file>."""
+    dag_file = tmp_path / "checkout" / "dags" / "redshift__example.py"
+
+    assert gate.rules.shown_path(dag_file, tmp_path / "checkout" / "dags") == "dags/redshift__example.py"
+    assert gate.rules.shown_path(dag_file) == str(dag_file)  # outside the repository, no folder: as given
