@@ -311,3 +311,22 @@ def test_a_path_under_the_checked_folder_is_shown_from_its_parent(tmp_path):
 
     assert gate.rules.shown_path(dag_file, tmp_path / "checkout" / "dags") == "dags/redshift__example.py"
     assert gate.rules.shown_path(dag_file) == str(dag_file)  # outside the repository, no folder: as given
+
+
+ONE_BAD_TEMPLATE_DAG = FIVE_BAD_TEMPLATES_DAG.replace("range(1, 6)", "range(1, 2)").replace(
+    '"echo {{ params.missing_" + str(n) + ".value }}"', '"echo {{ ds }}"'
+)
+
+
+def test_a_dag_with_one_render_problem_shows_it_alone(tmp_path, policy):
+    from gate.loader import load
+
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "redshift__99_five_bad_templates.py").write_text(ONE_BAD_TEMPLATE_DAG)
+    loaded = load(tmp_path / "dags")
+    dag = loaded.dags["redshift__99_five_bad_templates"]
+    (problem,) = loaded.render_problems(dag)  # `ds` is missing only in a manual run without a logical date
+
+    message = check(dag, RULES_BY_NAME["templates-render"], loaded, policy)
+
+    assert f": {problem}. Fix: " in message and "more:" not in message, message
