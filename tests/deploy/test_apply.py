@@ -7,6 +7,7 @@ import io
 import pytest
 
 from deploy import cli, stamp
+from deploy.apply import ApplyError
 from deploy.cli import sync
 from deploy.targets import DirectoryTarget
 from tests.deploy.support import commit_all
@@ -126,3 +127,22 @@ def test_a_terminal_gets_one_line_redrawn_in_place_and_ended_when_done(project, 
         f"\ruploading [###############...............] 1/2 files, {size} B/{total}"
         f"\ruploading [##############################] 2/2 files, {2 * size} B/{total}\n"
     )
+
+
+def test_a_failed_upload_on_a_terminal_ends_the_bar_line_before_the_error(project, tmp_path):
+    """The error then starts on a line of its own; a log (a line per tenth) has no bar line to end."""
+    folder = tmp_path / "bucket"
+    sync(project, DirectoryTarget(folder), False, io.StringIO(), io.StringIO())
+    rewrite_two_dags(project, 10)
+    (folder / "dags/redshift__02_second.py").unlink()
+    (folder / "dags/redshift__02_second.py").mkdir()  # the upload cannot replace a folder: it fails
+    terminal, log = Terminal(), io.StringIO()
+
+    with pytest.raises(ApplyError, match="upload of dags/redshift__02_second.py to .* failed"):
+        sync(project, DirectoryTarget(folder), False, io.StringIO(), terminal)
+    with pytest.raises(ApplyError):
+        sync(project, DirectoryTarget(folder), False, io.StringIO(), log)
+
+    shown = terminal.getvalue()  # the bar as far as it got (the other upload may not have started)
+    assert shown.endswith("\n") and (shown == "\n" or shown.startswith("\ruploading [")), repr(shown)
+    assert "\n\n" not in "\n" + log.getvalue(), repr(log.getvalue())
