@@ -262,6 +262,14 @@ def test_a_failing_run_lists_the_dag_gate_first_and_a_broken_module_stops_nothin
     )
 
 
+def test_a_tree_that_changed_since_its_tests_is_not_stamped(project):
+    tested = stamp.tree_hash(project)
+    (project / "dags/redshift__01_first.py").write_text("EDITED = 1\n")  # an edit while the tests ran
+
+    assert stamp.write(project, tested, "full") is False
+    assert stamp.read(project) == {}
+
+
 @pytest.mark.parametrize("flag", ["--assume-unchanged", "--skip-worktree"])
 def test_index_flags_do_not_hide_an_edit_from_the_stamp(project, tmp_path, flag):
     tested = stamp.tree_hash(project)
