@@ -105,16 +105,23 @@ def _failure_callback(dag, loaded, policy):
 CLOCK_CALLS = {"now", "utcnow", "today", "days_ago", "yesterday"}
 
 
+def _parsed_if(path: Path, worth_parsing: Callable[[str], bool]) -> ast.Module | None:
+    """The syntax tree of a DAG file read again, if its text is `worth_parsing` (a cheap prefilter); None
+    when it is not, or when it can no longer be read or parsed (changed since the DagBag parsed it)."""
+    text = python_source(path)
+    if text is None or not worth_parsing(text):
+        return None
+    try:
+        return ast.parse(text)
+    except SyntaxError:
+        return None
+
+
 def _module_level_clock_calls(path: Path) -> list[int]:
     """Lines where module-level code (not inside a def or lambda) reads the clock."""
-    text = python_source(path)
-    if text is None or not any(
-        name in text for name in CLOCK_CALLS
-    ):  # a call must name its function: nothing to parse
-        return []
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    # A call must name its function: a file naming none of them has nothing to parse.
+    tree = _parsed_if(path, lambda text: any(name in text for name in CLOCK_CALLS))
+    if tree is None:
         return []
     lines, stack = [], list(tree.body)
     while stack:
@@ -162,12 +169,8 @@ def _may_import_airflow_2(text: str, policy: Policy) -> bool:
 
 def airflow_2_imports(path: Path, policy: Policy) -> list[str]:
     """`line N: module (use ...)` for each import in `path` of an Airflow 2 path of policy.toml."""
-    text = python_source(path)
-    if text is None or not _may_import_airflow_2(text, policy):
-        return []
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    tree = _parsed_if(path, lambda text: _may_import_airflow_2(text, policy))
+    if tree is None:
         return []
     found = []
     for node in ast.walk(tree):
