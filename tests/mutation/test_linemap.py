@@ -151,10 +151,54 @@ def test_only_the_selected_tests_run_and_an_unknown_id_is_an_error(project):
     assert done.returncode == 0 and "1 passed, 4 deselected" in done.stdout, done.stdout
     assert "test_calc.py::test_limit PASSED" in done.stdout
 
+    # In the listed order, not the file's
+    chosen.write_text("test_calc.py::test_limit\ntest_calc.py::test_in_process\n")
+    done = pytest_in(project, "test_calc.py", "-v", "--mutation-select", str(chosen))
+    ran = [line.split(" ")[0] for line in done.stdout.splitlines() if line.endswith("%]")]
+    assert ran == ["test_calc.py::test_limit", "test_calc.py::test_in_process"], done.stdout
+
     chosen.write_text("test_calc.py::test_limit\ntest_calc.py::test_gone\n")
     done = pytest_in(project, "test_calc.py", "--mutation-select", str(chosen))
     assert done.returncode == 4, done.stdout + done.stderr
     assert "not collected: ['test_calc.py::test_gone']" in done.stderr
+
+
+def test_the_mapping_pass_times_each_test(project):
+    (project / "test_slow.py").write_text(
+        "import time\n\n\ndef test_slow():\n    time.sleep(0.3)\n\n\ndef test_quick():\n    pass\n"
+    )
+    lines = project / "map"
+    lines.mkdir()
+    (lines / "targets").write_text("calc.py\n")
+    assert pytest_in(project, "test_calc.py", "test_slow.py", lines=lines).returncode == 0
+
+    seconds = run.LineMap.read(lines).seconds
+
+    assert len(seconds) == 7
+    assert seconds["test_slow.py::test_slow"] >= 0.3 > seconds["test_slow.py::test_quick"]
+
+
+def test_a_mutant_runs_the_quickest_file_first_and_in_each_file_its_quickest_test_first():
+    seconds = {"a.py::slow": 5.0, "a.py::quick": 1.0, "b.py::only": 2.0, "c.py::one": 1.0, "c.py::two": 1.0}
+    line_map = run.LineMap({}, set(), set(seconds), seconds)
+
+    # b.py (2 s) before a.py (6 s together), though a.py has the quickest test; ties by name
+    assert line_map.quickest_first(["a.py::slow", "b.py::only", "a.py::quick"]) == [
+        "b.py::only",
+        "a.py::quick",
+        "a.py::slow",
+    ]
+    assert line_map.quickest_first(["c.py::two", "c.py::one", "a.py::quick"]) == [
+        "a.py::quick",
+        "c.py::one",
+        "c.py::two",
+    ]
+    # A test the unmutated run did not time goes last, and so does its file
+    assert line_map.quickest_first(["a.py::new", "a.py::slow", "b.py::only"]) == [
+        "b.py::only",
+        "a.py::slow",
+        "a.py::new",
+    ]
 
 
 SOURCE = textwrap.dedent(

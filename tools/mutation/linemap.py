@@ -5,12 +5,16 @@ Mapping pass (LAKEHOUSE_MUTATION_LINES set, mutation/site on PYTHONPATH): tells 
 that execute it. Lines run by a fixture shared between tests (scope wider than a function), at import or
 collection, or in a teardown go to the bucket "*": any test may depend on them.
 
-Mutant runs (`--mutation-select FILE`): only the tests whose node ids FILE lists run; an id that is no longer
-collected is a usage error (exit 4), never a silently smaller run.
+The mapping pass also writes each test's duration (setup, call and teardown) to `durations.json` there.
+
+Mutant runs (`--mutation-select FILE`): only the tests whose node ids FILE lists run, in the order listed (the
+run lists the quickest first, so `-x` stops a killed mutant early); an id that is no longer collected is a
+usage error (exit 4), never a silently smaller run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -18,6 +22,8 @@ from pathlib import Path
 import pytest
 
 ANY_TEST = "*"
+DURATIONS = "durations.json"
+_seconds: dict[str, float] = {}  # the mapping pass's test durations
 
 
 def _recorder():
@@ -57,6 +63,10 @@ def pytest_runtest_teardown(item, nextitem):
     yield
 
 
+def pytest_runtest_logreport(report):
+    _seconds[report.nodeid] = _seconds.get(report.nodeid, 0.0) + report.duration
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_fixture_setup(fixturedef, request):
     if fixturedef.scope == "function":
@@ -79,11 +89,13 @@ def pytest_collection_modifyitems(config, items):
     missing = [nodeid for nodeid in chosen if nodeid not in collected]
     if missing or not chosen:
         raise pytest.UsageError(f"--mutation-select {chosen_file}: not collected: {missing[:5] or 'no ids'}")
-    wanted = set(chosen)
-    config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in wanted])
-    items[:] = [item for item in items if item.nodeid in wanted]
+    position = {nodeid: index for index, nodeid in enumerate(chosen)}
+    config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in position])
+    items[:] = sorted((item for item in items if item.nodeid in position), key=lambda i: position[i.nodeid])
 
 
 def pytest_sessionfinish(session):
-    if os.environ.get("LAKEHOUSE_MUTATION_LINES"):
+    folder = os.environ.get("LAKEHOUSE_MUTATION_LINES")
+    if folder:
         _enter(ANY_TEST)
+        Path(folder, DURATIONS).write_text(json.dumps(_seconds))

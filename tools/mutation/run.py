@@ -220,8 +220,15 @@ class LineMap:
 
     ANY = "*"
 
-    def __init__(self, by_line: dict[tuple[str, int], set[str]], blind: set[str], tests: set[str]):
+    def __init__(
+        self,
+        by_line: dict[tuple[str, int], set[str]],
+        blind: set[str],
+        tests: set[str],
+        seconds: dict[str, float] | None = None,
+    ):
         self.by_line, self.blind, self.tests = by_line, blind, tests
+        self.seconds = seconds or {}  # each test's duration in the unmutated run
 
     @classmethod
     def read(cls, folder: Path) -> LineMap | None:
@@ -239,7 +246,9 @@ class LineMap:
         if cls.ANY in blind:  # a process shared by tests that may run our code unseen: no line is certain
             return None
         tests = {t for users in by_line.values() for t in users} | blind
-        return cls(by_line, blind, tests - {cls.ANY})
+        durations = folder / "durations.json"
+        seconds = json.loads(durations.read_text()) if durations.exists() else {}
+        return cls(by_line, blind, tests - {cls.ANY}, seconds)
 
     def tests_of(self, module: str, lines) -> set[str] | None:
         """The tests executing any of `lines` of `module` (plus the blind ones): the ones to run first. None:
@@ -250,6 +259,17 @@ class LineMap:
         if self.ANY in users and not own:
             return None
         return own | self.blind
+
+    def quickest_first(self, tests) -> list[str]:
+        """`tests` in the order a mutant runs them under `pytest -x`: the files by the time their tests take,
+        the quickest first, and in each file its quickest test first, so a killed mutant stops early. A file's
+        tests stay together (its module-scoped fixtures start once); a test without a time goes last."""
+        unknown = float("inf")
+        files: dict[str, list[str]] = {}
+        for test in tests:
+            files.setdefault(test.split("::")[0], []).append(test)
+        order = sorted(files.values(), key=lambda group: sum(self.seconds.get(t, unknown) for t in group))
+        return [t for group in order for t in sorted(group, key=lambda t: (self.seconds.get(t, unknown), t))]
 
 
 def statement_lines(source: str, line: int) -> range:
@@ -382,7 +402,13 @@ def python_module(
                     outcome, runs = "not covered", []
                 else:
                     outcome, runs = _run_mutant(
-                        tree, command, timeout, tree / module, mutated, chosen_tests, selection
+                        tree,
+                        command,
+                        timeout,
+                        tree / module,
+                        mutated,
+                        line_map.quickest_first(chosen_tests) if chosen_tests else None,
+                        selection,
                     )
                 entry.update(outcome=outcome, seconds=round(time.monotonic() - tick, 1), runs=runs)
                 result["mutants"].append(entry)
@@ -413,18 +439,18 @@ def _run_mutant(
     timeout: float,
     path: Path,
     mutated: str,
-    chosen_tests: set[str] | None,
+    chosen_tests: list[str] | None,
     selection: Path,
 ) -> tuple[str, list[str]]:
-    """The outcome of one mutant and its runs ('<n> tests: <status> <seconds>s' each): the chosen tests, then,
-    if they all pass (or none were chosen: all may), the module's whole test list."""
+    """The outcome of one mutant and its runs ('<n> tests: <status> <seconds>s' each): the chosen tests in
+    their order, then, if they all pass (or none were chosen: all may), the module's whole test list."""
     original = path.read_text()
     runs = []
     try:
         path.write_text(mutated)
         if chosen_tests is not None:
-            selection.write_text("".join(f"{t}\n" for t in sorted(chosen_tests)))
-            # Only the test files of the chosen tests are collected (in the listed order)
+            selection.write_text("".join(f"{t}\n" for t in chosen_tests))
+            # Only the test files of the chosen tests are collected
             files = {t.split("::")[0] for t in chosen_tests}
             narrowed = [arg for arg in command if not arg.endswith(".py") or arg in files]
             # One token: pytest takes a separate value for a path, and would find its configuration (and
@@ -493,7 +519,13 @@ def sql_folder(
         chosen_tests = (line_map.tests_of(mutant.path, [0]) or None) if line_map else None
         tick = time.monotonic()
         outcome, runs = _run_mutant(
-            tree, command, timeout, path, mutant.apply(path.read_text()), chosen_tests, selection
+            tree,
+            command,
+            timeout,
+            path,
+            mutant.apply(path.read_text()),
+            line_map.quickest_first(chosen_tests) if chosen_tests else None,
+            selection,
         )
         result["mutants"].append(
             {**entry, "outcome": outcome, "seconds": round(time.monotonic() - tick, 1), "runs": runs}
