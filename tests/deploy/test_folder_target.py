@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 
+import repository
 from deploy import bundle as bundling
 from deploy.cli import sync
 from deploy.targets import DirectoryTarget
+from gate import inventory
 
 
 def folder_contents(folder):
@@ -48,3 +50,15 @@ def test_dry_run_writes_nothing(project, tmp_path):
 
     assert result is None and len(plan.added) == len(bundling.build(project))
     assert not (tmp_path / "mwaa-bucket").exists()
+
+
+def test_the_repository_itself_syncs_and_its_release_names_the_file_of_each_dag(tmp_path):
+    """This repository's own bundle and DAG inventory, as the gate writes it (not a small project's)."""
+    folder = tmp_path / "mwaa-bucket"
+
+    plan, result = run_sync(repository.ROOT, folder)
+
+    shipped = inventory.read_snapshot(repository.ROOT / inventory.RECORDED_PATH)
+    assert shipped  # not an empty comparison
+    assert result.release.dags == {dag_id: f"dags/{entry['file']}" for dag_id, entry in shipped.items()}
+    assert all((folder / key).is_file() for key in result.release.dags.values())

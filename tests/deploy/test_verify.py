@@ -19,9 +19,17 @@ from tests.deploy.support import FakeClock, commit_all, lock_lifetimes, managed_
 from deploy import cli, stamp
 from deploy import verify as verification
 from deploy.airflow_api import PAGE, AirflowApi, ApiError
+from gate import inventory
 
 ENVIRONMENT = "lakehouse-prod"
-INVENTORY = {"redshift__01_first": "redshift__01_first.py", "redshift__02_second": "redshift__02_second.py"}
+# As the gate writes it (tools/gate/inventory.py): per DAG its file and its structure
+INVENTORY = {
+    "redshift__01_first": {"file": "redshift__01_first.py", "tasks": ["load"], "edges": []},
+    "redshift__02_second": {"file": "redshift__02_second.py", "tasks": ["load"], "edges": []},
+}
+RELEASE_DAGS = {
+    dag_id: f"dags/{entry['file']}" for dag_id, entry in INVENTORY.items()
+}  # as a release holds them
 FRESH = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()  # after the deploy and MWAA's copy
 OLD = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
 
@@ -34,8 +42,8 @@ def stamped(project):
 @pytest.fixture
 def released(project, s3, bucket):
     """Release 1 (no environment), then a DAG change ready to sync as release 2."""
-    (project / cli.DAG_INVENTORY).parent.mkdir(parents=True)
-    (project / cli.DAG_INVENTORY).write_text(json.dumps(INVENTORY))
+    (project / inventory.RECORDED_PATH).parent.mkdir(parents=True)
+    (project / inventory.RECORDED_PATH).write_text(json.dumps(INVENTORY))
     commit_all(project, "inventory")
     assert run(stamped(project), s3, "--target", f"s3://{bucket}")[0] == cli.OK
     first = managed_contents(s3.client, bucket)
@@ -337,7 +345,7 @@ def test_a_parse_counts_only_from_mwaa_s_copy_delay_after_the_upload_on(mwaa):
         },
     )
 
-    outcome = verification.check(AirflowApi(client, ENVIRONMENT), INVENTORY, deployed_at, set())
+    outcome = verification.check(AirflowApi(client, ENVIRONMENT), RELEASE_DAGS, deployed_at, set())
 
     assert outcome.parsed == {"redshift__01_first": deployed_at + timedelta(seconds=30)}
     assert outcome.waiting == {

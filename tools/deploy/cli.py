@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import subprocess
 import sys
 import time
@@ -25,10 +24,10 @@ from deploy.apply import ApplyError, Result, apply
 from deploy.bundle import ENVIRONMENT_KEYS
 from deploy.plan import Plan, compare, human_bytes, render
 from deploy.targets import BadTarget, DirectoryTarget, Holder, S3Target, TargetError, open_target
+from gate import inventory as dag_inventory
 
 DEFAULT_TARGET = Path("build") / "mwaa-bucket"
 OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
-DAG_INVENTORY = "tools/gate/inventory.json"  # the gate's {dag_id: file in dags/}, read from the tested tree
 LOCK_MARGIN_MINUTES = 30  # a lock outlives the longest environment wait by this much (uploads, deletes)
 
 
@@ -267,13 +266,13 @@ def tree_file(repo: Path, tree: str | None, path: str) -> bytes | None:
 
 
 def dag_files(repo: Path, tree: str | None) -> dict[str, str]:
-    """{dag_id: DAG file key} of the tree's DAG inventory (empty when the tree has none)."""
-    inventory = tree_file(repo, tree, DAG_INVENTORY)
+    """{dag_id: DAG file key} of the tree's DAG inventory, as the gate writes it (empty when the tree has none
+    or it cannot be read)."""
+    text = tree_file(repo, tree, dag_inventory.RECORDED_PATH)
     try:
-        return {
-            dag_id: bundling.DAGS_PREFIX + path for dag_id, path in json.loads(inventory or b"{}").items()
-        }
-    except (ValueError, AttributeError):
+        entries = dag_inventory.parse((text or b"").decode())
+        return {dag_id: bundling.DAGS_PREFIX + entry["file"] for dag_id, entry in entries.items()}
+    except (ValueError, AttributeError, KeyError, TypeError):
         return {}
 
 
