@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 
+import pytest
 from tests.deploy.support import bucket_contents, commit_all, is_release_record, managed_contents
 
 from deploy import cli, releases, stamp
@@ -68,6 +69,34 @@ def test_every_changing_sync_records_a_release_outside_dags_with_the_versions_it
     for key, item in release.objects.items():  # each recorded version holds exactly the recorded bytes
         old = s3.client.get_object(Bucket=bucket, Key="env-a/" + key, VersionId=item.version)["Body"].read()
         assert len(old) == item.size and hashlib.sha256(old).hexdigest() == item.sha256, key
+
+
+@pytest.mark.parametrize("kind", ["s3", "folder"])
+def test_a_rerun_records_the_release_a_sync_cut_short_before_recording_it(
+    project, s3, bucket, tmp_path, kind
+):
+    """The files of release 2 went up, its record did not (the run was stopped, or crashed, in between): the
+    rerun has nothing to upload, and records it, so --releases and --rollback see what is live."""
+    target = f"s3://{bucket}/env-a" if kind == "s3" else str(tmp_path / "mwaa-bucket")
+    opened = S3Target(target, s3.client) if kind == "s3" else DirectoryTarget(target)
+    _, second = two_releases(project, s3, target)
+    lost = releases.load(opened, 2)
+    if kind == "s3":
+        s3.client.delete_object(Bucket=bucket, Key="env-a/" + releases.record_key(2))
+    else:
+        (opened.root / releases.record_key(2)).unlink()
+
+    code, output = run(project, s3, "--target", target)
+
+    assert code == cli.OK, output
+    assert "holds this tree's files without a release record" in output
+    assert "0 uploaded" in output and "recorded release 2" in output
+    again = releases.load(opened, 2)
+    assert (again.tree, again.objects, again.dags) == (lost.tree, lost.objects, lost.dags)
+    assert releases.numbers(opened) == [1, 2]
+    assert "nothing to do" in run(project, s3, "--target", target)[1]  # converged: no release 3
+    assert releases.numbers(opened) == [1, 2]
+    assert contents(s3, target) == second
 
 
 def test_releases_lists_the_newest_first_with_the_live_one_marked(project, s3, bucket):

@@ -221,7 +221,11 @@ def sync(
         except preflight.PreflightError as error:
             raise Refused(str(error)) from None
         print(f"preflight: {', '.join(plan.environment_changes)} pass", file=out)
-    if dry_run or (plan.empty and environment is None):
+    if dry_run:
+        return plan, None
+    previous = releases.latest(target)  # under the lock: no other sync records meanwhile
+    unrecorded = not releases.describes(previous, bundle)
+    if plan.empty and environment is None and not unrecorded:
         return plan, None
     if plan.environment_changes and target.keeps_versions and not target.versioning_enabled():
         raise TargetError(
@@ -236,15 +240,21 @@ def sync(
         return environment.converge(target.prefix, {**current, **uploaded})
 
     result = apply(plan, target, progress, converge_environment if environment is not None else None)
-    if result.empty:
+    if result.empty and not unrecorded:
         return plan, None
+    if result.empty:
+        print(
+            f"{target} holds this tree's files without a release record (a sync stopped before recording "
+            "it): recording it",
+            file=out,
+        )
     release = releases.record(
         target,
         releases.from_bundle(bundle, result.versions),
         tested_tree or stamp.tree_hash(repo),
         commit or head_commit(repo),
         environment_record(environment, result),
-        releases.latest(target),  # under the lock: no other sync records meanwhile
+        previous,
         dags=dag_files(repo, tested_tree),
     )
     print(f"recorded release {release.number} ({target}{release.key})", file=out)

@@ -116,6 +116,13 @@ def latest(target) -> Release | None:
     return load(target, recorded[-1]) if recorded else None
 
 
+def describes(release: Release | None, bundle: dict) -> bool:
+    """Whether `release` holds exactly the bundle's keys and contents ({key: BundleFile})."""
+    return release is not None and {key: item.sha256 for key, item in release.objects.items()} == {
+        key: item.sha256 for key, item in bundle.items()
+    }
+
+
 def listing(target, count: int = LISTED) -> str:
     """The last `count` releases, newest first, the live one marked."""
     recorded = numbers(target)
