@@ -13,6 +13,7 @@ from tests.deploy.support import bucket_contents, commit_all, is_release_record,
 
 from deploy import cli, releases, stamp
 from deploy.targets import LOCK_NAME, DirectoryTarget, Holder, S3Target
+from gate import inventory
 
 
 def stamped(project):
@@ -97,6 +98,35 @@ def test_a_rerun_records_the_release_a_sync_cut_short_before_recording_it(
     assert "nothing to do" in run(project, s3, "--target", target)[1]  # converged: no release 3
     assert releases.numbers(opened) == [1, 2]
     assert contents(s3, target) == second
+
+
+def test_a_release_names_the_dags_it_adds_as_starting_paused_on_mwaa(project, tmp_path):
+    folder = str(tmp_path / "mwaa-bucket")
+    dags = [f"redshift__{n:02d}_table" for n in range(1, 7)]
+
+    def release_with(dag_ids, comment=""):
+        inventory_file = project / inventory.RECORDED_PATH
+        inventory_file.parent.mkdir(parents=True, exist_ok=True)
+        inventory_file.write_text(json.dumps({d: {"file": f"{d}.py", "tasks": []} for d in dag_ids}))
+        for dag_id in dag_ids:
+            (project / f"dags/{dag_id}.py").write_text(f"DAG_ID = {dag_id!r}\n{comment}")
+        commit_all(project, "dags")
+        code, output = run(stamped(project), None, "--target", folder)
+        assert code == cli.OK, output
+        return [line for line in output.splitlines() if "paused" in line]
+
+    first = release_with(dags[:6])
+    assert first[0].startswith(
+        "new DAGs in this release: redshift__01_table, redshift__02_table, redshift__03_table, "
+        "redshift__04_table, redshift__05_table and 1 more. MWAA creates a DAG it has not seen before paused"
+    )
+    assert first[1] == (
+        "  To start one once it is parsed: unpause it in the Airflow UI, or aws mwaa invoke-rest-api --name "
+        "<the MWAA environment> --method PATCH --path /dags/redshift__01_table "
+        """--body '{"is_paused": false}'"""
+    )
+    assert release_with(dags[:6] + ["hudi__03_new"])[0].startswith("new DAGs in this release: hudi__03_new. ")
+    assert release_with(dags[:6] + ["hudi__03_new"], "# changed\n") == []  # a release, no new DAG
 
 
 def test_releases_lists_the_newest_first_with_the_live_one_marked(project, s3, bucket):

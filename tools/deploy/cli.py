@@ -258,8 +258,23 @@ def sync(
         dags=dag_files(repo, tested_tree),
     )
     print(f"recorded release {release.number} ({target}{release.key})", file=out)
+    new_dags = sorted(set(release.dags) - set(previous.dags if previous else ()))
+    if new_dags:
+        print(paused_at_creation(new_dags, environment.name if environment else None), file=out)
     result.release = release
     return plan, result
+
+
+def paused_at_creation(dag_ids: list[str], environment: str | None, shown: int = 5) -> str:
+    """What a release's new DAGs need on MWAA: Airflow creates a DAG it has not seen before paused."""
+    names = ", ".join(dag_ids[:shown]) + (f" and {len(dag_ids) - shown} more" if len(dag_ids) > shown else "")
+    return (
+        f"new DAGs in this release: {names}. MWAA creates a DAG it has not seen before paused (Airflow's "
+        "[core] dags_are_paused_at_creation), unless the DAG sets is_paused_upon_creation=False.\n"
+        "  To start one once it is parsed: unpause it in the Airflow UI, or aws mwaa invoke-rest-api --name "
+        f"{environment or '<the MWAA environment>'} --method PATCH --path /dags/{dag_ids[0]} "
+        """--body '{"is_paused": false}'"""
+    )
 
 
 def environment_record(environment: mwaa.Environment | None, result: Result) -> dict:
