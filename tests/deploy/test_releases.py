@@ -129,6 +129,35 @@ def test_a_release_names_the_dags_it_adds_as_starting_paused_on_mwaa(project, tm
     assert release_with(dags[:6] + ["hudi__03_new"], "# changed\n") == []  # a release, no new DAG
 
 
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("{not json", "JSONDecodeError"),
+        ('{"redshift__01_first": {"tasks": []}}', "KeyError: 'file'"),
+        ('{"redshift__01_first": 3}', "TypeError"),
+        ('["redshift__01_first"]', "AttributeError"),
+    ],
+)
+def test_an_inventory_the_sync_cannot_read_refuses_it_before_any_change(
+    project, tmp_path, text, error, capsys
+):
+    folder = tmp_path / "mwaa-bucket"
+    (project / inventory.RECORDED_PATH).parent.mkdir(parents=True)
+    (project / inventory.RECORDED_PATH).write_text(text)
+    commit_all(project, "inventory")
+
+    code, output = run(stamped(project), None, "--target", str(folder))
+
+    assert code == cli.REFUSED, output
+    message = capsys.readouterr().err
+    assert message.startswith(
+        f"refused: {inventory.RECORDED_PATH} is not a DAG inventory as the gate writes it ({error}"
+    )
+    assert "nothing was changed.\n  Fix: ./run_tests.sh --update-inventory, commit the file" in message
+    # Only the folder's lock file, given back empty (it stays: see DirectoryTarget.lock)
+    assert [(path.name, path.stat().st_size) for path in folder.rglob("*")] == [(LOCK_NAME, 0)]
+
+
 def test_releases_lists_the_newest_first_with_the_live_one_marked(project, s3, bucket):
     target = f"s3://{bucket}"
     first_commit = cli.head_commit(project)

@@ -205,6 +205,7 @@ def sync(
     """
     out = out or sys.stdout
     bundle = bundling.build(repo, tree=tested_tree, allow_large=allow_large)
+    dags = dag_files(repo, tested_tree)  # before any change: an inventory it cannot read refuses the sync
     plan = compare(bundle, target.managed_objects({key: item.md5 for key, item in bundle.items()}))
     print(render(plan, str(target)), file=out, flush=True)
     too_much = plan.mass_delete()
@@ -255,7 +256,7 @@ def sync(
         commit or head_commit(repo),
         environment_record(environment, result),
         previous,
-        dags=dag_files(repo, tested_tree),
+        dags=dags,
     )
     print(f"recorded release {release.number} ({target}{release.key})", file=out)
     new_dags = sorted(set(release.dags) - set(previous.dags if previous else ()))
@@ -291,14 +292,18 @@ def tree_file(repo: Path, tree: str | None, path: str) -> bytes | None:
 
 
 def dag_files(repo: Path, tree: str | None) -> dict[str, str]:
-    """{dag_id: DAG file key} of the tree's DAG inventory, as the gate writes it (empty when the tree has none
-    or it cannot be read)."""
+    """{dag_id: DAG file key} of the tree's DAG inventory, as the gate writes it (empty when the tree has
+    none). An inventory it cannot read is refused: the release's verification checks these DAGs."""
     text = tree_file(repo, tree, dag_inventory.RECORDED_PATH)
     try:
         entries = dag_inventory.parse((text or b"").decode())
         return {dag_id: bundling.DAGS_PREFIX + entry["file"] for dag_id, entry in entries.items()}
-    except (ValueError, AttributeError, KeyError, TypeError):
-        return {}
+    except (ValueError, AttributeError, KeyError, TypeError) as error:
+        raise Refused(
+            f"{dag_inventory.RECORDED_PATH} is not a DAG inventory as the gate writes it "
+            f"({type(error).__name__}: {error}); nothing was changed.\n"
+            f"  Fix: {dag_inventory.REFRESH}, commit the file, and sync again."
+        ) from None
 
 
 def plan_variables(repo: Path, tree: str, api: AirflowApi, out) -> variables.VariablesPlan | None:
