@@ -146,3 +146,18 @@ def test_a_failed_upload_on_a_terminal_ends_the_bar_line_before_the_error(projec
     shown = terminal.getvalue()  # the bar as far as it got (the other upload may not have started)
     assert shown.endswith("\n") and (shown == "\n" or shown.startswith("\ruploading [")), repr(shown)
     assert "\n\n" not in "\n" + log.getvalue(), repr(log.getvalue())
+
+
+def test_when_uploads_fail_the_error_names_the_first_in_upload_order(project, tmp_path):
+    """Several uploads failing at once (both DAG files start together) get one message, about the first of
+    them in the plan's order, so a rerun that fails the same way says the same."""
+    folder = tmp_path / "bucket"
+    sync(project, DirectoryTarget(folder), False, io.StringIO(), io.StringIO())
+    rewrite_two_dags(project, 10)
+    for name in ("dags/redshift__01_first.py", "dags/redshift__02_second.py"):
+        (folder / name).unlink()
+        (folder / name).mkdir()  # the upload cannot replace a folder: it fails
+
+    for _ in range(3):
+        with pytest.raises(ApplyError, match="^upload of dags/redshift__01_first.py to .* failed"):
+            sync(project, DirectoryTarget(folder), False, io.StringIO(), io.StringIO())
