@@ -90,7 +90,7 @@ def test_a_rerun_records_the_release_a_sync_cut_short_before_recording_it(
     code, output = run(project, s3, "--target", target)
 
     assert code == cli.OK, output
-    assert "holds this tree's files without a release record" in output
+    assert "holds these files, but its live release record does not (a run stopped before" in output
     assert "0 uploaded" in output and "recorded release 2" in output
     again = releases.load(opened, 2)
     assert (again.tree, again.objects, again.dags) == (lost.tree, lost.objects, lost.dags)
@@ -127,6 +127,33 @@ def test_a_release_names_the_dags_it_adds_as_starting_paused_on_mwaa(project, tm
     )
     assert release_with(dags[:6] + ["hudi__03_new"])[0].startswith("new DAGs in this release: hudi__03_new. ")
     assert release_with(dags[:6] + ["hudi__03_new"], "# changed\n") == []  # a release, no new DAG
+
+
+@pytest.mark.parametrize("kind", ["s3", "folder"])
+def test_a_rerun_records_the_rollback_a_run_cut_short_before_recording_it(
+    project, s3, bucket, tmp_path, kind, capsys
+):
+    """A rollback whose copies went through but whose record did not: the rerun records it, so the next
+    --rollback goes one further back instead of finding nothing to do."""
+    target = f"s3://{bucket}/env-a" if kind == "s3" else str(tmp_path / "mwaa-bucket")
+    opened = S3Target(target, s3.client) if kind == "s3" else DirectoryTarget(target)
+    first, _ = two_releases(project, s3, target)
+    assert run(project, s3, "--target", target, "--rollback")[0] == cli.OK
+    if kind == "s3":
+        s3.client.delete_object(Bucket=bucket, Key="env-a/" + releases.record_key(3))
+    else:
+        (opened.root / releases.record_key(3)).unlink()
+
+    code, output = run(project, s3, "--target", target, "--rollback")
+
+    assert code == cli.OK, output
+    assert "holds these files, but its live release record does not" in output
+    recorded = releases.load(opened, 3)
+    assert (recorded.kind, recorded.restores, releases.numbers(opened)) == (releases.ROLLBACK, 1, [1, 2, 3])
+    assert contents(s3, target) == first
+    capsys.readouterr()
+    assert run(project, s3, "--target", target, "--rollback")[0] == cli.FAILED  # release 1 was the first
+    assert "release 1 is the first recorded; there is none before it" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

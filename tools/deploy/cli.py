@@ -244,11 +244,7 @@ def sync(
     if result.empty and not unrecorded:
         return plan, None
     if result.empty:
-        print(
-            f"{target} holds this tree's files without a release record (a sync stopped before recording "
-            "it): recording it",
-            file=out,
-        )
+        print(stopped_before_recording(target), file=out)
     release = releases.record(
         target,
         releases.from_bundle(bundle, result.versions),
@@ -275,6 +271,13 @@ def paused_at_creation(dag_ids: list[str], environment: str | None, shown: int =
         "  To start one once it is parsed: unpause it in the Airflow UI, or aws mwaa invoke-rest-api --name "
         f"{environment or '<the MWAA environment>'} --method PATCH --path /dags/{dag_ids[0]} "
         """--body '{"is_paused": false}'"""
+    )
+
+
+def stopped_before_recording(target) -> str:
+    return (
+        f"{target} holds these files, but its live release record does not (a run stopped before recording "
+        "them): recording them"
     )
 
 
@@ -352,7 +355,10 @@ def rollback(
             "  Fix: check the release number (./sync_dags.sh --releases); if intended, rerun with "
             "--allow-mass-delete."
         )
-    if dry_run or (plan.empty and environment is None):
+    if dry_run:
+        return plan, None, wanted
+    unrecorded = not releases.describes(live, wanted.objects)
+    if plan.empty and environment is None and not unrecorded:
         return plan, None, wanted
 
     def converge_environment(restored: dict[str, str | None]) -> dict[str, str] | None:
@@ -366,8 +372,10 @@ def rollback(
         converge_environment if environment is not None and target.keeps_versions else None,
         send=releases.restorer(target),
     )
-    if result.empty:
+    if result.empty and not unrecorded:
         return plan, None, wanted
+    if result.empty:
+        print(stopped_before_recording(target), file=out)
     objects = {
         key: dataclasses.replace(item, version=result.versions[key]) if key in result.versions else item
         for key, item in wanted.objects.items()

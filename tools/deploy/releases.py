@@ -116,10 +116,10 @@ def latest(target) -> Release | None:
     return load(target, recorded[-1]) if recorded else None
 
 
-def describes(release: Release | None, bundle: dict) -> bool:
-    """Whether `release` holds exactly the bundle's keys and contents ({key: BundleFile})."""
+def describes(release: Release | None, objects: dict) -> bool:
+    """Whether `release` holds exactly these keys and contents ({key: a BundleFile or a ReleaseObject})."""
     return release is not None and {key: item.sha256 for key, item in release.objects.items()} == {
-        key: item.sha256 for key, item in bundle.items()
+        key: item.sha256 for key, item in objects.items()
     }
 
 
