@@ -3,12 +3,15 @@ and OS errors."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 
+import botocore.exceptions
 import pytest
 
 from deploy import cli, stamp
+from deploy.targets import DirectoryTarget, S3Target
 from tests.deploy.support import commit_all
 
 
@@ -124,3 +127,16 @@ def test_a_file_name_that_is_not_utf8_is_one_line_naming_it(project, tmp_path, c
     assert code == cli.USAGE
     assert "not valid UTF-8: 'dags/caf\ufffd.sql'" in one_line(capsys.readouterr().err)
     assert not (tmp_path / "bucket/dags").exists()
+
+
+def test_reading_a_key_gives_its_bytes_none_when_it_is_missing_and_raises_any_other_error(
+    s3, bucket, tmp_path
+):
+    """What the release records are read with: a missing record is None on both targets (S3: NoSuchKey), while
+    any other error (here a bucket that does not exist) is raised, never taken for a missing record."""
+    data = b"A = 1\n"
+    for target in (S3Target(f"s3://{bucket}/env-a", s3.client), DirectoryTarget(tmp_path / "mwaa-bucket")):
+        target.put("dags/a.py", data, hashlib.sha256(data).hexdigest())
+        assert (target.get("dags/a.py"), target.get("dags/missing.py")) == (data, None), target
+    with pytest.raises(botocore.exceptions.ClientError, match="NoSuchBucket"):
+        S3Target(f"s3://{bucket}-gone", s3.client).get("dags/a.py")
