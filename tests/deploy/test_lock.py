@@ -19,8 +19,11 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from deploy import bundle as bundling
 from deploy import cli, stamp
+from deploy.targets import Holder, LockBusy, S3Target
 from tests.deploy.support import (
     CountingS3,
     bucket_contents,
@@ -304,3 +307,45 @@ def test_a_lock_outlives_the_environment_wait_by_30_minutes(project, s3, bucket)
     )
 
     assert lifetimes == [timedelta(minutes=70), timedelta(minutes=35), timedelta(minutes=35)]
+
+
+def test_of_two_syncs_taking_over_one_expired_lock_the_later_write_is_refused_and_says_so(s3, bucket):
+    """Both read the expired lock; the other's conditional write lands first, so S3 refuses ours (412)."""
+    s3.client.put_object(
+        Bucket=bucket, Key=LOCK_KEY, Body=a_lock(datetime.now(timezone.utc) - timedelta(minutes=5))
+    )
+    other = CountingS3()
+
+    def other_takes_it_over_first(params, **_):
+        if params.get("IfMatch"):
+            expired = other.client.get_object(Bucket=bucket, Key=LOCK_KEY)["ETag"]
+            mine = a_lock(datetime.now(timezone.utc) + timedelta(hours=1))
+            other.client.put_object(Bucket=bucket, Key=LOCK_KEY, Body=mine, IfMatch=expired)
+
+    s3.client.meta.events.register("before-parameter-build.s3.PutObject", other_takes_it_over_first)
+
+    with pytest.raises(LockBusy, match="another sync took over the expired lock first"):
+        with S3Target(f"s3://{bucket}", s3.client).lock(Holder.here("mine", 600)):
+            raise AssertionError("the lock was taken twice")
+    assert (
+        json.loads(other.client.get_object(Bucket=bucket, Key=LOCK_KEY)["Body"].read())["host"]
+        == "ci-runner-7"
+    )
+
+
+def test_on_an_unversioned_bucket_the_lock_is_deleted_only_while_it_is_still_ours(s3, bucket):
+    plain = bucket + "-plain"
+    s3.client.create_bucket(Bucket=plain)
+    target = S3Target(f"s3://{plain}", s3.client)
+
+    with target.lock(Holder.here("mine", 600)):
+        assert lock_exists(s3, plain)
+    assert not lock_exists(s3, plain)
+
+    with target.lock(Holder.here("mine", 1)):  # ours expires, and another sync takes it over meanwhile
+        s3.client.put_object(
+            Bucket=plain, Key=LOCK_KEY, Body=a_lock(datetime.now(timezone.utc) + timedelta(hours=1))
+        )
+    assert (
+        json.loads(s3.client.get_object(Bucket=plain, Key=LOCK_KEY)["Body"].read())["host"] == "ci-runner-7"
+    )
