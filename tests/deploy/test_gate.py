@@ -520,3 +520,29 @@ def test_a_module_left_out_after_a_folder_pytest_does_not_enter_is_still_missed(
     (repo / "tests/conftest.py").write_text(f"collect_ignore = [{walked[-1]!r}]\n")
 
     assert selection_report(repo) == f"narrowed fast: test modules not collected: tests/{walked[-1]}"
+
+
+def test_the_selection_plugin_loads_in_a_pytest_without_xdist(tmp_path):
+    """Its xdist hook is optional: `pytest -p no:xdist -p deploy.selection` (a debugging run) still starts."""
+    (tmp_path / "test_one.py").write_text("def test_one():\n    pass\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["PYTHONPATH"] = str(repository.TOOLS)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:xdist",
+            "-p",
+            "deploy.selection",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout + done.stderr
