@@ -189,13 +189,15 @@ def test_the_snapshot_recorded_at_a_commit_is_read_from_that_commit_and_none_is_
 
 
 def test_an_asset_condition_reads_with_and_or_and_parentheses_where_they_nest():
-    from airflow.sdk import Asset
+    from airflow.sdk import Asset, AssetAll, AssetAny
 
     a, b, c, d = (Asset(name, uri=f"s3://bucket/{name}/") for name in "abcd")
 
     assert inventory.condition_words(a & (b | c)) == "`a` and (`b` or `c`)"
     assert inventory.condition_words((a & b) | c) == "(`a` and `b`) or `c`"
     assert inventory.condition_words(a | (b & c & d)) == "`a` or (`b` and `c` and `d`)"
+    # A nested condition of one asset needs no parentheses
+    assert inventory.condition_words(AssetAll(a, AssetAny(b))) == "`a` and `b`"
 
 
 @pytest.mark.parametrize(
@@ -219,3 +221,29 @@ def test_a_schedule_reads_in_words_with_its_kind(schedule, words):
     dag = DAG("redshift__example", schedule=schedule, start_date=start, max_active_runs=1)  # 1: @continuous
 
     assert inventory.schedule_words(dag.timetable) == words
+
+
+@pytest.mark.parametrize(
+    "typo, best, other",
+    [
+        ("redshift__07_saless", "redshift__07_sales", "redshift__07_sale"),
+        ("redshift__07_sal", "redshift__07_sale", "redshift__07_sales"),
+    ],
+)
+def test_an_unknown_dag_id_with_two_close_names_names_both_and_the_closest_in_the_fix(
+    tmp_path, typo, best, other
+):
+    for name in (best, other):
+        (tmp_path / f"{name}.py").write_text("")
+
+    assert inventory.check_ids([typo, best], tmp_path) == [
+        f"error: no DAG '{typo}' in inventory.json or {tmp_path.name}/; did you mean '{best}' or '{other}'? "
+        f"Fix: ./run_tests.sh --dag {best}"
+    ]
+
+
+def test_the_committed_inventory_is_written_as_the_update_writes_it():
+    """So `--update-inventory` changes only the lines of what changed (a reviewer reads its diff)."""
+    committed = inventory.INVENTORY_FILE.read_text()
+    assert committed == inventory.render(inventory.read_snapshot())
+    assert committed.startswith('{\n  "') and committed.endswith("}\n")
