@@ -140,3 +140,13 @@ def test_reading_a_key_gives_its_bytes_none_when_it_is_missing_and_raises_any_ot
         assert (target.get("dags/a.py"), target.get("dags/missing.py")) == (data, None), target
     with pytest.raises(botocore.exceptions.ClientError, match="NoSuchBucket"):
         S3Target(f"s3://{bucket}-gone", s3.client).get("dags/a.py")
+
+
+def test_a_folder_name_that_is_not_utf8_is_bad_usage_in_one_line(project, tmp_path, capsys):
+    folder = str(tmp_path) + "/caf\udce9"  # how Python hands over a non-UTF-8 command-line byte
+
+    code, _ = sync(project, "--target", folder)
+
+    assert code == cli.USAGE
+    assert "not valid UTF-8. Fix: use a folder name in UTF-8." in one_line(capsys.readouterr().err)
+    assert not os.path.lexists(folder)
