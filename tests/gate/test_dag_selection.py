@@ -61,8 +61,10 @@ def test_only_the_chosen_dags_file_is_parsed(monkeypatch, dags_folder):
     assert inventory.read() == {dag_id: inventory.read_all()[dag_id] for dag_id in sorted(loaded.dags)}
 
 
-def test_an_unknown_dag_id_is_refused_with_the_closest():
-    done = run("-m", "gate.inventory", "--check-ids", CHOSEN, "redshift__01_create_table")
+@pytest.mark.parametrize("first", [True, False], ids=["known-first", "unknown-first"])
+def test_an_unknown_dag_id_is_refused_with_the_closest(first):
+    ids = [CHOSEN, "redshift__01_create_table"]
+    done = run("-m", "gate.inventory", "--check-ids", *(ids if first else ids[::-1]))
 
     assert done.returncode == 2
     assert done.stderr == (
