@@ -449,15 +449,17 @@ def test_a_dag_change_reads_the_environment_but_does_not_update_it(project, s3, 
     assert calls == ["GetEnvironment"] and "1 uploaded" in output
 
 
-def test_without_an_environment_the_exact_command_is_printed(project, s3, bucket):
-    code, output = run(stamped(project), s3, "--target", f"s3://{bucket}/env-a")
+@pytest.mark.parametrize("strategy", [None, "FORCED"])
+def test_without_an_environment_the_exact_command_is_printed(project, s3, bucket, strategy):
+    chosen = ["--worker-replacement", strategy] if strategy else []
+    code, output = run(stamped(project), s3, "--target", f"s3://{bucket}/env-a", *chosen)
 
     assert code == cli.OK, output
     plugins = latest_version(s3, bucket, "env-a/plugins.zip")
     requirements = latest_version(s3, bucket, "env-a/requirements.txt")
     assert (
-        "aws mwaa update-environment --name ENVIRONMENT_NAME --worker-replacement-strategy GRACEFUL "
-        f"--plugins-s3-path env-a/plugins.zip --plugins-s3-object-version {plugins} "
+        "aws mwaa update-environment --name ENVIRONMENT_NAME --worker-replacement-strategy "
+        f"{strategy or 'GRACEFUL'} --plugins-s3-path env-a/plugins.zip --plugins-s3-object-version {plugins} "
         f"--requirements-s3-path env-a/requirements.txt --requirements-s3-object-version {requirements}"
     ) in output
 

@@ -181,7 +181,7 @@ def stubbed_environment(client, bucket: str):
             described[version_field] = client.head_object(Bucket=bucket, Key=key)["VersionId"]
     stubber.add_response("get_environment", {"Environment": described}, {"Name": "bench"})
     stubber.activate()
-    return TimedEnvironment(mwaa_client, "bench", out=open(os.devnull, "w"))
+    return TimedEnvironment(mwaa_client, "bench", mwaa.WORKER_REPLACEMENT[0], out=open(os.devnull, "w"))
 
 
 def sync_as_the_cli_does(clone: Path, target: S3Target, environment) -> tuple[float, float]:

@@ -396,10 +396,11 @@ def rollback(
     return plan, result, wanted
 
 
-def report_environment(plan: Plan, result: Result, target, environment: str | None, out) -> None:
-    """Without --environment: say that MWAA runs the old environment files, and how to update it."""
+def report_environment(plan: Plan, result: Result, target, options, out) -> None:
+    """Without --environment: say that MWAA runs the old environment files, and how to update it (with the
+    --worker-replacement given)."""
     changed = plan.environment_changes
-    if not changed or environment:
+    if not changed or options.environment:
         return
     if not isinstance(target, S3Target):
         print(
@@ -410,7 +411,7 @@ def report_environment(plan: Plan, result: Result, target, environment: str | No
     versions = {key: result.versions[key] for key in changed}
     print(
         f"environment files changed ({', '.join(changed)}): MWAA runs the old ones until updated. Run\n"
-        f"  {mwaa.cli_command('ENVIRONMENT_NAME', target.prefix, versions)}\n"
+        f"  {mwaa.cli_command('ENVIRONMENT_NAME', target.prefix, versions, options.worker_replacement)}\n"
         "or sync with --environment NAME (which also waits for the update before uploading the DAG files).",
         file=out,
     )
@@ -515,7 +516,7 @@ def run_rollback(
             + f" in {time.monotonic() - started:.1f}s",
             file=out,
         )
-        report_environment(plan, result, target, options.environment, out)
+        report_environment(plan, result, target, options, out)
         if verifier:
             verifier.roll_back = False  # a failed rollback is reported, never rolled back in turn
             verifier.verify_or_roll_back(target, environment, result.release, before)
@@ -552,11 +553,11 @@ def main(
             environment = mwaa.Environment(
                 mwaa_client,
                 options.environment,
-                not options.no_wait,
-                options.wait_minutes,
-                clock or mwaa.Clock(),
-                out,
                 options.worker_replacement,
+                wait=not options.no_wait,
+                wait_minutes=options.wait_minutes,
+                clock=clock or mwaa.Clock(),
+                out=out,
             )
         api = AirflowApi(mwaa_client, options.environment) if environment else None
         verifier = None if options.dry_run else Verifier.for_options(options, api, clock, out)
@@ -614,7 +615,7 @@ def main(
                 + f" in {time.monotonic() - started:.1f}s",
                 file=out,
             )
-            report_environment(plan, result, target, options.environment, out)
+            report_environment(plan, result, target, options, out)
             if verifier:
                 verifier.verify_or_roll_back(target, environment, result.release, before)
         return OK

@@ -52,11 +52,11 @@ class Environment:
 
     client: object  # boto3 'mwaa' client
     name: str
+    worker_replacement: str  # one of WORKER_REPLACEMENT (the CLI's --worker-replacement)
     wait: bool = True
     wait_minutes: float = DEFAULT_WAIT_MINUTES
     clock: Clock = field(default_factory=Clock)
     out: object = None
-    worker_replacement: str = WORKER_REPLACEMENT[0]
 
     def _say(self, line: str) -> None:
         print(f"MWAA {self.name}: {line}", file=self.out, flush=True)
@@ -155,9 +155,7 @@ def differences(
     return changes
 
 
-def update_parameters(
-    name: str, prefix: str, versions: dict[str, str], worker_replacement: str = WORKER_REPLACEMENT[0]
-) -> dict:
+def update_parameters(name: str, prefix: str, versions: dict[str, str], worker_replacement: str) -> dict:
     """UpdateEnvironment's arguments for the changed environment files: {bundle key: new version id}."""
     params = {"Name": name, "WorkerReplacementStrategy": worker_replacement}
     for key, version in sorted(versions.items()):
@@ -167,9 +165,7 @@ def update_parameters(
     return params
 
 
-def cli_command(
-    name: str, prefix: str, versions: dict[str, str], worker_replacement: str = WORKER_REPLACEMENT[0]
-) -> str:
+def cli_command(name: str, prefix: str, versions: dict[str, str], worker_replacement: str) -> str:
     """The same update as an `aws mwaa update-environment` command line, for whoever has the rights."""
     words = ["aws", "mwaa", "update-environment", "--name", name]
     words += ["--worker-replacement-strategy", worker_replacement]
