@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -348,4 +349,14 @@ def test_on_an_unversioned_bucket_the_lock_is_deleted_only_while_it_is_still_our
         )
     assert (
         json.loads(s3.client.get_object(Bucket=plain, Key=LOCK_KEY)["Body"].read())["host"] == "ci-runner-7"
+    )
+
+
+def test_a_lock_s_times_are_whole_seconds_in_utc():
+    """As its holder is named in a refusal ("... since 2026-01-01T12:00:00+00:00"), without microseconds."""
+    holder = Holder.here("0123456789ab", 3600)
+
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", holder.started), holder.started
+    assert datetime.fromisoformat(holder.expires) - datetime.fromisoformat(holder.started) == timedelta(
+        hours=1
     )

@@ -247,3 +247,11 @@ def test_the_committed_inventory_is_written_as_the_update_writes_it():
     committed = inventory.INVENTORY_FILE.read_text()
     assert committed == inventory.render(inventory.read_snapshot())
     assert committed.startswith('{\n  "') and committed.endswith("}\n")
+
+
+def test_updating_the_inventory_of_a_few_dags_is_refused_as_bad_usage(monkeypatch, capsys):
+    """`--update-inventory` writes every DAG: under `--dag` it would drop the others from the file."""
+    monkeypatch.setenv(inventory.SELECTED_DAGS, "redshift__01_create_tables")
+
+    assert inventory.main([]) == 2
+    assert capsys.readouterr().err == "error: --update-inventory writes every DAG; run it without --dag\n"
