@@ -127,7 +127,7 @@ def test_the_lock_is_a_conditional_write_and_a_live_lock_is_never_overwritten(
     assert writes == [("PUT", LOCK_KEY, {"If-None-Match": "*", "If-Match": None})]
     assert s3.client.get_object(Bucket=bucket, Key=LOCK_KEY)["Body"].read() == live
     error = capsys.readouterr().err
-    assert "host ci-runner-7, pid 4242, commit 0123456789ab" in error
+    assert "host ci-runner-7, pid 4242, commit 0123456789ab, started " in error
     assert "Fix: wait for it to finish" in error
 
 
