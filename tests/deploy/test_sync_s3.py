@@ -340,3 +340,27 @@ def test_the_test_server_refuses_a_delete_of_more_than_1000_keys_as_s3_does(s3, 
     with pytest.raises(botocore.exceptions.ClientError, match="MalformedXML"):
         s3.client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
     assert s3.client.delete_objects(Bucket=bucket, Delete={"Objects": keys[:1000], "Quiet": True})
+
+
+def test_a_delete_s3_refuses_per_key_fails_the_sync_naming_the_first_key_and_its_error(project, s3, bucket):
+    """DeleteObjects answers 200 even when it refuses keys: the refused ones come back under Errors (e.g.
+    AccessDenied), https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html. The answer is
+    edited as S3 would send it; the deletes themselves go to the server."""
+    run_sync(project, s3, bucket)
+    (project / "dags/redshift__01_first.py").unlink()
+    (project / "sql/redshift/ddl/users.sql").unlink()
+
+    def refuse_each(parsed, **_):
+        parsed["Errors"] = [
+            {"Key": key, "Code": "AccessDenied", "Message": "Access Denied"}
+            for key in ("dags/redshift__01_first.py", "dags/sql/redshift/ddl/users.sql")
+        ]
+
+    s3.client.meta.events.register("after-call.s3.DeleteObjects", refuse_each)
+
+    with pytest.raises(TargetError) as refused:
+        run_sync(project, s3, bucket)
+
+    assert str(refused.value) == (
+        f"s3://{bucket}/: delete of dags/redshift__01_first.py failed: AccessDenied Access Denied"
+    )
