@@ -316,3 +316,11 @@ def test_every_refused_bulk_entry_is_named(project, s3, bucket, mwaa, capsys):
         f"MWAA {ENVIRONMENT}: PATCH /variables refused 2 entries: redshift_cluster_id already exists; "
         "athena_workgroup was not found. Fix: rerun"
     ) in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_json_names_itself_and_the_fix():
+    with pytest.raises(variables.VariablesError) as error:
+        variables.wanted_values(b"{}", b'{"lakehouse_bucket": ', ENVIRONMENT)
+
+    assert str(error.value).startswith(f"config/environments/{ENVIRONMENT}/variables.json: not valid JSON (")
+    assert str(error.value).endswith("). Fix: correct the file.")

@@ -59,7 +59,7 @@ def run(project, s3, *args, mwaa_client=None):
         s3_client=s3.client,
         mwaa_client=mwaa_client,
         out=out,
-        clock=FakeClock(),
+        clock=FakeClock(73_000.0),  # as time.monotonic() reads on a machine up for 20 hours, not 0
     )
     return code, out.getvalue()
 

@@ -186,13 +186,13 @@ def _iso(moment) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def entry(dag, folder: Path, files=None) -> dict:
+def entry(dag, folder: Path, files) -> dict:
     """One DAG's record in the snapshot (`files`: a dag_uses.TemplateFiles shared by the DAGs of a folder)."""
     from airflow.serialization.serialized_objects import encode_timetable
 
-    from gate.dag_uses import TemplateFiles, uses
+    from gate.dag_uses import uses
 
-    variables, templates = uses(dag, files or TemplateFiles())
+    variables, templates = uses(dag, files)
     edges = sorted(f"{task.task_id} -> {down}" for task in dag.tasks for down in task.downstream_task_ids)
     produces = {asset_label(outlet) for task in dag.tasks for outlet in task.outlets}
     return {
