@@ -255,3 +255,10 @@ def test_updating_the_inventory_of_a_few_dags_is_refused_as_bad_usage(monkeypatc
 
     assert inventory.main([]) == 2
     assert capsys.readouterr().err == "error: --update-inventory writes every DAG; run it without --dag\n"
+
+
+def test_the_inventory_is_written_with_dags_and_keys_in_order_whatever_order_they_were_found_in():
+    """So a DAG found in another order (another file system, another parse) changes no line."""
+    assert inventory.render({"b_dag": {"tasks": ["t"], "file": "b_dag.py"}, "a_dag": {}}) == (
+        '{\n  "a_dag": {},\n  "b_dag": {\n    "file": "b_dag.py",\n    "tasks": [\n      "t"\n    ]\n  }\n}\n'
+    )
