@@ -352,3 +352,16 @@ def test_a_parse_counts_only_from_mwaa_s_copy_delay_after_the_upload_on(mwaa):
         "redshift__02_second": "last parsed 2026-01-01T12:00:29.999999+00:00, "
         "before the new files reached it (the upload + MWAA's 30 s copy delay)"
     }
+
+
+def test_a_dag_the_environment_does_not_list_leaves_the_others_checked(mwaa):
+    client, stubber, calls = mwaa
+    deployed_at = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    expect_check(stubber, {"redshift__02_second": "2026-01-01T12:00:31Z"})  # the first is not listed
+
+    outcome = verification.check(AirflowApi(client, ENVIRONMENT), RELEASE_DAGS, deployed_at, set())
+
+    assert outcome.parsed == {"redshift__02_second": deployed_at + timedelta(seconds=31)}
+    assert outcome.waiting == {
+        "redshift__01_first": "not listed by the environment (not parsed yet, or its file fails)"
+    }
