@@ -72,20 +72,23 @@ def test_every_changing_sync_records_a_release_outside_dags_with_the_versions_it
         assert len(old) == item.size and hashlib.sha256(old).hexdigest() == item.sha256, key
 
 
+def target_of(kind: str, s3, bucket: str, tmp_path) -> tuple[str, object]:
+    """(--target, the target opened) of a prefix of the S3 bucket or of a folder."""
+    if kind == "s3":
+        return f"s3://{bucket}/env-a", S3Target(f"s3://{bucket}/env-a", s3.client)
+    return str(tmp_path / "mwaa-bucket"), DirectoryTarget(tmp_path / "mwaa-bucket")
+
+
 @pytest.mark.parametrize("kind", ["s3", "folder"])
 def test_a_rerun_records_the_release_a_sync_cut_short_before_recording_it(
     project, s3, bucket, tmp_path, kind
 ):
     """The files of release 2 went up, its record did not (the run was stopped, or crashed, in between): the
     rerun has nothing to upload, and records it, so --releases and --rollback see what is live."""
-    target = f"s3://{bucket}/env-a" if kind == "s3" else str(tmp_path / "mwaa-bucket")
-    opened = S3Target(target, s3.client) if kind == "s3" else DirectoryTarget(target)
+    target, opened = target_of(kind, s3, bucket, tmp_path)
     _, second = two_releases(project, s3, target)
     lost = releases.load(opened, 2)
-    if kind == "s3":
-        s3.client.delete_object(Bucket=bucket, Key="env-a/" + releases.record_key(2))
-    else:
-        (opened.root / releases.record_key(2)).unlink()
+    opened.delete([releases.record_key(2)])  # the record lost, as if never written
 
     code, output = run(project, s3, "--target", target)
 
@@ -135,14 +138,10 @@ def test_a_rerun_records_the_rollback_a_run_cut_short_before_recording_it(
 ):
     """A rollback whose copies went through but whose record did not: the rerun records it, so the next
     --rollback goes one further back instead of finding nothing to do."""
-    target = f"s3://{bucket}/env-a" if kind == "s3" else str(tmp_path / "mwaa-bucket")
-    opened = S3Target(target, s3.client) if kind == "s3" else DirectoryTarget(target)
+    target, opened = target_of(kind, s3, bucket, tmp_path)
     first, _ = two_releases(project, s3, target)
     assert run(project, s3, "--target", target, "--rollback")[0] == cli.OK
-    if kind == "s3":
-        s3.client.delete_object(Bucket=bucket, Key="env-a/" + releases.record_key(3))
-    else:
-        (opened.root / releases.record_key(3)).unlink()
+    opened.delete([releases.record_key(3)])  # the record lost, as if never written
 
     code, output = run(project, s3, "--target", target, "--rollback")
 
