@@ -15,7 +15,7 @@ from tests.deploy.support import commit_all
 
 from deploy import bundle as bundling
 from deploy import cli, preflight, stamp
-from deploy.bundle import PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY, BundleFile
+from deploy.bundle import CONSTRAINTS_KEY, PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY, BundleFile
 
 import repository
 
@@ -278,3 +278,106 @@ def test_a_requirement_with_a_comment_after_it_is_read_without_the_comment():
     requirements = "--constraint /usr/local/airflow/dags/constraints.txt\nboto3==1.39.11  # as MWAA pins it\n"
 
     assert preflight.check_requirements(requirements, CONSTRAINTS, []) == []
+
+
+def test_an_allowed_option_written_with_an_equals_sign_passes():
+    requirements = (
+        "--constraint=/usr/local/airflow/dags/constraints.txt\n"
+        "--find-links=/usr/local/airflow/plugins\n"
+        "mwaa-only-helper==1.2\n"
+    )
+
+    assert (
+        preflight.check_requirements(requirements, CONSTRAINTS, ["mwaa_only_helper-1.2-py3-none-any.whl"])
+        == []
+    )
+
+
+def test_each_line_pip_would_build_or_refuse_is_named_in_file_order():
+    requirements = (
+        "git+https://git.example.invalid/helpers.git\n"
+        "helpers @ https://files.example.invalid/helpers-1.0.tar.gz\n"
+        "boto3==1.40.0\n"
+    )
+
+    assert preflight.check_requirements(requirements, CONSTRAINTS, []) == [
+        "requirements.txt:1: git+https://git.example.invalid/helpers.git: not a package requirement "
+        "(a URL, path or VCS link needs a build)",
+        "requirements.txt:2: helpers @ https://files.example.invalid/helpers-1.0.tar.gz: "
+        "a direct URL needs a download and possibly a build",
+        "requirements.txt:3: boto3==1.40.0: the constraints pin boto3==1.39.11, which ==1.40.0 excludes "
+        "(pip refuses the conflict and the update fails)",
+    ]
+
+
+def test_a_folder_of_data_files_in_plugins_zip_is_not_imported():
+    data = plugins_zip({"ok.py": "X = 1\n", "sql-files/report.sql": "select 1\n"})
+
+    assert preflight.check_plugins(data) == []
+
+
+def test_an_import_error_with_a_tab_in_it_is_reported_whole():
+    data = plugins_zip({"broken.py": "raise RuntimeError('no column\\tnamed id')\n"})
+
+    assert preflight.check_plugins(data) == [
+        "plugins.zip: import broken fails with zip-only sys.path: RuntimeError: no column\tnamed id"
+    ]
+
+
+def test_each_environment_file_is_checked_only_when_it_changes():
+    """A changed requirements.txt is read with the wheels of plugins.zip; plugins.zip is imported and
+    startup.sh run only when they change (an unchanged file is what the environment already runs)."""
+    bundle = {
+        REQUIREMENTS_KEY: BundleFile(REQUIREMENTS_KEY, (FIXTURES / "requirements_good.txt").read_bytes()),
+        CONSTRAINTS_KEY: BundleFile(CONSTRAINTS_KEY, CONSTRAINTS.encode()),
+        PLUGINS_KEY: BundleFile(
+            PLUGINS_KEY,
+            plugins_zip(
+                {
+                    "broken.py": "raise RuntimeError('needs a Variable at import')\n",
+                    "wheels/mwaa_only_helper-1.2-py3-none-any.whl": "a wheel\n",
+                }
+            ),
+        ),
+        STARTUP_KEY: BundleFile(STARTUP_KEY, (FIXTURES / "startup_fails.sh").read_bytes()),
+    }
+
+    preflight.check(bundle, [REQUIREMENTS_KEY])  # the wheel is found; the plugin and the script do not run
+    with pytest.raises(preflight.PreflightError) as plugins_changed:
+        preflight.check(bundle, [PLUGINS_KEY])
+    with pytest.raises(preflight.PreflightError) as startup_changed:
+        preflight.check(bundle, [STARTUP_KEY])
+
+    # The message: what failed, one line per problem, the fix.
+    assert str(plugins_changed.value).splitlines()[1:-1] == [
+        "  plugins.zip: import broken fails with zip-only sys.path: RuntimeError: needs a Variable at import"
+    ]
+    assert str(startup_changed.value).splitlines()[1:-1] == [
+        "  startup.sh: exited 1 under bash -e (MWAA_AIRFLOW_COMPONENT=scheduler) at: false"
+    ]
+
+
+def test_the_preflight_command_checks_the_folder_it_is_given_from_anywhere(project, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy.preflight", str(project)],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(repository.TOOLS)},
+    )
+
+    assert (done.returncode, done.stdout) == (
+        0,
+        "preflight: requirements.txt, plugins.zip and startup.sh pass\n",
+    )
+
+
+def test_the_preflight_command_given_two_folders_says_it_takes_one(project, capsys):
+    assert preflight.main([str(project), str(project)]) == 2
+    assert capsys.readouterr().err == (
+        "error: python -m deploy.preflight takes one folder, the repository (or none: the current folder); "
+        "got 2 arguments\n"
+    )

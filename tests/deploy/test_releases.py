@@ -376,3 +376,40 @@ def test_each_recorded_release_is_named_where_it_lies(project, s3, bucket, tmp_p
         f"recorded release 1 (s3://{bucket}/env-a/.releases/000001.json)",
     ]
     assert (folder / ".releases/000001.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "record, error",
+    [
+        (b'{"number": 2, "objects": {', "Expecting property name"),  # cut short: not JSON
+        (b'["a", "list"]', "list indices must be integers"),  # JSON, but no record
+        (b'{"number": 2}', "'objects'"),  # a record without its objects
+    ],
+)
+def test_a_damaged_release_record_is_named_with_its_fix_and_the_sync_changes_nothing(
+    project, tmp_path, capsys, record, error
+):
+    folder = tmp_path / "mwaa-bucket"
+    two_releases(project, None, str(folder))
+    (folder / ".releases/000002.json").write_bytes(record)
+    (project / "dags/redshift__03_third.py").write_text("THIRD = 'three'\n")
+    commit_all(project, "third")
+    before = contents(None, str(folder))
+    capsys.readouterr()  # the two syncs' progress
+
+    listed = run(project, None, "--target", str(folder), "--releases")
+    synced = run(stamped(project), None, "--target", str(folder))
+
+    assert (listed[0], synced[0]) == (cli.FAILED, cli.FAILED)
+    stderr = capsys.readouterr().err.splitlines()
+    assert len(stderr) == 2 and stderr[0] == stderr[1], stderr
+    assert stderr[0].startswith(
+        f"error: {DirectoryTarget(str(folder))}.releases/000002.json: not a release record ("
+    )
+    assert error in stderr[0]
+    assert stderr[0].endswith(
+        "). Fix: restore the object from an earlier version (the bucket keeps them), or delete it to forget "
+        "that release."
+    )
+    assert contents(None, str(folder)) == before
+    assert (folder / ".releases/000002.json").read_bytes() == record

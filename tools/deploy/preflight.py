@@ -265,6 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     from deploy import bundle as bundling
 
     arguments = sys.argv[1:] if argv is None else argv
+    if len(arguments) > 1:
+        print(
+            "error: python -m deploy.preflight takes one folder, the repository (or none: the current "
+            f"folder); got {len(arguments)} arguments",
+            file=sys.stderr,
+        )
+        return 2
     repo = Path(arguments[0] if arguments else ".").resolve()
     try:
         built = bundling.build(repo)
