@@ -252,10 +252,14 @@ def test_every_line_after_a_comment_or_a_blank_line_is_checked():
     ]
 
 
-def test_the_preflight_command_checks_the_current_folder_without_an_argument(project):
+@pytest.mark.parametrize("given", [False, True], ids=["the-current-folder", "a-folder-given-from-elsewhere"])
+def test_the_preflight_command_checks_the_current_folder_or_the_one_it_is_given(project, tmp_path, given):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
     done = subprocess.run(
-        [sys.executable, "-m", "deploy.preflight"],
-        cwd=project,
+        [sys.executable, "-m", "deploy.preflight", *([str(project)] if given else [])],
+        cwd=elsewhere if given else project,
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(repository.TOOLS)},
@@ -355,24 +359,6 @@ def test_each_environment_file_is_checked_only_when_it_changes():
     assert str(startup_changed.value).splitlines()[1:-1] == [
         "  startup.sh: exited 1 under bash -e (MWAA_AIRFLOW_COMPONENT=scheduler) at: false"
     ]
-
-
-def test_the_preflight_command_checks_the_folder_it_is_given_from_anywhere(project, tmp_path):
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-
-    done = subprocess.run(
-        [sys.executable, "-m", "deploy.preflight", str(project)],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(repository.TOOLS)},
-    )
-
-    assert (done.returncode, done.stdout) == (
-        0,
-        "preflight: requirements.txt, plugins.zip and startup.sh pass\n",
-    )
 
 
 def test_the_preflight_command_given_two_folders_says_it_takes_one(project, capsys):
