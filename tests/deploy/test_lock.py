@@ -295,6 +295,49 @@ def test_a_lock_released_between_the_refused_write_and_the_read_is_taken(project
     assert s3.put_keys.count(LOCK_KEY) == 2 and not lock_exists(s3, bucket)
 
 
+def test_a_lock_that_changes_hands_at_each_of_two_tries_is_busy_and_named(s3, bucket, s3_server):
+    """Twice in a row another sync takes the lock just before our conditional write and releases it just
+    before our read: the sync gives up as for a held lock, not with S3's NoSuchKey."""
+    other = CountingS3()
+
+    def other_takes_it(params, **_):
+        if params.get("IfNoneMatch"):
+            other.client.put_object(
+                Bucket=bucket, Key=LOCK_KEY, Body=a_lock(datetime.now(timezone.utc) + timedelta(minutes=5))
+            )
+
+    def other_releases_it(params, **_):
+        if params.get("Key") == LOCK_KEY:
+            for version in other.client.list_object_versions(Bucket=bucket, Prefix=LOCK_KEY)["Versions"]:
+                other.client.delete_object(Bucket=bucket, Key=LOCK_KEY, VersionId=version["VersionId"])
+
+    s3.client.meta.events.register("before-parameter-build.s3.PutObject", other_takes_it)
+    s3.client.meta.events.register("before-parameter-build.s3.GetObject", other_releases_it)
+    mark = s3_server.mark()
+
+    with pytest.raises(LockBusy) as busy:
+        with S3Target(f"s3://{bucket}", s3.client).lock(Holder.here("mine", 600)):
+            raise AssertionError("the lock was taken")
+
+    assert str(busy.value) == (
+        f"another sync holds s3://{bucket}/ (holder unknown: the lock was just created); nothing was "
+        "changed. Fix: wait for it to finish and rerun; other syncs took and released it twice while this "
+        f"one tried to (lock: s3://{bucket}/{LOCK_KEY})."
+    )
+    tries = [
+        ("PUT", None),
+        ("PUT", "*"),
+        ("DELETE", None),
+        ("GET", None),
+    ]  # theirs, ours refused, theirs, ours
+    assert [
+        (method, headers["If-None-Match"])
+        for method, key, _, headers in s3_server.since(mark, bucket)
+        if key == LOCK_KEY
+    ] == tries * 2
+    assert not lock_exists(s3, bucket)
+
+
 def test_a_lock_outlives_the_environment_wait_by_30_minutes(project, s3, bucket):
     lifetimes = lock_lifetimes(s3)
 

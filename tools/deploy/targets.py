@@ -359,8 +359,12 @@ class S3Target:
             try:
                 existing = self.client.get_object(Bucket=self.bucket, Key=key)
             except botocore.exceptions.ClientError as error:
-                if attempt == 2 or not refused(error, "NoSuchKey", "404"):
+                if not refused(error, "NoSuchKey", "404"):
                     raise
+                if attempt == 2:
+                    raise _busy(
+                        self, lock, None, "other syncs took and released it twice while this one tried to"
+                    ) from None
                 continue
             current = Holder.from_bytes(existing["Body"].read())
             if current is not None and not current.expired():
