@@ -401,3 +401,18 @@ def test_a_file_name_with_a_tab_ships_under_its_name(project):
     built = bundling.build(project)
 
     assert built["dags/tab\there.sql"].data == b"select 1;\n"
+
+
+def test_plugins_zip_ships_only_when_the_repository_has_a_plugins_folder(project):
+    """Without plugins/ there is no plugins.zip to ship; a plugins/ whose files all stay behind (tests) is
+    an empty plugins.zip, so that emptying plugins/ reaches MWAA."""
+    shutil.rmtree(project / "plugins")
+
+    assert "plugins.zip" not in bundling.build(project)
+
+    (project / "plugins/tests").mkdir(parents=True)
+    (project / "plugins/tests/test_paths.py").write_text("def test_nothing():\n    pass\n")
+    built = bundling.build(project)
+
+    with zipfile.ZipFile(io.BytesIO(built["plugins.zip"].data)) as archive:
+        assert archive.namelist() == []

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
+from datetime import datetime, timezone
 
 import pytest
 from tests.deploy.support import bucket_contents, commit_all, is_release_record, managed_contents
@@ -413,3 +415,15 @@ def test_a_damaged_release_record_is_named_with_its_fix_and_the_sync_changes_not
     )
     assert contents(None, str(folder)) == before
     assert (folder / ".releases/000002.json").read_bytes() == record
+
+
+def test_a_release_is_dated_in_whole_seconds_in_utc(project, tmp_path):
+    """As the listing shows it, in a column of one width (no microseconds)."""
+    folder = str(tmp_path / "mwaa-bucket")
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+
+    assert run(stamped(project), None, "--target", folder)[0] == cli.OK
+
+    created = releases.load(DirectoryTarget(folder), 1).created
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", created), created
+    assert before <= datetime.fromisoformat(created) <= datetime.now(timezone.utc)
