@@ -275,8 +275,12 @@ def test_rolling_back_before_the_first_release_or_to_an_unknown_one_is_refused(p
 
     assert run(project, s3, "--target", target, "--rollback")[0] == cli.FAILED
     assert "release 1 is the first recorded" in capsys.readouterr().err
+    (project / "dags/redshift__02_second.py").write_text("SECOND = 'two'\n")
+    commit_all(project, "second")
+    assert run(stamped(project), s3, "--target", target)[0] == cli.OK
+    capsys.readouterr()
     assert run(project, s3, "--target", target, "--rollback", "7")[0] == cli.FAILED
-    assert "no release 7 (recorded: 1-1)" in capsys.readouterr().err
+    assert "no release 7 (recorded: 1-2)" in capsys.readouterr().err
     assert run(project, s3, "--target", target, "--rollback", "latest")[0] == cli.FAILED
     assert "not a release number" in capsys.readouterr().err
 

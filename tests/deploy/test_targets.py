@@ -10,7 +10,7 @@ import os
 import botocore.exceptions
 import pytest
 
-from deploy import cli, stamp
+from deploy import cli, stamp, targets
 from deploy.targets import DirectoryTarget, S3Target
 from tests.deploy.support import commit_all
 
@@ -150,3 +150,16 @@ def test_a_folder_name_that_is_not_utf8_is_bad_usage_in_one_line(project, tmp_pa
     assert code == cli.USAGE
     assert "not valid UTF-8. Fix: use a folder name in UTF-8." in one_line(capsys.readouterr().err)
     assert not os.path.lexists(folder)
+
+
+@pytest.mark.parametrize(
+    "etag, md5",
+    [
+        ('"0123456789abcdef0123456789abcdef"', "0123456789abcdef0123456789abcdef"),  # single-part: the MD5
+        ('"0123456789abcdef0123456789abcdef-2"', None),  # multipart: an MD5 of the parts' MD5s
+        ('"0123456789abcdef"', None),  # no MD5's length (an S3-compatible store's own tag)
+        (None, None),  # no ETag listed
+    ],
+)
+def test_only_a_single_part_etag_is_taken_for_the_content_md5(etag, md5):
+    assert targets._plain_etag_md5(etag) == md5
