@@ -16,6 +16,7 @@ import pytest
 
 import repository
 from deploy import bundle as bundling
+from deploy import stamp
 from tests.deploy.support import commit_all, git
 
 
@@ -102,8 +103,16 @@ def test_a_dags_sql_folder_would_collide_with_the_shipped_sql(project):
     (project / "dags/sql").mkdir()
     (project / "dags/sql/extra.sql").write_text("select 1;\n")
 
-    with pytest.raises(bundling.BundleError, match="dags/sql/extra.sql.*move the file to sql/"):
+    with pytest.raises(bundling.BundleError, match="dags/sql/extra.sql: .*Fix: move the file to sql/"):
         bundling.build(project)
+
+    (project / "dags/sql/report.sql").write_text("select 2;\n")
+    with pytest.raises(bundling.BundleError) as both:
+        bundling.build(project)
+    assert str(both.value) == (
+        "dags/sql/extra.sql, dags/sql/report.sql: dags/sql/ is where the bundle puts the repository's sql/. "
+        "Fix: move these files to sql/ at the repository root."
+    )
 
 
 def test_plugins_zip_is_byte_identical_across_checkouts(project, tmp_path):
@@ -416,3 +425,29 @@ def test_plugins_zip_ships_only_when_the_repository_has_a_plugins_folder(project
 
     with zipfile.ZipFile(io.BytesIO(built["plugins.zip"].data)) as archive:
         assert archive.namelist() == []
+
+
+def test_the_refusals_name_the_tree_by_its_short_hash(project):
+    (project / KEY_MATERIAL[0]).parent.mkdir(parents=True, exist_ok=True)
+    (project / KEY_MATERIAL[0]).write_text("-----BEGIN " + "PRIVATE KEY-----\n")  # no key-shaped literal here
+    tree = stamp.tree_hash(project)
+
+    with pytest.raises(bundling.BundleError) as refused:
+        bundling.build(project)
+    assert str(refused.value).splitlines()[0] == f"tree {tree[:12]} cannot ship as it is:"
+
+    shutil.rmtree(project / "dags")
+    tree = stamp.tree_hash(project)
+    with pytest.raises(bundling.BundleError) as no_dags:
+        bundling.build(project)
+    assert (
+        str(no_dags.value)
+        == f"{project}: no dags/ folder in tree {tree[:12]}. Fix: run from the repository root."
+    )
+
+
+def test_a_tree_git_does_not_have_names_the_git_command_that_failed(project):
+    with pytest.raises(bundling.BundleError) as failed:
+        bundling.build(project, tree="0" * 40)
+
+    assert str(failed.value).startswith(f"{project}: git ls-tree failed: fatal: ")

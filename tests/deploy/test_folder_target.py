@@ -62,3 +62,16 @@ def test_the_repository_itself_syncs_and_its_release_names_the_file_of_each_dag(
     assert shipped  # not an empty comparison
     assert result.release.dags == {dag_id: f"dags/{entry['file']}" for dag_id, entry in shipped.items()}
     assert all((folder / key).is_file() for key in result.release.dags.values())
+
+
+def test_deleting_a_file_someone_removed_already_is_no_error_and_empty_folders_go(tmp_path):
+    target = DirectoryTarget(str(tmp_path / "mwaa-bucket"))
+    target.put("dags/hudi/schemas/artists.avsc", b"{}\n", "unused")
+    target.put("dags/redshift__01_first.py", b"FIRST = 1\n", "unused")
+
+    target.delete(["dags/hudi/schemas/gone.avsc", "dags/hudi/schemas/artists.avsc"])
+
+    assert sorted(p.relative_to(target.root).as_posix() for p in target.root.rglob("*")) == [
+        "dags",
+        "dags/redshift__01_first.py",
+    ]

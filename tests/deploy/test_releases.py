@@ -431,3 +431,47 @@ def test_a_release_is_dated_in_whole_seconds_in_utc(project, tmp_path):
     created = releases.load(DirectoryTarget(folder), 1).created
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", created), created
     assert before <= datetime.fromisoformat(created) <= datetime.now(timezone.utc)
+
+
+def a_release_object(key: str, data: bytes) -> releases.ReleaseObject:
+    return releases.ReleaseObject(
+        key,
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+        hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        None,
+    )
+
+
+@pytest.mark.parametrize("found", [b"EDITED = 1\n", None], ids=["edited", "deleted"])
+def test_a_folder_release_is_not_recorded_when_a_file_changed_before_its_copy_was_kept(tmp_path, found):
+    """Between the sync's write and its record, someone edits or deletes the file: the copy the folder keeps
+    for rollbacks would not be the content the release names."""
+    target = DirectoryTarget(str(tmp_path / "mwaa-bucket"))
+    if found is not None:
+        target.put("dags/a.py", found, hashlib.sha256(found).hexdigest())
+    item = a_release_object("dags/a.py", b"A = 1\n")
+
+    with pytest.raises(releases.ReleaseError) as refused:
+        releases.record(target, {item.key: item}, "tree", "commit", {}, None)
+
+    assert (
+        str(refused.value) == f"{target}: dags/a.py changed while the release was recorded. Fix: sync again."
+    )
+    assert releases.numbers(target) == [] and target.keys(releases.CONTENT_PREFIX) == []
+
+
+def test_a_folder_rollback_refuses_a_kept_copy_that_was_altered(tmp_path):
+    target = DirectoryTarget(str(tmp_path / "mwaa-bucket"))
+    item = a_release_object("dags/a.py", b"A = 1\n")
+    target.put(releases.CONTENT_PREFIX + item.sha256, b"A = 2\n", item.sha256)
+
+    with pytest.raises(releases.ReleaseError) as refused:
+        releases.restorer(target)(item)
+
+    assert str(refused.value) == (
+        f"{target}{releases.CONTENT_PREFIX}{item.sha256}: the kept copy of dags/a.py is gone or altered. "
+        "Fix: roll back to another release (./sync_dags.sh --releases lists them), or check out that "
+        "release's commit and sync it."
+    )
+    assert target.get("dags/a.py") is None

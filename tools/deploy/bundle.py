@@ -289,8 +289,9 @@ def build(repo: Path, tree: str | None = None, allow_large: tuple[str, ...] = ()
     collisions = [path for path in shipped if path.startswith(SQL_KEY_PREFIX)]
     if collisions:
         raise BundleError(
-            f"{collisions[0]}: dags/sql/ is where the bundle puts the repository's sql/. "
-            "Fix: move the file to sql/ at the repository root."
+            f"{', '.join(collisions)}: dags/sql/ is where the bundle puts the repository's sql/. "
+            f"Fix: move {'the file' if len(collisions) == 1 else 'these files'} to sql/ at the repository "
+            "root."
         )
     if REQUIREMENTS_SOURCE not in shipped:
         raise BundleError(

@@ -260,7 +260,11 @@ def restorer(target):
             return target.copy_version(item.key, item.version)
         data = target.get(CONTENT_PREFIX + item.sha256)
         if data is None or hashlib.sha256(data).hexdigest() != item.sha256:
-            raise ReleaseError(f"{target}{CONTENT_PREFIX}{item.sha256}: the kept copy of {item.key} is gone")
+            raise ReleaseError(
+                f"{target}{CONTENT_PREFIX}{item.sha256}: the kept copy of {item.key} is gone or altered. "
+                "Fix: roll back to another release (./sync_dags.sh --releases lists them), or check out that "
+                "release's commit and sync it."
+            )
         return target.put(item.key, data, item.sha256)
 
     return restore

@@ -159,9 +159,6 @@ class DirectoryTarget:
                 folder.rmdir()
                 folder = folder.parent
 
-    def versioning_enabled(self) -> bool:
-        return False
-
     def get(self, key: str) -> bytes | None:
         """The bytes of `key`, or None when there is no such file."""
         path = self.root / key
