@@ -76,8 +76,10 @@ def test_tests_caches_and_local_config_never_ship(project):
     assert zipped == ["lakehouse/__init__.py", "lakehouse/paths.py"]
 
 
-def test_nothing_in_a_tests_folder_or_a_hidden_folder_ships_whatever_its_name(project):
+def test_nothing_in_a_tests_folder_or_a_hidden_folder_ships_whatever_its_name_nor_a_hidden_file(project):
     unwanted = [
+        "dags/.gitkeep",  # hidden files: only dags/.airflowignore ships
+        "sql/redshift/.scratch.sql",
         "dags/tests/helpers.py",
         "dags/.vscode/settings.json",
         "sql/.drafts/users.sql",

@@ -6,6 +6,7 @@ import io
 
 import repository
 from deploy import bundle as bundling
+from deploy import cli, stamp
 from deploy.cli import sync
 from deploy.targets import DirectoryTarget
 from gate import inventory
@@ -75,3 +76,14 @@ def test_deleting_a_file_someone_removed_already_is_no_error_and_empty_folders_g
         "dags",
         "dags/redshift__01_first.py",
     ]
+
+
+def test_a_folder_target_whose_parents_do_not_exist_yet_is_made(project, tmp_path):
+    """As build/mwaa-bucket/ on a fresh clone, which has no build/ yet."""
+    folder = tmp_path / "build/targets/mwaa-bucket"
+    assert stamp.write(project, stamp.tree_hash(project), "full")
+
+    code = cli.main(["--repo", str(project), "--skip-gate-run", "--target", str(folder)], out=io.StringIO())
+
+    assert code == cli.OK
+    assert (folder / "dags/redshift__01_first.py").read_text() == "FIRST = 1\n"
