@@ -233,6 +233,25 @@ def test_a_refused_bulk_entry_fails_the_sync_naming_the_error(project, s3, bucke
     assert managed_contents(s3.client, bucket) == {}  # nothing synced after a failed Variables step
 
 
+def test_a_sync_the_preflight_refuses_changes_no_variable(project, s3, bucket, mwaa, capsys):
+    """The Variables are planned first, but applied only once every check of the sync has passed: a refused
+    sync that says "nothing was uploaded" has changed nothing on MWAA either."""
+    client, stubber, calls = mwaa
+    (project / "startup.sh").write_bytes(
+        (repository.TESTS / "deploy/preflight_fixtures/startup_fails.sh").read_bytes()
+    )
+    project = with_values(project, {"redshift_cluster_id": "prod-cluster"})
+    expect_variables(stubber, [])  # the planned change is "+ redshift_cluster_id"; no PATCH is expected
+
+    code, output = run(project, s3, bucket, client)
+
+    assert code == cli.REFUSED, output
+    assert "    + redshift_cluster_id" in output
+    assert "startup.sh: exited 1 under bash -e" in capsys.readouterr().err
+    assert calls == ["InvokeRestApi"]  # the GET of the plan only
+    assert managed_contents(s3.client, bucket) == {}
+
+
 @pytest.mark.parametrize(
     "values, message",
     [

@@ -196,9 +196,11 @@ def sync(
     allow_mass_delete: bool = False,
     allow_large: tuple[str, ...] = (),
     commit: str | None = None,
+    before_changes=None,
 ) -> tuple[Plan, Result | None]:
     """Bundle -> plan -> preflight -> apply -> release record; the gate is check_gate's job, the lock main's.
-    Returns the plan and what was done (None: a dry run, or nothing to do).
+    Returns the plan and what was done (None: a dry run, or nothing to do). `before_changes()` runs once every
+    check has passed, just before the first file goes up (the Variables step: a refused sync changes nothing).
 
     The bundle is the git tree `tested_tree` (default: the working tree's), whatever changes after the gate.
     With `environment`, brings it to the bucket's environment files between the first phase and the DAG files.
@@ -240,6 +242,8 @@ def sync(
         current = target.current_versions([key for key in in_bundle if key not in uploaded])
         return environment.converge(target.prefix, {**current, **uploaded})
 
+    if before_changes is not None:
+        before_changes()
     result = apply(plan, target, progress, converge_environment if environment is not None else None)
     if result.empty and not unrecorded:
         return plan, None
@@ -585,9 +589,12 @@ def main(
                 print(f"took over an expired lock ({taken_over.describe()})", file=out)
             before = verifier.before() if verifier else None
             planned = plan_variables(repo, tree, api, out) if api else None
-            if planned is not None and not planned.empty:
-                variables.apply(api, planned)
-                print(f"Variables applied on MWAA {api.environment}", file=out)
+
+            def apply_variables() -> None:
+                if planned is not None and not planned.empty:
+                    variables.apply(api, planned)
+                    print(f"Variables applied on MWAA {api.environment}", file=out)
+
             plan, result = sync(
                 repo,
                 target,
@@ -599,6 +606,7 @@ def main(
                 options.allow_mass_delete,
                 allow_large,
                 commit=head_commit(repo),
+                before_changes=apply_variables,
             )
             if result is None:
                 print(f"nothing to do: {target} already holds tree {tree[:12]}", file=out)
