@@ -118,15 +118,29 @@ def test_a_target_that_is_a_file_is_one_line(project, tmp_path, capsys):
     assert str(tmp_path / "bucket") in one_line(capsys.readouterr().err)
 
 
-def test_a_file_name_that_is_not_utf8_is_one_line_naming_it(project, tmp_path, capsys):
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_a_file_name_that_is_not_utf8_is_one_line_naming_it_and_nothing_goes_up(
+    project, tmp_path, capsys, kind, request
+):
     (project / os.fsdecode(b"dags/caf\xe9.sql")).write_text("select 1;\n")
     commit_all(project)
-
-    code, _ = sync(project, "--target", str(tmp_path / "bucket"))
+    if kind == "s3":
+        s3, bucket = request.getfixturevalue("s3"), request.getfixturevalue("bucket")
+        stamp.write(project, stamp.tree_hash(project), "full")
+        out = io.StringIO()
+        code = cli.main(
+            ["--repo", str(project), "--skip-gate-run", "--target", f"s3://{bucket}"],
+            s3_client=s3.client,
+            out=out,
+        )
+        shipped = [key for key in s3.put_keys if key != ".sync_dags.lock"]
+    else:
+        code, _ = sync(project, "--target", str(tmp_path / "bucket"))
+        shipped = [p for p in (tmp_path / "bucket").rglob("*") if p.is_file() and p.name != ".sync_dags.lock"]
 
     assert code == cli.USAGE
     assert "not valid UTF-8: 'dags/caf\ufffd.sql'" in one_line(capsys.readouterr().err)
-    assert not (tmp_path / "bucket/dags").exists()
+    assert shipped == []
 
 
 def test_reading_a_key_gives_its_bytes_none_when_it_is_missing_and_raises_any_other_error(
