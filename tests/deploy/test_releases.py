@@ -475,3 +475,22 @@ def test_a_folder_rollback_refuses_a_kept_copy_that_was_altered(tmp_path):
         "release's commit and sync it."
     )
     assert target.get("dags/a.py") is None
+
+
+def test_rolling_back_again_to_the_live_content_restores_a_file_changed_by_hand_and_records_it(
+    project, tmp_path
+):
+    folder = tmp_path / "mwaa-bucket"
+    first, _ = two_releases(project, None, str(folder))
+    assert (
+        run(project, None, "--target", str(folder), "--rollback", "1")[0] == cli.OK
+    )  # release 3: 1's content
+    (folder / "dags/redshift__01_first.py").write_text("FIRST = 'by hand'\n")
+
+    code, output = run(project, None, "--target", str(folder), "--rollback", "1")
+
+    assert code == cli.OK, output
+    assert "rolled back" in output and "1 restored" in output
+    assert contents(None, str(folder)) == first
+    assert releases.numbers(DirectoryTarget(str(folder))) == [1, 2, 3, 4]
+    assert releases.load(DirectoryTarget(str(folder)), 4).restores == 1
