@@ -146,3 +146,12 @@ def test_the_exit_codes_are_the_documented_numbers(project, tmp_path):
     assert sync(project, folder, "--rollback", "7", stamped=False)[0] == 1  # no such release
     (project / "dags/draft.py").write_text("DRAFT = 1\n")
     assert sync(project, folder, stamped=False)[0] == 3  # uncommitted
+
+
+def test_the_help_states_the_file_size_limit_the_bundle_refuses_over(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--help"])
+
+    assert "ship this repository file although over 5 MiB (repeatable)" in " ".join(
+        capsys.readouterr().out.split()
+    )
