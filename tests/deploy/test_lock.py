@@ -66,6 +66,12 @@ def lock_exists(s3, bucket) -> bool:
     return s3.client.list_objects_v2(Bucket=bucket, Prefix=LOCK_KEY).get("KeyCount", 0) > 0
 
 
+def release_lock(other: CountingS3, bucket: str) -> None:
+    """Another sync's release of the lock on the versioned bucket: every version of it deleted."""
+    for version in other.client.list_object_versions(Bucket=bucket, Prefix=LOCK_KEY)["Versions"]:
+        other.client.delete_object(Bucket=bucket, Key=LOCK_KEY, VersionId=version["VersionId"])
+
+
 def test_two_syncs_of_two_trees_to_one_bucket_at_once(project, s3, bucket, tmp_path, capsys):
     """The first holds the lock while it uploads; the second exits non-zero naming it, and writes nothing."""
     other = tmp_path / "other"
@@ -283,8 +289,7 @@ def test_a_lock_released_between_the_refused_write_and_the_read_is_taken(project
 
     def release_first(request, **_):
         if LOCK_KEY in request.url and lock_exists(holder, bucket):
-            for version in holder.client.list_object_versions(Bucket=bucket, Prefix=LOCK_KEY)["Versions"]:
-                holder.client.delete_object(Bucket=bucket, Key=LOCK_KEY, VersionId=version["VersionId"])
+            release_lock(holder, bucket)
 
     s3.client.meta.events.register("before-send.s3.GetObject", release_first)
     s3.reset()
@@ -308,8 +313,7 @@ def test_a_lock_that_changes_hands_at_each_of_two_tries_is_busy_and_named(s3, bu
 
     def other_releases_it(params, **_):
         if params.get("Key") == LOCK_KEY:
-            for version in other.client.list_object_versions(Bucket=bucket, Prefix=LOCK_KEY)["Versions"]:
-                other.client.delete_object(Bucket=bucket, Key=LOCK_KEY, VersionId=version["VersionId"])
+            release_lock(other, bucket)
 
     s3.client.meta.events.register("before-parameter-build.s3.PutObject", other_takes_it)
     s3.client.meta.events.register("before-parameter-build.s3.GetObject", other_releases_it)
