@@ -14,6 +14,7 @@ import pytest
 from tests.deploy.support import bucket_contents, commit_all, is_release_record, managed_contents
 
 from deploy import cli, releases, stamp
+from deploy.bundle import BundleFile
 from deploy.targets import LOCK_NAME, DirectoryTarget, Holder, S3Target
 from gate import inventory
 
@@ -434,13 +435,8 @@ def test_a_release_is_dated_in_whole_seconds_in_utc(project, tmp_path):
 
 
 def a_release_object(key: str, data: bytes) -> releases.ReleaseObject:
-    return releases.ReleaseObject(
-        key,
-        len(data),
-        hashlib.sha256(data).hexdigest(),
-        hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        None,
-    )
+    """The release object a sync of `data` under `key` records (before its version is known)."""
+    return releases.from_bundle({key: BundleFile(key, data)}, {})[key]
 
 
 @pytest.mark.parametrize("found", [b"EDITED = 1\n", None], ids=["edited", "deleted"])
