@@ -130,6 +130,10 @@ def test_each_line_is_filed_under_the_tests_that_execute_it_in_process_or_in_a_s
     assert line_map.tests_of("calc.py", [line_of("LIMIT = 3")]) == only | {
         "test_calc.py::test_in_a_subprocess"
     }
+    # Only these run outside one test: a mutant there runs the whole list even with --quick-survivors
+    assert line_map.shared("calc.py", [line_of("LIMIT = 3")])
+    assert line_map.shared("calc.py", [line_of("    return a + b"), line_of('    return "shared"')])
+    assert not line_map.shared("calc.py", [line_of("    return a + b"), line_of('    return "never"')])
 
 
 def test_a_line_no_test_executes_has_no_tests(project):

@@ -202,6 +202,38 @@ def test_a_mutant_runs_against_the_copy_s_code_when_the_copy_sits_inside_the_che
 
 
 @pytest.mark.parametrize(
+    "whole_list, outcome, runs",
+    [(True, "killed", ["1 tests: passed", "all: failed"]), (False, "survived", ["1 tests: passed"])],
+)
+def test_a_mutant_the_chosen_tests_pass_runs_the_whole_list_unless_told_not_to(
+    tmp_path, whole_list, outcome, runs
+):
+    """--quick-survivors: the chosen tests passing is then a survivor (a test not chosen is not run)."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "test_calc.py").write_text(
+        "from calc import add\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n\n\n"
+        "def test_one():\n    assert add(0, 1) == 1\n"
+    )
+    (tmp_path / "tools").symlink_to(repository.TOOLS)
+    command = run.test_command(Path(sys.prefix), ["test_calc.py"])
+
+    got, got_runs = run._run_mutant(
+        tmp_path,
+        command,
+        120,
+        tmp_path / "calc.py",
+        "def add(a, b):\n    return a - b\n",
+        ["test_calc.py::test_zero"],
+        tmp_path / "selected",
+        whole_list=whole_list,
+    )
+
+    assert (got, [r.rsplit(" ", 1)[0] for r in got_runs]) == (outcome, runs)
+    assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+
+
+@pytest.mark.parametrize(
     "part, kept",
     [(None, ["a", "b", "c", "d", "e"]), ((1, 2), ["a", "c", "e"]), ((2, 2), ["b", "d"]), ((3, 3), ["c"])],
 )
@@ -221,3 +253,49 @@ def test_a_shard_must_be_k_of_n(text, capsys):
         run.main(["--shard", text, "--report-only"])
     assert refused.value.code == 2
     assert f"{text!r} is not K/N with 1 <= K <= N" in capsys.readouterr().err
+
+
+MODULE = """\
+START = 0
+
+
+def limit():
+    return 3
+
+
+LIMIT = limit()
+
+
+def big(x):
+    return x > limit()
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="the line map needs sys.monitoring (Python 3.12)")
+@pytest.mark.parametrize("quick", [False, True])
+def test_quick_survivors_skip_the_whole_list_only_for_lines_no_shared_code_runs(tmp_path, monkeypatch, quick):
+    """A survivor on a line only its tests run: one run with --quick-survivors, two without; on a line run at
+    import too: the whole list after its tests either way; on a line run only at import: the whole list."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "pytest.ini").write_text("[pytest]\n")
+    (tree / "calc.py").write_text(MODULE)
+    (tree / "test_calc.py").write_text("from calc import big\n\n\ndef test_big():\n    assert big(10)\n")
+    (tree / "tools").symlink_to(repository.TOOLS)
+    monkeypatch.setattr(run, "OUT", tmp_path / "out")
+    operators = re.compile(r"core/ReplaceComparisonOperator_Gt_GtE|core/NumberReplacer")
+
+    result = run.python_module(
+        tree, Path(sys.prefix), "calc.py", ["test_calc.py"], operators, [], None, lambda line: None, quick
+    )
+
+    runs = {(m["original"], m["mutant"]): [r.split(":")[0] for r in m["runs"]] for m in result["mutants"]}
+    assert {m["outcome"] for m in result["mutants"]} == {"survived"}
+    assert runs == {
+        ("return x > limit()", "return x >= limit()"): ["1 tests"] if quick else ["1 tests", "all"],
+        ("return 3", "return 4"): ["1 tests", "all"],
+        ("return 3", "return 2"): ["1 tests", "all"],
+        ("START = 0", "START = 1"): ["all"],
+        ("START = 0", "START = -1"): ["all"],
+    }
+    assert (tree / "calc.py").read_text() == MODULE

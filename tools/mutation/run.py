@@ -260,6 +260,11 @@ class LineMap:
             return None
         return own | self.blind
 
+    def shared(self, module: str, lines) -> bool:
+        """Whether any of `lines` of `module` also runs outside one test (at import or collection, in a
+        fixture shared between tests, in a teardown): then every test may see a mutant there."""
+        return any(self.ANY in self.by_line.get((module, line), set()) for line in lines)
+
     def quickest_first(self, tests) -> list[str]:
         """`tests` in the order a mutant runs them under `pytest -x`: the files by the time their tests take,
         the quickest first, and in each file its quickest test first, so a killed mutant stops early. A file's
@@ -318,11 +323,13 @@ def python_module(
     equivalents: list[dict],
     limit: int | None,
     log,
+    quick_survivors: bool = False,
 ) -> dict:
     """Mutate one module with cosmic-ray's operators (the realistic ones) and run its tests per mutant: first
     the tests that execute the mutated line (from the line map of the unmutated run); a mutant they all pass
-    then runs every test of the module, so a survivor is one the module's whole test list lets through. A
-    mutant on a line no test executes is a survivor without a run ("not covered")."""
+    then runs every test of the module, so a survivor is one the module's whole test list lets through
+    (`quick_survivors`: unless only those tests execute its line). A mutant on a line no test executes is a
+    survivor without a run ("not covered")."""
     import cosmic_ray.plugins
     from cosmic_ray.commands import init
     from cosmic_ray.mutating import mutate_code
@@ -395,9 +402,8 @@ def python_module(
                     result["mutants"].append(earlier)
                     continue
                 tick = time.monotonic()
-                chosen_tests = (
-                    line_map.tests_of(module, statement_lines(original, line)) if line_map else None
-                )
+                lines = statement_lines(original, line)
+                chosen_tests = line_map.tests_of(module, lines) if line_map else None
                 if chosen_tests is not None and not chosen_tests:
                     outcome, runs = "not covered", []
                 else:
@@ -409,6 +415,7 @@ def python_module(
                         mutated,
                         line_map.quickest_first(chosen_tests) if chosen_tests else None,
                         selection,
+                        whole_list=not (quick_survivors and line_map and not line_map.shared(module, lines)),
                     )
                 entry.update(outcome=outcome, seconds=round(time.monotonic() - tick, 1), runs=runs)
                 result["mutants"].append(entry)
@@ -441,9 +448,11 @@ def _run_mutant(
     mutated: str,
     chosen_tests: list[str] | None,
     selection: Path,
+    whole_list: bool = True,
 ) -> tuple[str, list[str]]:
     """The outcome of one mutant and its runs ('<n> tests: <status> <seconds>s' each): the chosen tests in
-    their order, then, if they all pass (or none were chosen: all may), the module's whole test list."""
+    their order, then, if they all pass (or none were chosen: all may), the module's whole test list (not
+    with `whole_list` False: the chosen tests passing is then a survivor)."""
     original = path.read_text()
     runs = []
     try:
@@ -461,6 +470,8 @@ def _run_mutant(
                 return ("killed" if status == "failed" else "timeout"), runs
             if status == "error":
                 runs.append(tail.splitlines()[-1] if tail else "")
+            elif not whole_list:
+                return "survived", runs
         status, seconds, tail = run_tests(tree, command, timeout)
         runs.append(f"all: {status} {seconds:.0f}s")
     finally:
@@ -682,6 +693,14 @@ def main(argv: list[str] | None = None) -> int:
         help="an earlier run's folder (e.g. build/mutation): only its survivors (and new mutants) run again; "
         "its killed mutants keep their outcome (for a before/after when tests were only added)",
     )
+    parser.add_argument(
+        "--quick-survivors",
+        action="store_true",
+        help="a mutant the tests executing its line all pass is a survivor without a run of the module's "
+        "whole list, unless its line also runs outside one test (quicker for modules with long lists; it may "
+        "call survived a mutant that only a test reaching the line through another test's state kills, never "
+        "the other way round)",
+    )
     args = parser.parse_args(argv)
     if args.survivors_of:
         EARLIER.update(load_earlier(args.survivors_of.resolve()))
@@ -734,7 +753,12 @@ def main(argv: list[str] | None = None) -> int:
             save(group, sql_folder(tree, venv, module, tests, equivalents, args.limit, log))
         else:
             log(f"== {group}: {module} ({', '.join(tests)})")
-            save(group, python_module(tree, venv, module, tests, operators, equivalents, args.limit, log))
+            save(
+                group,
+                python_module(
+                    tree, venv, module, tests, operators, equivalents, args.limit, log, args.quick_survivors
+                ),
+            )
     report = write_report(OUT)
     print(report.read_text())
     print(f"report: {report}")
