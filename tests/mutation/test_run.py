@@ -299,3 +299,46 @@ def test_quick_survivors_skip_the_whole_list_only_for_lines_no_shared_code_runs(
         ("START = 0", "START = -1"): ["all"],
     }
     assert (tree / "calc.py").read_text() == MODULE
+
+
+@pytest.mark.parametrize(
+    "count, limit, part, chosen",
+    [
+        (5, None, (1, 2), {0, 2, 4}),
+        (5, None, (2, 2), {1, 3}),
+        (9, 3, (2, 3), {3}),
+        (9, 3, (3, 3), {6}),
+        (2, None, (3, 3), set()),
+    ],
+)
+def test_a_part_is_every_nth_mutant_of_the_sample_from_the_kth(count, limit, part, chosen):
+    assert run.sample(count, limit, part) == chosen
+
+
+def test_the_parts_of_one_module_are_one_result_in_the_report(tmp_path):
+    """Two jobs ran --part 1/2 and 2/2 of a.py: each ran every other mutant, and one was cut short."""
+    results = tmp_path / "results"
+    results.mkdir()
+    lines = [3, 4, 5, 6]
+    ran = {1: ["killed", "not run", "survived", "not run"], 2: ["not run", "timeout", "not run"]}
+    for k, outcomes in ran.items():
+        mutants = [
+            {"outcome": o, "operator": "op", "line": line, "original": "x < 1", "mutant": "x <= 1"}
+            for line, o in zip(lines, outcomes)
+        ]
+        result = {"module": "a.py", "group": "deploy", "baseline_seconds": 2.0, "seconds": 3.0 * k}
+        result.update(mutants=mutants, partial=k == 2)
+        (results / f"a.py.part{k}of2.json").write_text(json.dumps(result))
+
+    assert run.main(["--report-only", "--out", str(tmp_path)]) == 0
+
+    (whole,) = json.loads((tmp_path / "report.json").read_text())["results"]
+    assert [(m["line"], m["outcome"]) for m in whole["mutants"]] == [
+        (3, "killed"),
+        (4, "timeout"),
+        (5, "survived"),
+        (6, "not run"),
+    ]
+    report = (tmp_path / "report.md").read_text()
+    assert "| deploy | 1 | 1 | 1 | 1 | 0 | 0 | 0 | 1 | 66.7 % | 13.0 |" in report
+    assert "**a.py: cut short** (3 of ? mutants)" in report

@@ -358,7 +358,7 @@ def python_module(
                 key=lambda item: (item.mutations[0].operator_name, item.mutations[0].occurrence),
             )
             result["generated"], result["kept"] = len(items), len(kept)
-            chosen = sample(len(kept), limit)
+            chosen = sample(len(kept), limit, PART)
             started = time.monotonic()
             for index, item in enumerate(kept):
                 mutation = item.mutations[0]
@@ -495,7 +495,7 @@ def sql_folder(
         return result
     selection = OUT / "linemap" / (folder.replace("/", "__") + ".selected")
     result["generated"] = result["kept"] = len(mutants)
-    started, chosen = time.monotonic(), sample(len(mutants), limit)
+    started, chosen = time.monotonic(), sample(len(mutants), limit, PART)
     for index, mutant in enumerate(mutants):
         entry = {
             "operator": mutant.kind,
@@ -553,6 +553,7 @@ PROGRESS = lambda result: None  # noqa: E731
 
 # --survivors-of: the results of an earlier run, {module or SQL folder: {mutant key: its entry}}
 EARLIER: dict[str, dict] = {}
+PART: tuple[int, int] | None = None  # --part K/N: the mutants of each module this run takes
 CAUGHT = ("killed", "timeout")
 
 
@@ -578,11 +579,38 @@ def _earlier_outcome(module: str, key) -> dict | None:
     return None
 
 
-def sample(count: int, limit: int | None) -> set[int]:
-    """The indices of the mutants to run: all, or `limit` of them spread evenly (the same ones each time)."""
-    if limit is None or limit >= count:
-        return set(range(count))
-    return {index * count // limit for index in range(limit)}
+def sample(count: int, limit: int | None, part: tuple[int, int] | None = None) -> set[int]:
+    """The indices of the mutants to run: all, or `limit` of them spread evenly (the same ones each time); of
+    those, with `part` K/N, every Nth from the Kth."""
+    chosen = range(count) if limit is None or limit >= count else [i * count // limit for i in range(limit)]
+    if part is None:
+        return set(chosen)
+    k, n = part
+    return set(list(chosen)[k - 1 :: n])
+
+
+def merged_parts(results: list[dict]) -> list[dict]:
+    """One result per module: the results of its parts (--part) joined, each mutant with the outcome of the
+    part that ran it (the others have it "not run"), in the first part's order."""
+    by_module: dict[str, dict] = {}
+    for result in results:
+        whole = by_module.get(result["module"])
+        if whole is None:
+            by_module[result["module"]] = {**result, "mutants": list(result["mutants"])}
+            continue
+        index = {_key(m): i for i, m in enumerate(whole["mutants"])}
+        for mutant in result["mutants"]:
+            at = index.get(_key(mutant))
+            if at is None:
+                whole["mutants"].append(mutant)
+            elif whole["mutants"][at]["outcome"] == "not run":
+                whole["mutants"][at] = mutant
+        whole["seconds"] = whole.get("seconds", 0) + result.get("seconds", 0)
+        whole["baseline_seconds"] += result["baseline_seconds"]
+        whole["partial"] = whole.get("partial", False) or result.get("partial", False)
+        if "error" in result:
+            whole["error"] = result["error"]
+    return list(by_module.values())
 
 
 def score(mutants: list[dict]) -> dict:
@@ -599,7 +627,7 @@ def score(mutants: list[dict]) -> dict:
 def write_report(out: Path) -> Path:
     """report.json and report.md from every result file in out/results/."""
     (out / "results").mkdir(parents=True, exist_ok=True)
-    results = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
+    results = merged_parts([json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))])
     groups: dict[str, list[dict]] = {}
     for result in results:
         groups.setdefault(result["group"], []).append(result)
@@ -669,7 +697,7 @@ def in_shard(modules: list[str], part: tuple[int, int] | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global OUT
+    global OUT, PART
     parser = argparse.ArgumentParser(prog="python -m mutation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--package", action="append", help="deploy, gate, hooks, lakehouse (default: all)")
     parser.add_argument("--module", action="append", help="one module (path), e.g. tools/deploy/plan.py")
@@ -701,7 +729,14 @@ def main(argv: list[str] | None = None) -> int:
         "call survived a mutant that only a test reaching the line through another test's state kills, never "
         "the other way round)",
     )
+    parser.add_argument(
+        "--part",
+        type=shard,
+        help="K/N: only every Nth mutant of each module, from the Kth on, so that N jobs share a module (run "
+        "each with its own --out, then copy their results/ into one folder: --report-only joins the parts)",
+    )
     args = parser.parse_args(argv)
+    PART = args.part
     if args.survivors_of:
         EARLIER.update(load_earlier(args.survivors_of.resolve()))
 
@@ -728,7 +763,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def save(group: str, result: dict) -> None:
         result["group"] = group
-        name = result["module"].replace("/", "__") + ".json"
+        part = f".part{args.part[0]}of{args.part[1]}" if args.part else ""
+        name = result["module"].replace("/", "__") + part + ".json"
         (results_dir / name).write_text(json.dumps(result, indent=1))
 
     def progress(group: str):
