@@ -117,6 +117,26 @@ def test_a_dags_sql_folder_would_collide_with_the_shipped_sql(project):
     )
 
 
+def test_every_file_name_that_is_not_utf8_is_named_in_order(project):
+    """git hands a name in another encoding over as bytes; S3 keys are UTF-8. Every such name is named, in the
+    tree's order, with the bytes it cannot read shown as U+FFFD."""
+    (project / "dags/ok.sql").write_text("select 1;\n")
+    (project / os.fsdecode(b"dags/caf\xe9.sql")).write_text("select 1;\n")
+    commit_all(project)
+    with pytest.raises(bundling.NameNotUtf8, match="it \\(git mv\\)") as one:
+        bundling.build(project)
+    assert "'dags/caf\ufffd.sql'. S3 keys" in str(one.value)
+
+    (project / os.fsdecode(b"sql/na\xefve.sql")).write_text("select 1;\n")
+    commit_all(project)
+    with pytest.raises(bundling.NameNotUtf8) as both:
+        bundling.build(project)
+    assert str(both.value) == (
+        "a file name is not valid UTF-8: 'dags/caf\ufffd.sql', 'sql/na\ufffdve.sql'. S3 keys and MWAA need "
+        "UTF-8 names. Fix: rename them (git mv) to a UTF-8 name."
+    )
+
+
 def test_plugins_zip_is_byte_identical_across_checkouts(project, tmp_path):
     clones = []
     for n, mtime in enumerate((1_000_000_000, 1_700_000_000)):

@@ -367,3 +367,37 @@ def test_the_preflight_command_given_two_folders_says_it_takes_one(project, caps
         "error: python -m deploy.preflight takes one folder, the repository (or none: the current folder); "
         "got 2 arguments\n"
     )
+
+
+@pytest.mark.parametrize(
+    "source, key",
+    [("requirements/requirements.txt", REQUIREMENTS_KEY), ("requirements/constraints.txt", None)],
+)
+def test_an_environment_file_that_is_not_utf8_is_refused_naming_the_file_and_line(
+    project, s3, bucket, capsys, source, key
+):
+    """pip reads a requirements file as UTF-8 (no BOM or coding line): a Latin-1 byte in a comment fails the
+    environment update. The refusal names the file, not a file name (it was "a file name is not valid UTF-8").
+    """
+    path = project / source
+    path.write_bytes(
+        (path.read_bytes() if path.exists() else b"boto3==1.39.11\n") + b"# maintained by Jos\xe9\n"
+    )
+    line = len(path.read_bytes().splitlines())
+    commit_all(project)
+    assert stamp.write(project, stamp.tree_hash(project), "full")
+
+    code = cli.main(
+        ["--repo", str(project), "--skip-gate-run", "--target", f"s3://{bucket}"],
+        s3_client=s3.client,
+        out=io.StringIO(),
+    )
+
+    error = capsys.readouterr().err
+    assert code == cli.REFUSED, error
+    assert (
+        f"{source}:{line}: not UTF-8 text (byte 0xe9), and pip reads it as UTF-8. Fix: save the file as UTF-8"
+        in error
+    )
+    assert "file name" not in error
+    assert s3.put_keys == [".sync_dags.lock"]

@@ -98,8 +98,20 @@ ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 ZIP_FILE_MODE = 0o100644
 
 
+def _is_utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class BundleError(RuntimeError):
     """The repository cannot be bundled as it is (the message names the file and the fix)."""
+
+
+class NameNotUtf8(BundleError):
+    """A shipped file's name is not UTF-8 (bad usage: the sync exits 2)."""
 
 
 @dataclass(frozen=True)
@@ -282,8 +294,16 @@ def build(repo: Path, tree: str | None = None, allow_large: tuple[str, ...] = ()
     if refusals:
         raise BundleError(f"tree {tree[:12]} cannot ship as it is:\n" + "\n".join(refusals))
     shipped = {entry.path: entry for entry in entries if _ships(entry.path)}
-    for path in shipped:
-        path.encode("utf-8")  # S3 keys are UTF-8: a name git stores in another encoding raises UnicodeError
+    # S3 keys are UTF-8: git hands over a name stored in another encoding with surrogates (tree_entries)
+    undecodable = [path for path in shipped if not _is_utf8(path)]
+    if undecodable:
+        shown = ", ".join(
+            repr(path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")) for path in undecodable
+        )
+        raise NameNotUtf8(
+            f"a file name is not valid UTF-8: {shown}. S3 keys and MWAA need UTF-8 names. "
+            f"Fix: rename {'it' if len(undecodable) == 1 else 'them'} (git mv) to a UTF-8 name."
+        )
     if not any(path.startswith(DAGS_PREFIX) for path in shipped):
         raise BundleError(f"{repo}: no dags/ folder in tree {tree[:12]}. Fix: run from the repository root.")
     collisions = [path for path in shipped if path.startswith(SQL_KEY_PREFIX)]

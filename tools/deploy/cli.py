@@ -421,17 +421,6 @@ def report_environment(plan: Plan, result: Result, target, options, out) -> None
     )
 
 
-def undecodable_name(error: UnicodeError) -> str:
-    """The name (one entry of a NUL- or newline-separated listing) around the bytes that failed to decode."""
-    data = getattr(error, "object", b"")
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogateescape")
-    start = getattr(error, "start", 0)
-    begin = max(data.rfind(b"\0", 0, start), data.rfind(b"\n", 0, start)) + 1
-    ends = [i for i in (data.find(b"\0", start), data.find(b"\n", start)) if i != -1]
-    return data[begin : min(ends) if ends else len(data)].decode("utf-8", "replace")
-
-
 def head_commit(repo: Path) -> str:
     done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
     return done.stdout.strip() if done.returncode == 0 else "no commit"
@@ -627,7 +616,7 @@ def main(
             if verifier:
                 verifier.verify_or_roll_back(target, environment, result.release, before)
         return OK
-    except BadTarget as error:
+    except (BadTarget, bundling.NameNotUtf8) as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE
     except Refused as error:
@@ -659,13 +648,6 @@ def main(
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
         print(f"error: {options.target}: {error}", file=sys.stderr)
         return FAILED
-    except UnicodeError as error:
-        print(
-            f"error: a file name is not valid UTF-8: {undecodable_name(error)!r}. S3 keys and MWAA need "
-            "UTF-8 names. Fix: rename it (git mv) to a UTF-8 name.",
-            file=sys.stderr,
-        )
-        return USAGE
     except OSError as error:
         where = error.filename if error.filename is not None else "a local file"
         print(

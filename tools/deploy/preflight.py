@@ -30,7 +30,15 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from deploy.bundle import CONSTRAINTS_KEY, PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY, BundleFile
+from deploy.bundle import (
+    CONSTRAINTS_KEY,
+    CONSTRAINTS_SOURCE,
+    PLUGINS_KEY,
+    REQUIREMENTS_KEY,
+    REQUIREMENTS_SOURCE,
+    STARTUP_KEY,
+    BundleFile,
+)
 
 REFUSED_PACKAGES = ("apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk")
 MWAA_PYTHON_TAGS = {"py3", "cp312", "py312"}
@@ -234,6 +242,20 @@ def check_startup(script: bytes) -> list[str]:
     return []
 
 
+def pip_text(file: BundleFile, source: str, problems: list[str]) -> str | None:
+    """The text of a file pip reads (as UTF-8: no BOM or coding line here); None, with the problem added,
+    when it is not UTF-8."""
+    try:
+        return file.data.decode()
+    except UnicodeDecodeError as error:
+        line = file.data.count(b"\n", 0, error.start) + 1
+        problems.append(
+            f"{source}:{line}: not UTF-8 text (byte 0x{file.data[error.start]:02x}), and pip reads it as "
+            "UTF-8. Fix: save the file as UTF-8"
+        )
+        return None
+
+
 def check(bundle: dict[str, BundleFile], changed: list[str]) -> None:
     """Preflight the environment files among `changed`; PreflightError listing every problem."""
     problems = []
@@ -243,10 +265,11 @@ def check(bundle: dict[str, BundleFile], changed: list[str]) -> None:
         if plugins is not None:
             with zipfile.ZipFile(io.BytesIO(plugins.data)) as archive:
                 wheels = [name for name in archive.namelist() if name.endswith(".whl")]
-        constraints = bundle.get(CONSTRAINTS_KEY)
-        problems += check_requirements(
-            bundle[REQUIREMENTS_KEY].data.decode(), constraints.data.decode() if constraints else None, wheels
-        )
+        requirements = pip_text(bundle[REQUIREMENTS_KEY], REQUIREMENTS_SOURCE, problems)
+        constraints_file = bundle.get(CONSTRAINTS_KEY)
+        constraints = pip_text(constraints_file, CONSTRAINTS_SOURCE, problems) if constraints_file else ""
+        if requirements is not None and constraints is not None:
+            problems += check_requirements(requirements, constraints or None, wheels)
     if PLUGINS_KEY in changed and plugins is not None:
         problems += check_plugins(plugins.data)
     if STARTUP_KEY in changed and STARTUP_KEY in bundle:
