@@ -74,14 +74,19 @@ def test_a_green_tree_is_tested_once_then_synced(gated, tmp_path):
     first = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
 
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "running ./run_tests.sh --fast --all\n" in first.stdout and "all green" in first.stdout
+    tree = stamp.tree_hash(gated)
+    assert (
+        f"gate: no green run recorded for tree {tree[:12]}; running ./run_tests.sh --fast --all\n"
+        in first.stdout
+    )
+    assert "all green" in first.stdout
     assert (tmp_path / "bucket/dags/redshift__01_first.py").read_text() == "FIRST = 1\n"
 
     second = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
 
     assert second.returncode == 0, second.stdout + second.stderr
     assert "running ./run_tests.sh" not in second.stdout
-    assert f"tree {stamp.tree_hash(gated)[:12]} passed ./run_tests.sh (fast" in second.stdout
+    assert f"tree {tree[:12]} passed ./run_tests.sh (fast" in second.stdout
     assert "nothing to do" in second.stdout
 
 
@@ -93,7 +98,11 @@ def test_failing_tests_refuse_the_sync(gated, tmp_path):
     done = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
 
     assert done.returncode == REFUSED
-    assert "FAILED" in done.stdout and "refused: ./run_tests.sh --fast --all failed" in done.stderr
+    assert "FAILED" in done.stdout
+    assert (
+        f"refused: ./run_tests.sh --fast --all failed (exit 1) on tree {stamp.tree_hash(gated)[:12]}; "
+        in done.stderr
+    )
     assert not (tmp_path / "bucket").exists()
 
 

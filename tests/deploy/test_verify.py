@@ -158,10 +158,23 @@ def test_an_old_import_error_is_not_new(released, s3, bucket, mwaa):
     assert code == cli.OK, output
 
 
+@pytest.mark.parametrize("releases_before", [1, 2])
 def test_a_new_import_error_rolls_back_to_the_release_before_and_exits_non_zero(
-    released, s3, bucket, mwaa, capsys
+    released, s3, bucket, mwaa, capsys, releases_before
 ):
+    """With two releases before, the newer one (2) is restored, not the first; the rollback is recorded."""
     project, first = released
+    if releases_before == 2:  # release 2: another change, shipped before the broken DAG file
+        dag = project / "dags/redshift__02_second.py"
+        broken = dag.read_text()
+        dag.write_text(first["dags/redshift__02_second.py"].decode())
+        (project / "dags/redshift__01_first.py").write_text("FIRST = 2\n")
+        commit_all(project, "release 2")
+        assert run(stamped(project), s3, "--target", f"s3://{bucket}")[0] == cli.OK
+        first = managed_contents(s3.client, bucket)
+        dag.write_text(broken)
+        commit_all(project, "second, broken")
+        stamped(project)
     client, stubber, calls = mwaa
     expect_list(stubber, "/importErrors", "import_errors", [])
     expect_environment_in_step(stubber, s3, bucket)
@@ -181,11 +194,14 @@ def test_a_new_import_error_rolls_back_to_the_release_before_and_exits_non_zero(
 
     assert code == cli.FAILED, output
     error = capsys.readouterr().err
-    assert "new import error in redshift__02_second.py" in error and "Rolled back to release 1" in error
+    assert "new import error in redshift__02_second.py" in error
+    restored, recorded = releases_before, releases_before + 2
+    assert f"Rolled back to release {restored} (recorded as release {recorded})." in error
+    assert f"verification failed; rolling back to release {restored}\n" in output
     assert "IMPORT ERROR (new) redshift__02_second.py: NameError: name 'broken' is not defined" in output
     assert "  FAILED   redshift__02_second (dags/redshift__02_second.py): last parsed" in output
     assert managed_contents(s3.client, bucket) == first  # byte for byte the release before
-    assert "rollback to 1" in run(project, s3, "--target", f"s3://{bucket}", "--releases")[1]
+    assert f"rollback to {restored}" in run(project, s3, "--target", f"s3://{bucket}", "--releases")[1]
 
 
 def test_without_rollback_on_failure_the_failed_deploy_stays_and_says_how_to_roll_back(
