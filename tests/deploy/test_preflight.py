@@ -166,18 +166,23 @@ def test_only_the_changed_environment_files_are_checked():
         preflight.check(bundle, [REQUIREMENTS_KEY])
 
 
-def test_a_sync_with_a_failing_startup_script_is_refused_before_anything_is_uploaded(
-    project, s3, bucket, capsys
-):
-    (project / "startup.sh").write_bytes((FIXTURES / "startup_fails.sh").read_bytes())
+def sync_committed(project, s3, bucket) -> int:
+    """The sync's exit code for the project's changes, committed and stamped green, to an S3 bucket."""
     commit_all(project)
     assert stamp.write(project, stamp.tree_hash(project), "full")
-
-    code = cli.main(
+    return cli.main(
         ["--repo", str(project), "--skip-gate-run", "--target", f"s3://{bucket}"],
         s3_client=s3.client,
         out=io.StringIO(),
     )
+
+
+def test_a_sync_with_a_failing_startup_script_is_refused_before_anything_is_uploaded(
+    project, s3, bucket, capsys
+):
+    (project / "startup.sh").write_bytes((FIXTURES / "startup_fails.sh").read_bytes())
+
+    code = sync_committed(project, s3, bucket)
 
     assert code == cli.REFUSED
     error = capsys.readouterr().err
@@ -369,12 +374,9 @@ def test_the_preflight_command_given_two_folders_says_it_takes_one(project, caps
     )
 
 
-@pytest.mark.parametrize(
-    "source, key",
-    [("requirements/requirements.txt", REQUIREMENTS_KEY), ("requirements/constraints.txt", None)],
-)
+@pytest.mark.parametrize("source", ["requirements/requirements.txt", "requirements/constraints.txt"])
 def test_an_environment_file_that_is_not_utf8_is_refused_naming_the_file_and_line(
-    project, s3, bucket, capsys, source, key
+    project, s3, bucket, capsys, source
 ):
     """pip reads a requirements file as UTF-8 (no BOM or coding line): a Latin-1 byte in a comment fails the
     environment update. The refusal names the file, not a file name (it was "a file name is not valid UTF-8").
@@ -384,14 +386,8 @@ def test_an_environment_file_that_is_not_utf8_is_refused_naming_the_file_and_lin
         (path.read_bytes() if path.exists() else b"boto3==1.39.11\n") + b"# maintained by Jos\xe9\n"
     )
     line = len(path.read_bytes().splitlines())
-    commit_all(project)
-    assert stamp.write(project, stamp.tree_hash(project), "full")
 
-    code = cli.main(
-        ["--repo", str(project), "--skip-gate-run", "--target", f"s3://{bucket}"],
-        s3_client=s3.client,
-        out=io.StringIO(),
-    )
+    code = sync_committed(project, s3, bucket)
 
     error = capsys.readouterr().err
     assert code == cli.REFUSED, error
