@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import re
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -223,7 +224,9 @@ def test_a_rollback_after_two_releases_restores_the_first_byte_for_byte_by_copyi
     not_a_checkout = tmp_path / "empty"  # no working tree, no git: the bucket holds everything needed
     not_a_checkout.mkdir()
 
+    started = time.monotonic()
     code, output = run(not_a_checkout, s3, "--target", target, "--rollback")
+    took = time.monotonic() - started
 
     assert code == cli.OK, output
     assert contents(s3, target) == first
@@ -237,6 +240,8 @@ def test_a_rollback_after_two_releases_restores_the_first_byte_for_byte_by_copyi
     rolled = releases.load(S3Target(target, s3.client), 3)
     assert rolled.kind == releases.ROLLBACK and rolled.restores == 1 and rolled.tree == recorded.tree
     assert "rolled back" in output and "3 restored, 1 deleted" in output
+    said = float(re.search(r" in ([0-9.]+)s\n", output)[1])  # the rollback's own time, not the clock's
+    assert 0 <= said <= took + 0.1, output
 
 
 def test_an_object_changed_behind_the_sync_is_looked_up_and_restored(project, s3, bucket):
