@@ -143,6 +143,31 @@ def test_a_verified_deploy_holds_its_lock_through_the_verification_as_well(relea
     assert lifetimes == [timedelta(minutes=40 + 30 + 20)]
 
 
+def test_a_verified_rollback_holds_its_lock_through_the_verification_as_well(released, s3, bucket, mwaa):
+    project, _ = released
+    client, stubber, calls = mwaa
+    lifetimes = lock_lifetimes(s3)
+    expect_list(stubber, "/importErrors", "import_errors", [])
+    expect_environment_in_step(stubber, s3, bucket)
+
+    code, output = run(
+        project,
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--rollback",
+        "1",
+        "--environment",
+        ENVIRONMENT,
+        "--verify-minutes",
+        "20",
+        mwaa_client=client,
+    )
+
+    assert code == cli.OK, output
+    assert lifetimes == [timedelta(minutes=40 + 30 + 20)]
+
+
 def test_an_old_import_error_is_not_new(released, s3, bucket, mwaa):
     project, _ = released
     client, stubber, calls = mwaa
