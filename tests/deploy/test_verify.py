@@ -118,19 +118,24 @@ def test_a_deploy_verifies_when_every_dag_is_parsed_from_the_new_files(released,
     assert calls == ["InvokeRestApi", "GetEnvironment"] + ["InvokeRestApi"] * 4
 
 
-def test_a_verified_deploy_holds_its_lock_through_the_verification_as_well(released, s3, bucket, mwaa):
+@pytest.mark.parametrize("rollback", [[], ["--rollback", "1"]], ids=["sync", "rollback"])
+def test_a_verified_deploy_holds_its_lock_through_the_verification_as_well(
+    released, s3, bucket, mwaa, rollback
+):
     project, _ = released
     client, stubber, calls = mwaa
     lifetimes = lock_lifetimes(s3)
     expect_list(stubber, "/importErrors", "import_errors", [])
     expect_environment_in_step(stubber, s3, bucket)
-    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": FRESH})
+    if not rollback:  # a rollback to the live release changes nothing, so verifies nothing
+        expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": FRESH})
 
     code, output = run(
         project,
         s3,
         "--target",
         f"s3://{bucket}",
+        *rollback,
         "--environment",
         ENVIRONMENT,
         "--verify-minutes",
@@ -140,31 +145,6 @@ def test_a_verified_deploy_holds_its_lock_through_the_verification_as_well(relea
 
     assert code == cli.OK, output
     # the environment wait (default), the margin after it, the verification
-    assert lifetimes == [timedelta(minutes=40 + 30 + 20)]
-
-
-def test_a_verified_rollback_holds_its_lock_through_the_verification_as_well(released, s3, bucket, mwaa):
-    project, _ = released
-    client, stubber, calls = mwaa
-    lifetimes = lock_lifetimes(s3)
-    expect_list(stubber, "/importErrors", "import_errors", [])
-    expect_environment_in_step(stubber, s3, bucket)
-
-    code, output = run(
-        project,
-        s3,
-        "--target",
-        f"s3://{bucket}",
-        "--rollback",
-        "1",
-        "--environment",
-        ENVIRONMENT,
-        "--verify-minutes",
-        "20",
-        mwaa_client=client,
-    )
-
-    assert code == cli.OK, output
     assert lifetimes == [timedelta(minutes=40 + 30 + 20)]
 
 
