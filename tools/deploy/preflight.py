@@ -268,8 +268,8 @@ def check(bundle: dict[str, BundleFile], changed: list[str]) -> None:
         requirements = pip_text(bundle[REQUIREMENTS_KEY], REQUIREMENTS_SOURCE, problems)
         constraints_file = bundle.get(CONSTRAINTS_KEY)
         constraints = pip_text(constraints_file, CONSTRAINTS_SOURCE, problems) if constraints_file else ""
-        if requirements is not None and constraints is not None:
-            problems += check_requirements(requirements, constraints or None, wheels)
+        if requirements is not None and constraints is not None:  # None: not UTF-8, named in problems
+            problems += check_requirements(requirements, constraints, wheels)
     if PLUGINS_KEY in changed and plugins is not None:
         problems += check_plugins(plugins.data)
     if STARTUP_KEY in changed and STARTUP_KEY in bundle:

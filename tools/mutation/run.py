@@ -586,7 +586,7 @@ def sample(count: int, limit: int | None, part: tuple[int, int] | None = None) -
     if part is None:
         return set(chosen)
     k, n = part
-    return set(list(chosen)[k - 1 :: n])
+    return set(chosen[k - 1 :: n])
 
 
 def merged_parts(results: list[dict]) -> list[dict]:
