@@ -102,6 +102,14 @@ def test_the_sync_workflow_follows_its_rules():
     assert sync_workflow_violations(load(SYNC_WORKFLOW.read_text())) == []
 
 
+def every_k_of_n(parts: list[str]) -> bool:
+    """K/N for every K of N, each once (--shard and --part): together, all of it."""
+    count = int(parts[0].split("/")[1])
+    return sorted(parts, key=lambda part: int(part.split("/")[0])) == [
+        f"{k}/{count}" for k in range(1, count + 1)
+    ]
+
+
 def test_the_mutation_workflow_runs_weekly_and_by_hand_never_on_a_pull_request_and_keeps_its_report():
     from mutation.run import PACKAGE_FOLDERS
 
@@ -109,15 +117,18 @@ def test_the_mutation_workflow_runs_weekly_and_by_hand_never_on_a_pull_request_a
     assert set(triggers(workflow)) == {"schedule", "workflow_dispatch"}
     assert workflow["permissions"] == {"contents": "read"}
     mutants, report = workflow["jobs"]["mutants"], workflow["jobs"]["report"]
-    shards: dict[str, list[str]] = {}
+    # {group: {shard: its parts}}: a job without a part runs its shard whole (1/1)
+    shards: dict[str, dict[str, list[str]]] = {}
     for entry in mutants["strategy"]["matrix"]["include"]:
-        shards.setdefault(entry["group"], []).append(entry["shard"])
+        shards.setdefault(entry["group"], {}).setdefault(entry["shard"], []).append(entry.get("part", "1/1"))
     assert set(shards) == set(PACKAGE_FOLDERS) | {"sql"}
-    for group, parts in shards.items():  # K/N for every K of N, once: together every module of the group
-        count = int(parts[0].split("/")[1])
-        assert sorted(parts, key=lambda part: int(part.split("/")[0])) == [
-            f"{k}/{count}" for k in range(1, count + 1)
-        ], group
+    for group, parts_of in shards.items():  # together every module of the group, every mutant of a shard
+        assert every_k_of_n(list(parts_of)), group
+        for shard, parts in parts_of.items():
+            assert every_k_of_n(parts), (group, shard)
+    assert any(len(parts) > 1 for parts_of in shards.values() for parts in parts_of.values())
+    (run,) = [s for s in mutants["steps"] if "python -m mutation" in s.get("run", "")]
+    assert run["env"]["PART"] == "${{ matrix.part }}" and '${PART:+--part "$PART"}' in run["run"]
     (results,) = [s for s in mutants["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert "${{ strategy.job-index }}" in results["with"]["name"]  # one artifact per job
     assert mutants["timeout-minutes"] < 360  # GitHub ends a job at 6 hours
