@@ -9,6 +9,7 @@ import pytest
 
 from deploy import cli, plan, stamp
 from deploy.bundle import BundleFile
+from deploy.targets import DirectoryTarget
 from tests.deploy.support import commit_all
 
 
@@ -74,6 +75,17 @@ def test_deleting_every_dag_file_is_refused_even_when_there_was_one(project, tmp
     assert code == cli.REFUSED
     assert "all 1 DAG files" in capsys.readouterr().err
     assert (folder / "dags/redshift__01_first.py").exists()
+
+
+def test_a_sync_called_without_allow_mass_delete_refuses_one_as_the_command_does(four_dags):
+    # sync() is also called directly (tests, tools/benchmarks/sync.py): its default is the safe one
+    project, folder = four_dags
+    remove_dags(project, 4)
+
+    with pytest.raises(cli.Refused, match="all 4 DAG files"):
+        cli.sync(project, DirectoryTarget(folder), out=io.StringIO())
+
+    assert len(list((folder / "dags").glob("*.py"))) == 4
 
 
 def test_allow_mass_delete_lets_it_through(four_dags):
