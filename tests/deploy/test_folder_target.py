@@ -21,8 +21,9 @@ def folder_contents(folder):
     }
 
 
-def run_sync(project, folder, dry_run=False):
-    return sync(project, DirectoryTarget(folder), dry_run, io.StringIO(), io.StringIO())
+def run_sync(project, folder, **options):
+    """sync() as called with its defaults (a real sync, not a dry run) unless told otherwise."""
+    return sync(project, DirectoryTarget(folder), out=io.StringIO(), progress=io.StringIO(), **options)
 
 
 def test_folder_is_laid_out_as_the_bucket_and_kept_in_step(project, tmp_path):

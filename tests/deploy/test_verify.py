@@ -209,6 +209,37 @@ def test_a_new_import_error_rolls_back_to_the_release_before_and_exits_non_zero(
     assert f"rollback to {restored}" in run(project, s3, "--target", f"s3://{bucket}", "--releases")[1]
 
 
+def test_a_rollback_that_fails_its_verification_is_reported_and_not_rolled_back_in_turn(
+    released, s3, bucket, mwaa, capsys
+):
+    """Rolled back in turn, it would restore the release it rolled back from (release 2, the broken one)."""
+    project, first = released
+    assert run(project, s3, "--target", f"s3://{bucket}")[0] == cli.OK  # release 2: the broken DAG file
+    client, stubber, calls = mwaa
+    expect_list(stubber, "/importErrors", "import_errors", [])
+    expect_environment_in_step(stubber, s3, bucket)
+    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": FRESH}, [IMPORT_ERROR])
+
+    code, output = run(
+        project,
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--rollback",
+        "1",
+        "--environment",
+        ENVIRONMENT,
+        "--rollback-on-failure",
+        mwaa_client=client,
+    )
+
+    assert code == cli.FAILED, output
+    assert "new import error in redshift__02_second.py" in capsys.readouterr().err
+    assert "rolled back s3://" in output and "rolling back to release" not in output
+    assert managed_contents(s3.client, bucket) == first  # release 1's files stay, as the rollback left them
+    assert "rollback to 1" in run(project, s3, "--target", f"s3://{bucket}", "--releases")[1]
+
+
 def test_without_rollback_on_failure_the_failed_deploy_stays_and_says_how_to_roll_back(
     released, s3, bucket, mwaa, capsys
 ):

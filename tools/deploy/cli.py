@@ -338,8 +338,8 @@ def rollback(
     requested: str | None,
     dry_run: bool,
     out,
-    environment: mwaa.Environment | None = None,
-    allow_mass_delete: bool = False,
+    environment: mwaa.Environment | None,
+    allow_mass_delete: bool,
 ) -> tuple[Plan, Result | None, "releases.Release"]:
     """Restore release `requested` (None: the one before the live one) by version: one copy per key that
     differs, deletes under dags/ of what it did not have, the environment brought to the restored
