@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+import sys
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
@@ -23,6 +25,16 @@ PROJECT_FILES = {
     "plugins/lakehouse/paths.py": "SQL = 'sql'\n",
     "requirements/requirements.txt": "--constraint https://example.invalid/constraints.txt\n",
 }
+
+
+@contextmanager
+def ci_log(path: Path, monkeypatch):
+    """Yields the stdout to give the sync, writing with stderr into one file as a CI log gets them through one
+    pipe: stdout block-buffered (no terminal), stderr line-buffered, so a line reaches the log when it is
+    flushed, not when it is printed (read the file after the block)."""
+    with open(path, "a", encoding="utf-8") as out, open(path, "a", encoding="utf-8", buffering=1) as err:
+        monkeypatch.setattr(sys, "stderr", err)
+        yield out
 
 
 def git(repo: Path, *args: str) -> str:

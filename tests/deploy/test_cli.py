@@ -10,7 +10,7 @@ import pytest
 
 from deploy import cli, releases, stamp
 from deploy.targets import DirectoryTarget
-from tests.deploy.support import commit_all, git
+from tests.deploy.support import ci_log, commit_all, git
 
 
 def sync(project, folder, *args, stamped=True):
@@ -41,6 +41,60 @@ def test_a_sync_names_the_tree_it_shipped_and_what_it_did(project, tmp_path):
     code, lines = sync(project, folder)
 
     assert code == cli.OK and lines[-1] == f"nothing to do: {folder}/ already holds tree {tree[:12]}"
+
+
+def in_a_ci_log(project, folder, log, monkeypatch) -> list[str]:
+    assert stamp.write(project, stamp.tree_hash(project), "full")
+    with ci_log(log, monkeypatch) as out:
+        code = cli.main(["--repo", str(project), "--skip-gate-run", "--target", str(folder)], out=out)
+    lines = log.read_text().splitlines()
+    assert code == cli.OK, lines
+    return lines
+
+
+def in_order(lines: list[str], starts: list[str]) -> bool:
+    firsts = [next(i for i, line in enumerate(lines) if line.startswith(start)) for start in starts]
+    return firsts == sorted(firsts)
+
+
+def test_a_ci_log_has_each_line_where_the_sync_reached_it(project, tmp_path, monkeypatch):
+    """stdout and stderr through one pipe: the plan and the preflight above the upload progress (stderr), with
+    the environment files changing (a preflight) and without."""
+    folder = tmp_path / "bucket"
+    lines = in_a_ci_log(project, folder, tmp_path / "first.log", monkeypatch)
+    starts = [
+        "gate: ",
+        "Plan for ",
+        "    + requirements.txt",
+        "preflight: ",
+        "uploading ",
+        "recorded release 1 ",
+    ]
+    assert in_order(lines, starts), lines
+    (project / "dags/redshift__01_first.py").write_text("FIRST = 'one'\n")
+    commit_all(project)
+
+    lines = in_a_ci_log(project, folder, tmp_path / "second.log", monkeypatch)
+
+    assert in_order(
+        lines, ["Plan for ", "    ~ dags/redshift__01_first.py", "uploading ", "recorded release 2 "]
+    )
+    assert not any(line.startswith("preflight: ") for line in lines), lines
+
+
+def test_only_a_change_of_the_environment_files_says_a_folder_has_no_environment(project, tmp_path):
+    folder = tmp_path / "bucket"
+    code, lines = sync(project, folder)
+    assert code == cli.OK
+    assert lines[-1] == (
+        "environment files changed (plugins.zip, requirements.txt); a folder target has no MWAA environment"
+    )
+    (project / "dags/redshift__01_first.py").write_text("FIRST = 'one'\n")
+    commit_all(project)
+
+    code, lines = sync(project, folder)
+
+    assert code == cli.OK and lines[-1].startswith("synced tree "), lines
 
 
 def test_a_stamp_of_another_tree_is_refused_naming_both_trees(project, tmp_path, capsys):

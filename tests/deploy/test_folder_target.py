@@ -42,6 +42,7 @@ def test_folder_is_laid_out_as_the_bucket_and_kept_in_step(project, tmp_path):
 
     assert [item.key for item in plan.changed] == ["dags/redshift__02_second.py"]
     assert result.deleted == ["dags/hudi/schemas/artists.avsc"]
+    assert result.release.tree == stamp.tree_hash(project)  # no tested tree given: the working tree's
     assert not (folder / "dags/hudi").exists()  # emptied folders go with their last file
     assert (folder / "logs/keep.log").exists()
     assert run_sync(project, folder)[1] is None  # in step: nothing to do

@@ -10,9 +10,9 @@ import io
 import json
 
 import pytest
-from tests.deploy.support import FakeClock, commit_all, managed_contents
+from tests.deploy.support import FakeClock, ci_log, commit_all, managed_contents
 
-from deploy import cli, stamp, variables
+from deploy import bundle, cli, stamp, variables
 from deploy.airflow_api import PAGE
 
 import repository
@@ -35,8 +35,9 @@ def with_values(project, values: dict) -> object:
     return project
 
 
-def run(project, s3, bucket, mwaa_client, *args):
-    out = io.StringIO()
+def run(project, s3, bucket, mwaa_client, *args, out=None):
+    """(exit code, what the sync printed); with `out` (a CI log's stdout), the output is in that log."""
+    out = out or io.StringIO()
     code = cli.main(
         ["--repo", str(project), "--skip-gate-run", "--target", f"s3://{bucket}", *args]
         + ["--environment", ENVIRONMENT, "--no-verify-deploy"],
@@ -45,7 +46,7 @@ def run(project, s3, bucket, mwaa_client, *args):
         out=out,
         clock=FakeClock(),
     )
-    return code, out.getvalue()
+    return code, out.getvalue() if isinstance(out, io.StringIO) else None
 
 
 def on_mwaa(key, value, description=None):
@@ -94,7 +95,9 @@ VALUES = {
 }
 
 
-def test_the_plan_is_printed_and_applied_in_one_bulk_request_that_never_deletes(project, s3, bucket, mwaa):
+def test_the_plan_is_printed_and_applied_in_one_bulk_request_that_never_deletes(
+    project, s3, bucket, mwaa, tmp_path, monkeypatch
+):
     client, stubber, calls = mwaa
     project = with_values(project, VALUES)
     expect_variables(stubber, MWAA_NOW)
@@ -126,10 +129,14 @@ def test_the_plan_is_printed_and_applied_in_one_bulk_request_that_never_deletes(
         },
     )
     expect_environment(stubber)
+    log = tmp_path / "ci.log"  # stdout and stderr as one pipe: the plan is above the upload progress
 
-    code, output = run(project, s3, bucket, client)
+    with ci_log(log, monkeypatch) as out:
+        code, _ = run(project, s3, bucket, client, out=out)
 
+    output = log.read_text()
     assert code == cli.OK, output
+    assert output.index("Variables for MWAA") < output.index("Variables applied") < output.index("uploading ")
     assert (
         f"Variables for MWAA {ENVIRONMENT} (config/environments/{ENVIRONMENT}/variables.json): 1 added, "
         "1 changed, 1 unchanged; Variables not in the file are left alone\n"
@@ -248,6 +255,25 @@ def test_a_sync_the_preflight_refuses_changes_no_variable(project, s3, bucket, m
     assert code == cli.REFUSED, output
     assert "    + redshift_cluster_id" in output
     assert "startup.sh: exited 1 under bash -e" in capsys.readouterr().err
+    assert calls == ["InvokeRestApi"]  # the GET of the plan only
+    assert managed_contents(s3.client, bucket) == {}
+
+
+def test_a_sync_the_bundle_refuses_changes_no_variable_and_its_log_has_the_plan_above_the_refusal(
+    project, s3, bucket, mwaa, tmp_path, monkeypatch
+):
+    client, stubber, calls = mwaa
+    (project / "dags/big.csv").write_bytes(b"x" * (bundle.MAX_FILE_BYTES + 1))
+    project = with_values(project, {"redshift_cluster_id": "prod-cluster"})
+    expect_variables(stubber, [])
+    log = tmp_path / "ci.log"  # stdout and stderr as one pipe
+
+    with ci_log(log, monkeypatch) as out:
+        code, _ = run(project, s3, bucket, client, out=out)
+
+    output = log.read_text()
+    assert code == cli.FAILED, output
+    assert output.index("    + redshift_cluster_id") < output.index("dags/big.csv: 5,242,881 bytes")
     assert calls == ["InvokeRestApi"]  # the GET of the plan only
     assert managed_contents(s3.client, bucket) == {}
 

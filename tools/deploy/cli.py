@@ -223,7 +223,7 @@ def sync(
             preflight.check(bundle, plan.environment_changes)
         except preflight.PreflightError as error:
             raise Refused(str(error)) from None
-        print(f"preflight: {', '.join(plan.environment_changes)} pass", file=out)
+        print(f"preflight: {', '.join(plan.environment_changes)} pass", file=out, flush=True)
     if dry_run:
         return plan, None
     previous = releases.latest(target)  # under the lock: no other sync records meanwhile
@@ -582,7 +582,7 @@ def main(
             def apply_variables() -> None:
                 if planned is not None and not planned.empty:
                     variables.apply(api, planned)
-                    print(f"Variables applied on MWAA {api.environment}", file=out)
+                    print(f"Variables applied on MWAA {api.environment}", file=out, flush=True)
 
             plan, result = sync(
                 repo,
