@@ -125,8 +125,9 @@ class RedshiftCopyOperator(RedshiftDataOperator):
         )
 
 
-def failed_checks(result: dict, source: str) -> list[tuple[str, int]]:
-    """The (check_name, failures) rows of a Data API GetStatementResult response."""
+def failed_checks(result: dict, source: str) -> list[tuple[str, int | float | str]]:
+    """The (check_name, failures) rows of a Data API GetStatementResult response, failures as the Data API
+    gives it: longValue (COUNT, INTEGER), stringValue (NUMERIC: a SUM of DECIMALs), doubleValue, or NULL."""
     columns = tuple(column.get("name") for column in result.get("ColumnMetadata", []))
     if columns != CHECK_COLUMNS:
         raise AirflowException(
@@ -134,9 +135,14 @@ def failed_checks(result: dict, source: str) -> list[tuple[str, int]]:
             "Fix: SELECT check_name, failures ... WHERE failures > 0 (see sql/redshift/checks/)."
         )
     return [
-        (record[0].get("stringValue", ""), int(record[1].get("longValue", 0)))
-        for record in result.get("Records", [])
+        (record[0].get("stringValue", ""), _field_value(record[1])) for record in result.get("Records", [])
     ]
+
+
+def _field_value(field: dict) -> int | float | str:
+    return next(
+        (field[kind] for kind in ("longValue", "stringValue", "doubleValue") if kind in field), "NULL"
+    )
 
 
 def staging_table(dag_id: str, table: str) -> str:

@@ -85,6 +85,20 @@ def test_failed_checks_reads_data_api_records():
     assert failed_checks(_result(["check_name", "failures"], []), "t") == []
 
 
+def test_failed_checks_read_failures_of_every_numeric_type_the_data_api_returns():
+    """COUNT(*) arrives as longValue, a NUMERIC (a SUM of DECIMALs) as stringValue, a FLOAT as doubleValue."""
+    fields = [{"longValue": 0}, {"stringValue": "12.50"}, {"doubleValue": 0.5}, {"isNull": True}]
+    result = _result(["check_name", "failures"], [])
+    result["Records"] = [[{"stringValue": f"check_{n}"}, field] for n, field in enumerate(fields)]
+
+    assert failed_checks(result, "t") == [
+        ("check_0", 0),
+        ("check_1", "12.50"),
+        ("check_2", 0.5),
+        ("check_3", "NULL"),
+    ]
+
+
 def test_failed_checks_rejects_a_query_of_another_shape():
     with pytest.raises(AirflowException, match=r"task x.*\('check_name', 'failures'\).*\('n',\)"):
         failed_checks(_result(["n"], [(1,)]), "task x")
