@@ -215,3 +215,28 @@ def test_the_check_reads_the_first_column_of_a_result_of_several():
         }
     }
     assert first_result_value(results) == "0"
+
+
+@pytest.mark.parametrize(
+    "rows, first",
+    [([["row_count"], ["7"]], "7"), ([["7"]], "7"), ([["row_count"]], None)],
+    ids=["header-then-data", "data-only", "header-only"],
+)
+def test_the_first_row_is_skipped_only_when_it_repeats_the_column_names(rows, first):
+    from lakehouse.catalog import first_result_value
+
+    results = {
+        "ResultSet": {
+            "Rows": [{"Data": [{"VarCharValue": value} for value in row]} for row in rows],
+            "ResultSetMetadata": {"ColumnInfo": [{"Name": "row_count", "Type": "bigint"}]},
+        }
+    }
+    assert first_result_value(results) == first
+
+
+def test_athena_tasks_poll_every_10_seconds_unless_given_another_interval():
+    from lakehouse.catalog import athena_query
+
+    assert athena_check_not_empty("check", "SELECT 1", "db").sleep_time == 10
+    assert athena_query("query", "SELECT 1", "db").sleep_time == 10
+    assert athena_query("query", "SELECT 1", "db", sleep_time=2).sleep_time == 2
