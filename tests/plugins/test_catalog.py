@@ -233,11 +233,3 @@ def test_the_first_row_is_skipped_only_when_it_repeats_the_column_names(rows, fi
         }
     }
     assert first_result_value(results) == first
-
-
-def test_athena_tasks_poll_every_10_seconds_unless_given_another_interval():
-    from lakehouse.catalog import athena_query
-
-    assert athena_check_not_empty("check", "SELECT 1", "db").sleep_time == 10
-    assert athena_query("query", "SELECT 1", "db").sleep_time == 10
-    assert athena_query("query", "SELECT 1", "db", sleep_time=2).sleep_time == 2

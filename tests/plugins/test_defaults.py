@@ -47,6 +47,12 @@ def test_the_alert_of_an_asset_triggered_run_says_it_has_no_logical_date(loaded,
     assert rendered.target_arn == variable_values()["sns_alert_topic_arn"]
 
 
+def test_the_runs_of_one_dag_never_overlap(loaded):
+    """A run drops and recreates its DAG's staging tables (lakehouse.redshift.staging_table): a second run of
+    the same DAG at once would drop the rows the first one staged."""
+    assert loaded.dags and {dag.max_active_runs for dag in loaded.dags.values()} == {1}
+
+
 def test_the_alert_of_a_manual_run_without_logical_date_renders(loaded):
     dag = loaded.dags["redshift__01_create_tables"]
     rendered, context = _rendered_alert(dag, manual_run(dag, None, RUN_AFTER))
