@@ -324,6 +324,25 @@ def test_a_rollback_takes_the_lock(project, s3, bucket, capsys):
     assert s3.sent["CopyObject"] == 0
 
 
+@pytest.mark.parametrize("asked, named", [([], "rollback previous"), (["1"], "rollback 1")])
+def test_a_sync_that_meets_a_rollback_s_lock_names_the_rollback(project, s3, bucket, capsys, asked, named):
+    target, locks = f"s3://{bucket}", []
+    two_releases(project, s3, target)
+
+    def record(params, **_):
+        if params["Key"] == LOCK_NAME:
+            locks.append(params["Body"])
+
+    s3.client.meta.events.register("before-parameter-build.s3.PutObject", record)
+    assert run(project, s3, "--target", target, "--rollback", *asked)[0] == cli.OK
+    s3.client.put_object(Bucket=bucket, Key=LOCK_NAME, Body=locks[0])  # as while the rollback ran
+
+    assert run(project, s3, "--target", target)[0] == cli.FAILED
+
+    error = capsys.readouterr().err
+    assert re.search(rf"another sync holds {target}/ \(host [^,]+, pid \d+, {named}, started ", error), error
+
+
 def test_a_rollback_to_a_version_the_bucket_no_longer_has_names_the_key(project, s3, bucket, capsys):
     """A lifecycle rule that expires noncurrent versions takes old releases with it."""
     target = f"s3://{bucket}"

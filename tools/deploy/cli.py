@@ -490,7 +490,7 @@ def run_rollback(
         print("dry run: nothing was changed", file=out)
         return OK
     ttl = options.wait_minutes + LOCK_MARGIN_MINUTES + (verifier.minutes if verifier else 0)
-    with target.lock(Holder.here(f"rollback {requested or 'previous'}", ttl * 60)) as taken_over:
+    with target.lock(Holder.for_rollback(requested, ttl * 60)) as taken_over:
         if taken_over is not None:
             print(f"took over an expired lock ({taken_over.describe()})", file=out)
         before = verifier.before() if verifier else None

@@ -41,6 +41,9 @@ class LockBusy(TargetError):
     """Another sync holds the target's lock (the message names it)."""
 
 
+ROLLBACK = "rollback"  # a rollback's lock names it where a sync's names its commit
+
+
 @dataclass(frozen=True)
 class Holder:
     """Who holds a target's lock, and until when (an S3 lock left by a killed sync is taken over after)."""
@@ -56,6 +59,11 @@ class Holder:
         now = datetime.now(timezone.utc).replace(microsecond=0)
         expires = now + timedelta(seconds=ttl_seconds)
         return cls(socket.gethostname(), os.getpid(), commit, now.isoformat(), expires.isoformat())
+
+    @classmethod
+    def for_rollback(cls, requested: str | None, ttl_seconds: float) -> "Holder":
+        """A rollback's lock: it names the release restored (None: the one before the live), not a commit."""
+        return cls.here(f"{ROLLBACK} {requested or 'previous'}", ttl_seconds)
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), indent=1).encode() + b"\n"
@@ -78,10 +86,8 @@ class Holder:
         return expires < datetime.now(timezone.utc)
 
     def describe(self) -> str:
-        return (
-            f"host {self.host}, pid {self.pid}, commit {self.commit[:12]}, started {self.started}, "
-            f"expires {self.expires}"
-        )
+        what = self.commit if self.commit.startswith(f"{ROLLBACK} ") else f"commit {self.commit[:12]}"
+        return f"host {self.host}, pid {self.pid}, {what}, started {self.started}, expires {self.expires}"
 
 
 def _busy(target, lock: str, holder: Holder | None, after_expiry: str) -> LockBusy:
