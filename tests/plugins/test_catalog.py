@@ -58,9 +58,11 @@ def test_crawler_config_rejects_paths_that_are_not_s3_folders(paths, named):
     assert named in str(error.value)
 
 
-def test_crawler_config_requires_a_role():
-    with pytest.raises(ValueError, match="role_arn"):
-        crawler_config("tickit_raw", "db", PATHS, "")
+@pytest.mark.parametrize("missing", ["name", "database", "role_arn"])
+def test_crawler_config_requires_a_name_a_database_and_a_role(missing):
+    given = {"name": "tickit_raw", "database": "db", "role_arn": "arn:aws:iam::1:role/glue", **{missing: ""}}
+    with pytest.raises(ValueError, match=rf"{missing}=''.*Fix: pass all three"):
+        crawler_config(given["name"], given["database"], PATHS, given["role_arn"])
 
 
 def queue_athena_result(server: MotoServer, column: str, values: list[str]) -> None:
@@ -89,6 +91,20 @@ def test_check_passes_when_the_count_is_positive(account):
     queue_athena_result(account, "row_count", ["42"])
     query_execution_id = check_operator().execute({})
     assert account.client("athena").get_query_execution(QueryExecutionId=query_execution_id)
+
+
+def test_the_check_asks_athena_for_the_header_row_and_the_first_data_row(account):
+    """Athena returns at most MaxResults rows, the repeated header first (moto returns every row whatever it
+    is told): fewer than 2 never reaches the first value, and the check would always fail."""
+    queue_athena_result(account, "row_count", ["42"])
+    operator, asked = check_operator(), []
+    operator.hook.conn.meta.events.register(
+        "provide-client-params.athena.GetQueryResults", lambda params, **_: asked.append(params["MaxResults"])
+    )
+
+    operator.execute({})
+
+    assert asked and min(asked) >= 2, asked
 
 
 @pytest.mark.parametrize("values, reported", [(["0"], "'0'"), ([], "no row")])
@@ -220,7 +236,7 @@ def test_the_check_reads_the_first_column_of_a_result_of_several():
 
 @pytest.mark.parametrize(
     "rows, first",
-    [([["row_count"], ["7"]], "7"), ([["7"]], "7"), ([["row_count"]], None)],
+    [([["row_count"], ["7"], ["8"]], "7"), ([["7"]], "7"), ([["row_count"]], None)],
     ids=["header-then-data", "data-only", "header-only"],
 )
 def test_the_first_row_is_skipped_only_when_it_repeats_the_column_names(rows, first):

@@ -101,6 +101,7 @@ def test_ddl_columns_end_at_the_table_s_closing_parenthesis():
     """What follows the column list (a sort key over several lines, a second statement) holds no column."""
     text = """CREATE TABLE IF NOT EXISTS {{ params.schema }}.sales (
     salesid INTEGER NOT NULL,
+    pricepaid DECIMAL(8, 2),
     saletime TIMESTAMP
 )
 COMPOUND SORTKEY (
@@ -110,7 +111,7 @@ COMPOUND SORTKEY (
 GRANT SELECT ON {{ params.schema }}.sales TO GROUP analysts,
     GROUP auditors;
 """
-    assert ddl_columns(text) == ("sales", ("salesid", "saletime"))
+    assert ddl_columns(text) == ("sales", ("salesid", "pricepaid", "saletime"))
 
 
 # Rejected specs: the message names the spec file, the table, the field and the fix
@@ -227,6 +228,12 @@ def test_a_table_defined_twice_is_rejected(spec_copy):
     spec, document, sql = spec_copy
     document["tables"].append(dict(entry(document, "sales")))
     assert_rejected(write(spec, document), sql, "sales", "name", "twice")
+
+
+def test_of_several_tables_defined_twice_the_first_by_name_is_named(spec_copy):
+    spec, document, sql = spec_copy
+    document["tables"] += [dict(entry(document, "sales")), dict(entry(document, "event"))]
+    assert_rejected(write(spec, document), sql, "event", "name", "twice")
 
 
 @pytest.mark.parametrize("schema", [None, "Tickit", ["tickit"]])
