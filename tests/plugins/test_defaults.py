@@ -151,16 +151,19 @@ def test_default_args_beside_dag_settings_is_refused_naming_the_supported_way():
 
 @pytest.mark.parametrize("given", [None, {}])
 def test_an_empty_default_args_is_refused_with_a_fix_the_policy_accepts(given):
-    """The fix is printed to be pasted: its example value must pass the gate's retries rule."""
+    """The fix is printed to be pasted: its example value must pass the gate's retries rule, and override
+    something (the default's value would show an override that changes nothing)."""
     from gate.policy import load_policy
-    from lakehouse.defaults import dag_settings
+    from lakehouse.defaults import DEFAULT_ARGS, dag_settings
 
     with pytest.raises(TypeError) as refused:
         dag_settings(default_args=given)
 
     (retries,) = re.findall(r"Fix: \*\*dag_settings\(retries=(\d+)\)", str(refused.value))
     policy = load_policy()
-    assert policy.min_retries <= int(retries) <= policy.max_retries
+    assert (
+        policy.min_retries <= int(retries) <= policy.max_retries and int(retries) != DEFAULT_ARGS["retries"]
+    )
 
 
 @pytest.mark.parametrize(
