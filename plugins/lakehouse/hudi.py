@@ -203,7 +203,7 @@ def _refuse_managed_flags(entry: dict, fail: Fail) -> None:
     if not isinstance(extra_args, list) or not all(isinstance(arg, str) for arg in extra_args):
         raise fail("extra_args", "not a list of strings", "write a YAML list of strings")
     for arg in extra_args:
-        flag = arg.split("=", 1)[0]
+        flag = arg.partition("=")[0]
         if flag in MANAGED_FLAGS:
             why = (
                 "runs forever, so the EMR step never finishes"
@@ -254,8 +254,8 @@ def _refuse_managed_conf(table: HudiTable, fail: Fail) -> None:
 def _hoodie_conf_keys(args: list[str]) -> list[str]:
     """The property keys of the --hoodie-conf pairs in `args` (`--hoodie-conf k=v` or `--hoodie-conf=k=v`)."""
     pairs = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--hoodie-conf"]
-    pairs += [arg.split("=", 1)[1] for arg in args if arg.startswith("--hoodie-conf=")]
-    return [pair.split("=", 1)[0] for pair in pairs]
+    pairs += [arg.partition("=")[2] for arg in args if arg.startswith("--hoodie-conf=")]
+    return [pair.partition("=")[0] for pair in pairs]
 
 
 def load_spec(spec_file: Path | str) -> tuple[HudiTable, ...]:

@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from tests.deploy.support import bucket_contents, commit_all, is_release_record, managed_contents
+from tests.deploy.support import bucket_contents, ci_log, commit_all, is_release_record, managed_contents
 
 from deploy import cli, releases, stamp
 from deploy.bundle import BundleFile
@@ -341,6 +341,23 @@ def test_a_sync_that_meets_a_rollback_s_lock_names_the_rollback(project, s3, buc
 
     error = capsys.readouterr().err
     assert re.search(rf"another sync holds {target}/ \(host [^,]+, pid \d+, {named}, started ", error), error
+
+
+def test_a_rollback_s_ci_log_has_its_plan_above_its_progress(project, tmp_path, monkeypatch):
+    """stdout and stderr through one pipe, as a CI log gets them: the plan before the restore goes up."""
+    folder, log = str(tmp_path / "mwaa-bucket"), tmp_path / "ci.log"
+    two_releases(project, None, folder)
+
+    with ci_log(log, monkeypatch) as out:
+        code = cli.main(
+            ["--repo", str(project), "--skip-gate-run", "--target", folder, "--rollback"], out=out
+        )
+
+    lines = log.read_text().splitlines()
+    assert code == cli.OK, lines
+    progress = next(i for i, line in enumerate(lines) if line.startswith("uploading "))
+    for start in ("rollback of ", "Plan for "):
+        assert any(line.startswith(start) for line in lines[:progress]), (start, lines)
 
 
 def test_a_rollback_to_a_version_the_bucket_no_longer_has_names_the_key(project, s3, bucket, capsys):
