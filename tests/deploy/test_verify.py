@@ -209,6 +209,36 @@ def test_a_new_import_error_rolls_back_to_the_release_before_and_exits_non_zero(
     assert f"rollback to {restored}" in run(project, s3, "--target", f"s3://{bucket}", "--releases")[1]
 
 
+def test_a_failed_deploy_that_added_many_dag_files_is_rolled_back_past_the_mass_delete_guard(
+    released, s3, bucket, mwaa, capsys
+):
+    """Its rollback deletes most DAG files (the ones it added): restoring the release before is the point."""
+    project, first = released
+    for n in (3, 4, 5):
+        (project / f"dags/redshift__0{n}_added.py").write_text(f"ADDED = {n}\n")
+    commit_all(project, "three more")
+    client, stubber, calls = mwaa
+    expect_list(stubber, "/importErrors", "import_errors", [])
+    expect_environment_in_step(stubber, s3, bucket)
+    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": OLD}, [IMPORT_ERROR])
+    expect_environment_in_step(stubber, s3, bucket)
+
+    code, output = run(
+        stamped(project),
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--rollback-on-failure",
+        mwaa_client=client,
+    )
+
+    assert code == cli.FAILED, output
+    assert "Rolled back to release 1 (recorded as release 3)." in capsys.readouterr().err
+    assert managed_contents(s3.client, bucket) == first  # 3 of the 5 DAG files deleted
+
+
 def test_a_rollback_that_fails_its_verification_is_reported_and_not_rolled_back_in_turn(
     released, s3, bucket, mwaa, capsys
 ):

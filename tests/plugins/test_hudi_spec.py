@@ -339,6 +339,16 @@ def test_spec_of_the_wrong_shape_is_rejected_with_the_file_named(tmp_path, text,
     assert str(spec) in str(error.value) and problem in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "avro_type, nullable",
+    [("null", True), (["null", "string"], True), (["string", "int"], False), ("string", False)],
+)
+def test_a_field_is_nullable_when_its_type_is_null_or_a_union_holding_null(avro_type, nullable):
+    from lakehouse.hudi import _nullable
+
+    assert _nullable(avro_type) is nullable
+
+
 @pytest.mark.parametrize("field, column", [("record_key", "name"), ("ordering_field", "birth_year")])
 def test_spec_keying_or_ordering_on_a_nullable_field_is_rejected(spec_copy, field, column):
     spec, document = spec_copy
@@ -356,9 +366,12 @@ def test_extra_args_that_are_not_a_list_of_strings_are_rejected(spec_copy):
     )
 
 
-def test_a_schema_file_that_is_not_an_avro_record_is_rejected(spec_copy):
+@pytest.mark.parametrize(
+    "schema", ['{"type": "string"}', '{"type": "record", "fields": {}}', '{"type": "enum", "fields": []}']
+)
+def test_a_schema_file_that_is_not_an_avro_record_is_rejected(spec_copy, schema):
     spec, document = spec_copy
-    (spec.parent / document["tables"][0]["schema"]).write_text('{"type": "string"}')
+    (spec.parent / document["tables"][0]["schema"]).write_text(schema)
     message = assert_rejected(write(spec, document), "artists", "schema", "not an Avro record schema")
     assert message.endswith("Fix: fix the Avro schema.")
 
