@@ -177,6 +177,7 @@ def test_a_dry_run_reads_the_variables_and_writes_nothing(project, s3, bucket, m
     assert code == cli.OK, output
     assert "1 added, 1 changed, 1 unchanged" in output and "dry run: nothing was changed" in output
     assert calls == ["InvokeRestApi"]
+    assert managed_contents(s3.client, bucket) == {}  # and no file went up either
 
 
 def test_a_variable_the_dags_read_that_neither_the_file_nor_mwaa_sets_is_named_with_the_fix(
