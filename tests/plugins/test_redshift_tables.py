@@ -192,6 +192,14 @@ def test_a_ddl_file_without_create_table_is_rejected(spec_copy):
     assert_rejected(write(spec, document), sql, "venue", "ddl", "no CREATE TABLE")
 
 
+def test_a_ddl_file_that_declares_no_column_is_rejected(spec_copy):
+    spec, document, sql = spec_copy
+    (sql / "redshift/ddl/venue.sql").write_text(
+        "CREATE TABLE IF NOT EXISTS {{ params.schema }}.venue (\n);\n"
+    )
+    assert_rejected(write(spec, document), sql, "venue", "ddl", "declares no columns", "one per line")
+
+
 @pytest.mark.parametrize(
     "ddl", ["/sql/redshift/ddl/venue.sql", "../sql/redshift/ddl/venue.sql", "redshift/ddl/venue"]
 )
