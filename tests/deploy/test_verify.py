@@ -163,6 +163,25 @@ def test_an_old_import_error_is_not_new(released, s3, bucket, mwaa):
     assert code == cli.OK, output
 
 
+def rolled_back_deploy(project, s3, bucket, mwaa):
+    """A verified sync with --rollback-on-failure that a new import error rolls back: (exit code, output)."""
+    client, stubber, calls = mwaa
+    expect_list(stubber, "/importErrors", "import_errors", [])
+    expect_environment_in_step(stubber, s3, bucket)
+    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": OLD}, [IMPORT_ERROR])
+    expect_environment_in_step(stubber, s3, bucket)  # the rollback converges the environment too
+    return run(
+        project,
+        s3,
+        "--target",
+        f"s3://{bucket}",
+        "--environment",
+        ENVIRONMENT,
+        "--rollback-on-failure",
+        mwaa_client=client,
+    )
+
+
 @pytest.mark.parametrize("releases_before", [1, 2])
 def test_a_new_import_error_rolls_back_to_the_release_before_and_exits_non_zero(
     released, s3, bucket, mwaa, capsys, releases_before
@@ -180,22 +199,7 @@ def test_a_new_import_error_rolls_back_to_the_release_before_and_exits_non_zero(
         dag.write_text(broken)
         commit_all(project, "second, broken")
         stamped(project)
-    client, stubber, calls = mwaa
-    expect_list(stubber, "/importErrors", "import_errors", [])
-    expect_environment_in_step(stubber, s3, bucket)
-    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": OLD}, [IMPORT_ERROR])
-    expect_environment_in_step(stubber, s3, bucket)  # the rollback converges the environment too
-
-    code, output = run(
-        project,
-        s3,
-        "--target",
-        f"s3://{bucket}",
-        "--environment",
-        ENVIRONMENT,
-        "--rollback-on-failure",
-        mwaa_client=client,
-    )
+    code, output = rolled_back_deploy(project, s3, bucket, mwaa)
 
     assert code == cli.FAILED, output
     error = capsys.readouterr().err
@@ -217,22 +221,8 @@ def test_a_failed_deploy_that_added_many_dag_files_is_rolled_back_past_the_mass_
     for n in (3, 4, 5):
         (project / f"dags/redshift__0{n}_added.py").write_text(f"ADDED = {n}\n")
     commit_all(project, "three more")
-    client, stubber, calls = mwaa
-    expect_list(stubber, "/importErrors", "import_errors", [])
-    expect_environment_in_step(stubber, s3, bucket)
-    expect_check(stubber, {"redshift__01_first": FRESH, "redshift__02_second": OLD}, [IMPORT_ERROR])
-    expect_environment_in_step(stubber, s3, bucket)
 
-    code, output = run(
-        stamped(project),
-        s3,
-        "--target",
-        f"s3://{bucket}",
-        "--environment",
-        ENVIRONMENT,
-        "--rollback-on-failure",
-        mwaa_client=client,
-    )
+    code, output = rolled_back_deploy(stamped(project), s3, bucket, mwaa)
 
     assert code == cli.FAILED, output
     assert "Rolled back to release 1 (recorded as release 3)." in capsys.readouterr().err
