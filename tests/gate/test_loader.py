@@ -3,8 +3,10 @@ the files it parses, and the record of what each DAG file read."""
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -91,6 +93,21 @@ def test_only_the_files_of_the_selected_dags_are_parsed(tmp_path, monkeypatch):
     assert sorted(loaded.dags) == ["beta"]
     assert list(loaded.parse_seconds) == [tmp_path / "beta.py"]
     assert 0 <= loaded.shared_import_seconds <= took  # the shared imports' part of the load
+
+
+def test_no_garbage_collection_is_charged_to_a_dag_file_s_parse_time(tmp_path, monkeypatch):
+    """The parse budget judges the file's own work; a collection of the whole process is not."""
+    from gate import loader
+
+    monkeypatch.setenv("GATE_TEST_GC_AT_PARSE", "not parsed")  # restored (unset) after the test
+    reads = "import gc, os\nos.environ['GATE_TEST_GC_AT_PARSE'] = str(gc.isenabled())\n"
+    (tmp_path / "alpha.py").write_text(TINY_DAG.format(dag_id="alpha", reads=reads))
+
+    loaded = loader.load(tmp_path)
+
+    assert sorted(loaded.dags) == ["alpha"]
+    assert os.environ["GATE_TEST_GC_AT_PARSE"] == "False"  # off while the file ran
+    assert gc.isenabled()  # and on again after
 
 
 def test_what_a_dag_file_opens_under_the_repository_is_recorded_by_its_repository_path(tmp_path):
