@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 import repository
@@ -583,10 +584,7 @@ def sample(count: int, limit: int | None, part: tuple[int, int] | None = None) -
     """The indices of the mutants to run: all, or `limit` of them spread evenly (the same ones each time); of
     those, with `part` K/N, every Nth from the Kth."""
     chosen = range(count) if limit is None or limit >= count else [i * count // limit for i in range(limit)]
-    if part is None:
-        return set(chosen)
-    k, n = part
-    return set(chosen[k - 1 :: n])
+    return set(in_shard(chosen, part))  # the split --shard makes of modules, made of mutants
 
 
 def merged_parts(results: list[dict]) -> list[dict]:
@@ -688,8 +686,8 @@ def shard(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def in_shard(modules: list[str], part: tuple[int, int] | None) -> list[str]:
-    """The modules of shard K of N: every Nth, from the Kth on; all of them without a shard."""
+def in_shard(modules: Sequence, part: tuple[int, int] | None) -> Sequence:
+    """The modules (or mutants) of shard K of N: every Nth, from the Kth on; all of them without a shard."""
     if part is None:
         return list(modules)
     k, n = part
