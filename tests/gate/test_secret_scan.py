@@ -396,3 +396,37 @@ def test_a_detector_pattern_without_a_literal_leaves_no_plan_every_line_is_read(
     finally:
         for cache in caches:
             cache.cache_clear()
+
+
+@pytest.mark.parametrize("committed", ["the cache", "a symlink to it"])
+def test_a_cache_the_tree_carries_is_not_trusted_every_file_is_scanned(repo, monkeypatch, capsys, committed):
+    """A fork's commit cannot mark its own file as scanned: `git add -f` of a forged cache, or a symlink
+    for build/ to a forged one elsewhere in the tree, is ignored and named."""
+    (repo / "dags/settings.py").write_text(f'KEY_ID = "{ACCESS_KEY_ID}"\n')
+    sha = commit(repo) and git(repo, "rev-parse", "HEAD:dags/settings.py").strip()
+    forged = {"version": secret_scan._cache_version(), "verdicts": {f"{sha} dags/settings.py": []}}
+    cache = secret_scan.CACHE_FILE.as_posix()
+    if committed == "the cache":
+        (repo / cache).parent.mkdir(parents=True)
+        (repo / cache).write_text(json.dumps(forged))
+        carried = cache
+    else:
+        (repo / "docs/test-gate").mkdir(parents=True)
+        (repo / "docs/test-gate/secret-scan.json").write_text(json.dumps(forged))
+        (repo / "build").symlink_to("docs")
+        carried = "docs/test-gate/secret-scan.json"
+    git(repo, "add", "-f", "-A", ".", "build")
+    git(repo, "commit", "-q", "--no-verify", "-m", "forged cache")
+    monkeypatch.chdir(repo)
+    before = (repo / carried).read_text()
+
+    assert secret_scan.main([]) == 1
+
+    out = capsys.readouterr().out
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    assert out.splitlines()[0] == (
+        f"secret scan: {carried} is committed in tree {tree[:12]}; not trusted, every file scanned. "
+        f"Fix: git rm --cached {carried}"
+    )
+    assert "  dags/settings.py:1: AWS Access Key\n" in out
+    assert (repo / carried).read_text() == before

@@ -258,6 +258,15 @@ def _load_cache(path: Path, version: str) -> dict[str, list]:
     return cached.get("verdicts", {}) if cached.get("version") == version else {}
 
 
+def carried_cache(repo: Path, cache: Path, entries) -> str | None:
+    """The cache's path when the tree scanned holds a file there (committed with `git add -f`), else None."""
+    try:
+        relative = cache.resolve().relative_to(repo.resolve()).as_posix()
+    except ValueError:
+        return None
+    return relative if any(entry.path == relative for entry in entries) else None
+
+
 def scan_tree(repo: Path, tree: str, cache: Path | None = None) -> tuple[int, list[Finding]]:
     """(files scanned, findings) over every regular file of the git tree `tree`.
 
@@ -266,7 +275,16 @@ def scan_tree(repo: Path, tree: str, cache: Path | None = None) -> tuple[int, li
     """
     from deploy.bundle import SUBMODULE_MODE, SYMLINK_MODE, read_blobs, tree_entries
 
-    entries = [e for e in tree_entries(repo, tree) if e.mode not in (SYMLINK_MODE, SUBMODULE_MODE)]
+    every_entry = tree_entries(repo, tree)
+    entries = [e for e in every_entry if e.mode not in (SYMLINK_MODE, SUBMODULE_MODE)]
+    carried = carried_cache(repo, cache, every_entry) if cache else None
+    if carried:
+        # A verdict the tree brings with it is no verdict: every file is scanned, the file left as it is.
+        print(
+            f"secret scan: {carried} is committed in tree {tree[:12]}; not trusted, every file scanned. "
+            f"Fix: git rm --cached {carried}"
+        )
+        cache = None
     version = _cache_version() if cache else ""
     verdicts = _load_cache(cache, version) if cache else {}
     keys = {entry.path: f"{entry.sha} {entry.path}" for entry in entries}
