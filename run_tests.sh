@@ -144,8 +144,9 @@ side_steps_done() {
     done
 }
 
-side_step "flake8" flake8.log flake8 ${lint_paths[@]+"${lint_paths[@]}"}
-side_step "black --check" black.log black --check ${lint_paths[@]+"${lint_paths[@]}"}
+# flake8 and black skip files whose exact content passed them before, in any checkout (tools/gate/lint.py).
+side_step "flake8" flake8.log python -m gate.lint flake8 ${lint_paths[@]+"${lint_paths[@]}"}
+side_step "black --check" black.log python -m gate.lint black --check ${lint_paths[@]+"${lint_paths[@]}"}
 side_step "ruff (Airflow rules)" ruff.log ruff check --quiet --output-format concise --select AIR ${ruff_paths[@]+"${ruff_paths[@]}"}
 # Every file of the tree under test, committed with --no-verify or not (the pre-commit hook's scanner).
 side_step "secret scan" secret-scan.log python -m gate.secret_scan ${scanned_tree:+"$scanned_tree"}
