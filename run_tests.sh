@@ -119,8 +119,8 @@ record() { # record NAME STATUS: the step's line in the summary
         failed+=("$1")
     fi
 }
-# The checks that only read files run beside pytest (it uses one core unless the whole suite runs): started
-# here, shown after pytest's output in this order, and listed in the summary before it.
+# The checks that only read files run beside pytest: started here, shown after pytest's output in this order,
+# and listed in the summary before it.
 side_names=()
 side_logs=()
 side_pids=()
@@ -150,16 +150,17 @@ side_step "black --check" black.log python -m gate.lint black --check ${lint_pat
 side_step "ruff (Airflow rules)" ruff.log ruff check --quiet --output-format concise --select AIR ${ruff_paths[@]+"${ruff_paths[@]}"}
 # Every file of the tree under test, committed with --no-verify or not (the pre-commit hook's scanner).
 side_step "secret scan" secret-scan.log python -m gate.secret_scan ${scanned_tree:+"$scanned_tree"}
+marker=()
 if [ "$fast" = 1 ]; then
     marker=(-m "not slow")
     # A DAG file that does not import: only the DAG gate runs (tests/conftest.py), so the answer comes first.
     export LAKEHOUSE_STOP_ON_BROKEN_DAGS=1
-elif [ "${#dags[@]}" -gt 0 ]; then
-    marker=()  # a few DAGs: one process (starting pytest-xdist's workers would cost more than it saves)
-else
-    # Everything, on every core (pytest-xdist; LAKEHOUSE_TEST_WORKERS=0 runs it in this process), handed
-    # out longest first (tests/conftest.py SLOWEST_FIRST).
-    marker=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
+fi
+# Everything, on every core (pytest-xdist; LAKEHOUSE_TEST_WORKERS=0 runs it in this process), handed out
+# longest first (tests/conftest.py SLOWEST_FIRST). A few DAGs, or a --fast run narrowed by ARGS: one process
+# (starting the workers, each importing Airflow and parsing the DAGs, would cost more than it saves).
+if [ "${#dags[@]}" -eq 0 ] && { [ "$fast" = 0 ] || [ "${#pytest_args[@]}" -eq 0 ]; }; then
+    marker+=(-n "${LAKEHOUSE_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder)
 fi
 pytest_step="pytest$([ "$fast" = 1 ] && echo " (fast: not slow)")"
 echo "== $pytest_step =="

@@ -114,6 +114,22 @@ def _only_the_dag_gate_if_dags_are_broken(config, items) -> None:
 
 
 _NOT_RUN = pytest.StashKey[tuple]()
+_NOT_RUN_OUTPUT = "lakehouse_not_run"  # the same, sent by a pytest-xdist worker to the controller
+
+
+def pytest_sessionfinish(session):
+    config = session.config
+    if hasattr(config, "workerinput") and _NOT_RUN in config.stash:
+        config.workeroutput[_NOT_RUN_OUTPUT] = list(config.stash[_NOT_RUN])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist: every worker collects and deselects alike; the controller prints what they left out."""
+    output = getattr(node, "workeroutput", {})
+    if _NOT_RUN_OUTPUT in output:
+        count, files = output[_NOT_RUN_OUTPUT]
+        node.config.stash[_NOT_RUN] = (count, list(files))
 
 
 def pytest_terminal_summary(terminalreporter, config):

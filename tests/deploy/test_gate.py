@@ -213,6 +213,7 @@ def test_fast_all_after_a_green_run_and_a_change_tests_everything_and_stamps(gat
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("== pytest (fast: not slow) ==\n"), done.stdout  # no choice by change
+    assert "bringing up nodes..." in done.stdout  # the whole selection, on pytest-xdist's workers
     assert stamp.read(gated)["tree"] == stamp.tree_hash(gated) != first["tree"]
 
     (gated / "dags/redshift__01_first.py").write_text("FIRST = 3\n")
@@ -224,6 +225,11 @@ def test_fast_all_after_a_green_run_and_a_change_tests_everything_and_stamps(gat
     ), chosen.stdout
     assert "No module named gate.affected" in (gated / "build/test-logs/since-green").read_text()
     assert stamp.read(gated)["tree"] == stamp.tree_hash(gated)
+
+    narrowed = sh(gated, "./run_tests.sh", "--fast", "tests/test_release.py")
+
+    assert narrowed.returncode == 0, narrowed.stdout + narrowed.stderr
+    assert "bringing up nodes..." not in narrowed.stdout  # a few tests: one process
 
 
 def test_tree_hash_covers_the_working_tree_and_leaves_the_index_alone(project):
