@@ -48,14 +48,20 @@ class Passes:
     def __init__(self, tool: str, options: str, folder: Path = LINT_CACHE) -> None:
         self.folder = folder / tool
         self.options = f"{tool}\0{options}\0".encode()
+        self._keys: dict[str, str | None] = {}
 
     def key(self, path: str) -> str | None:
-        relative = os.path.relpath(path)
-        try:
-            content = Path(path).read_bytes()
-        except OSError:
-            return None  # the tool reports it
-        return hashlib.sha256(self.options + relative.encode() + b"\0" + content).hexdigest()
+        """The file's key as first read in this run: a pass is recorded for the content the tool was given,
+        not for an edit made while it ran."""
+        if path not in self._keys:
+            try:
+                content = Path(path).read_bytes()
+            except OSError:
+                self._keys[path] = None  # the tool reports it
+            else:
+                relative = os.path.relpath(path).encode()
+                self._keys[path] = hashlib.sha256(self.options + relative + b"\0" + content).hexdigest()
+        return self._keys[path]
 
     def _entry(self, key: str) -> Path:
         return self.folder / key[:2] / key
