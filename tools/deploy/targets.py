@@ -134,7 +134,7 @@ class DirectoryTarget:
         return RemoteObject(key, len(data), sha256=hashlib.sha256(data).hexdigest())
 
     def managed_objects(
-        self, local_md5: Mapping[str, str] | None = None, recorded_md5: Mapping[str, str] | None = None
+        self, local_md5: Mapping[str, str], recorded_md5: Mapping[str, str] | None = None
     ) -> dict[str, RemoteObject]:
         found = {}
         dags = self.root / DAGS_PREFIX
@@ -233,6 +233,8 @@ class S3Target:
     ) -> RemoteObject:
         key = item["Key"][len(self.prefix) :]
         md5 = _plain_etag_md5(item.get("ETag"))
+        if key not in local_md5:
+            return RemoteObject(key, item["Size"])  # stale: it is deleted whatever it holds, so no HEAD
         if md5 is not None and md5 in (local_md5.get(key), recorded_md5.get(key)):
             # the listing already shows the content: the local file's, or the one we recorded putting there
             return RemoteObject(key, item["Size"], md5=md5)
@@ -242,16 +244,17 @@ class S3Target:
         return RemoteObject(key, item["Size"], sha256=head.get("Metadata", {}).get(SHA256_METADATA), md5=md5)
 
     def managed_objects(
-        self, local_md5: Mapping[str, str] | None = None, recorded_md5: Mapping[str, str] | None = None
+        self, local_md5: Mapping[str, str], recorded_md5: Mapping[str, str] | None = None
     ) -> dict[str, RemoteObject]:
         """Every object under the dags prefix plus the environment files, with what shows their content.
 
         One LIST per 1000 keys. An object whose listed ETag is the MD5 of the local file of that key, or of
         the content the live release recorded for it (`recorded_md5`: a plain ETag we wrote), is known as it
-        stands; every other object gets a HEAD (in parallel) for the sha256 we store in its metadata
-        (multipart and SSE-KMS ETags are not MD5s).
+        stands; every other object the caller has a file for gets a HEAD (in parallel) for the sha256 we store
+        in its metadata (multipart and SSE-KMS ETags are not MD5s). An object with no key in `local_md5` is
+        stale and only listed: a sync deletes it whatever it holds.
         """
-        local_md5, recorded_md5 = local_md5 or {}, recorded_md5 or {}
+        recorded_md5 = recorded_md5 or {}
         listed = self._listed(DAGS_PREFIX)
         for key in ENVIRONMENT_KEYS:
             listed.extend(item for item in self._listed(key) if item["Key"] == self.prefix + key)
