@@ -93,8 +93,22 @@ digest.update(("Python %s\n" % sys.version).encode())
 print(digest.hexdigest())' "$REQ"/*.txt
 }
 
+# build/ and .venv are this machine's own: logs, caches, the green-run stamp, the environment. A tree that carries
+# either (a build symlink `git add -A` took, a file forced past .gitignore) would have the commands write through
+# it or trust what it holds, so they refuse it before writing anything.
+refuse_committed_machine_paths() {
+    local carried
+    carried=$(cd "$ROOT" && git ls-files -- build .venv 2>/dev/null | head -n 1)
+    [ -z "$carried" ] && return 0
+    echo "error: $carried is committed in this checkout, but ${carried%%/*} is each machine's own (logs, caches," \
+        "the green-run stamp, the environment); nothing runs on a tree that carries it." \
+        "Fix: git rm -r -q --cached ${carried%%/*} && git commit -m 'Untrack ${carried%%/*}'" >&2
+    return 1
+}
+
 ensure_venv() {
     local py stamp wanted version
+    refuse_committed_machine_paths || return 1
     stamp="$VENV/.requirements.sha256"
     # An existing venv keeps its interpreter: no search for one, one Python start when nothing changed.
     if wanted=$(requirements_hash "$VENV/bin/python" 2>/dev/null); then

@@ -331,13 +331,44 @@ def test_tree_hash_keeps_tracked_files_that_gitignore_matches(project):
     assert stamp.tree_hash(project) == git(project, "rev-parse", "HEAD^{tree}").strip()
 
 
-def test_the_repository_gitignore_ignores_a_symlinked_venv(project):
+@pytest.mark.parametrize("name", [".venv", "build"])
+def test_the_repository_gitignore_ignores_a_symlinked_venv_or_build_folder(project, name):
     shutil.copyfile(repository.ROOT / ".gitignore", project / ".gitignore")
     commit_all(project, "the repository's .gitignore")
-    (project / ".venv").symlink_to(project / "elsewhere")
+    (project / name).symlink_to(project / "elsewhere")
 
     assert git(project, "status", "--porcelain") == ""
     assert stamp.tree_hash(project) == git(project, "rev-parse", "HEAD^{tree}").strip()
+
+
+@pytest.mark.parametrize("carried", ["a build symlink", "a file forced past .gitignore"])
+@pytest.mark.parametrize("command", [["./run_tests.sh", "--fast"], ["./sync_dags.sh", "--dry-run"]])
+def test_a_tree_carrying_build_is_refused_before_anything_is_written(gated, tmp_path, carried, command):
+    """build/ holds this machine's logs, caches and green-run stamp: one the tree carries is refused, not
+    written through (a symlink `git add -A` takes under the old `build/` pattern) or trusted."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if carried == "a build symlink":
+        (gated / "build").symlink_to(elsewhere)
+        expected = "build"
+    else:
+        (gated / "build/test-gate").mkdir(parents=True)
+        (gated / "build/test-gate/passed-tree").write_text("{}\n")
+        expected = "build/test-gate/passed-tree"
+    git(gated, "add", "-f", "build")
+    git(gated, "commit", "-q", "--no-verify", "-m", "carries build")
+
+    done = sh(gated, *command)
+
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.splitlines()[0].startswith(
+        f"error: {expected} is committed in this checkout"
+    ), done.stderr
+    assert done.stderr.rstrip().endswith("Fix: git rm -r -q --cached build && git commit -m 'Untrack build'")
+    assert list(elsewhere.iterdir()) == [] and not (gated / "build/test-logs").exists()
+    # The fix works as printed.
+    subprocess.run(done.stderr.rstrip().rsplit("Fix: ", 1)[1], shell=True, cwd=gated, check=True)
+    assert git(gated, "ls-files", "build") == ""
 
 
 FAKE_ACCESS_KEY_ID = "AKIA" + "QWERTYUIOPASDFGH"  # built at run time: this file holds no key-shaped literal
