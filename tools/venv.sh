@@ -98,8 +98,10 @@ print(digest.hexdigest())' "$REQ"/*.txt
 # it or trust what it holds, so they refuse it before writing anything.
 refuse_committed_machine_paths() {
     local carried
-    carried=$(cd "$ROOT" && git ls-files -- build .venv 2>/dev/null | head -n 1)
+    command -v git >/dev/null 2>&1 || return 0 # no git, no checkout to carry anything
+    carried=$(cd "$ROOT" && git ls-files -- build .venv 2>/dev/null)
     [ -z "$carried" ] && return 0
+    carried=${carried%%$'\n'*} # the first
     echo "error: $carried is committed in this checkout, but ${carried%%/*} is each machine's own (logs, caches," \
         "the green-run stamp, the environment); nothing runs on a tree that carries it." \
         "Fix: git rm -r -q --cached ${carried%%/*} && git commit -m 'Untrack ${carried%%/*}'" >&2
