@@ -60,6 +60,27 @@ if [ "$all" = 1 ] && [ "${#dags[@]}" -gt 0 ]; then
 fi
 ensure_venv || exit 1
 export PATH="$VENV/bin:$PATH"
+# One gate run per checkout: two at once would share build/test-logs (the selection report the stamp trusts,
+# the outcomes the summary reads) and the green-run stamp. The lock is a symlink whose target names the holder
+# (created atomically, on macOS too); the OS does not drop it, so a holder that is gone counts as no holder.
+RUN_LOCK="build/test-gate/running"
+gate_run_alive() { # gate_run_alive PID: that process runs this script (kill -0 alone where there is no ps)
+    kill -0 "$1" 2>/dev/null || return 1
+    command -v ps >/dev/null 2>&1 || return 0
+    case "$(ps -p "$1" -o command= 2>/dev/null)" in *run_tests.sh*) return 0 ;; *) return 1 ;; esac
+}
+mkdir -p "$ROOT/build/test-gate"
+until ln -s "$$ since $(date '+%H:%M:%S'): ./run_tests.sh $*" "$RUN_LOCK" 2>/dev/null; do
+    holder=$(readlink "$RUN_LOCK" 2>/dev/null) || continue # released meanwhile: try again
+    if gate_run_alive "${holder%% *}"; then
+        echo "error: another gate run is using this checkout (pid $holder); two would mix their logs and" \
+            "the green-run stamp. Fix: wait for it to end, or stop it: kill ${holder%% *}" >&2
+        exit 2
+    fi
+    echo "== a gate run that is gone left its lock (pid $holder): taken over ==" >&2
+    rm -f "$RUN_LOCK"
+done
+trap 'rm -f "$ROOT/$RUN_LOCK"' EXIT
 LOGS="$ROOT/build/test-logs"
 mkdir -p "$LOGS"
 mode=$([ "$fast" = 1 ] && echo fast || echo full)

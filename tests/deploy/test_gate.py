@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -62,12 +63,15 @@ def gated(tmp_path) -> Path:
     return repo
 
 
-def sh(repo: Path, *command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def gate_env(env: dict[str, str] | None = None) -> dict[str, str]:
     # The venv running these tests (in the upgrade check, the next version's; never a .venv it would build),
     # and without the upgrade check's demotion, which would leave every nested run unstamped.
     inherited = {name: value for name, value in os.environ.items() if name != REPORT_DEPRECATIONS_ENV}
-    env = {**inherited, "LAKEHOUSE_VENV": sys.prefix, **(env or {})}
-    return subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    return {**inherited, "LAKEHOUSE_VENV": sys.prefix, **(env or {})}
+
+
+def sh(repo: Path, *command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=repo, env=gate_env(env), capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.slow  # runs the nested ./run_tests.sh (flake8, black, pytest): ~5 s
@@ -105,6 +109,82 @@ def test_failing_tests_refuse_the_sync(gated, tmp_path):
         in done.stderr
     )
     assert not (tmp_path / "bucket").exists()
+
+
+WAITING_TEST = """import os
+import pathlib
+import time
+
+
+def test_waits_for_its_release():
+    pathlib.Path(os.environ["GATE_STARTED"]).touch()
+    deadline = time.monotonic() + 120
+    while not pathlib.Path(os.environ["GATE_RELEASE"]).exists():
+        assert time.monotonic() < deadline, "never released"
+        time.sleep(0.05)
+"""
+
+
+@pytest.mark.slow
+def test_a_second_gate_run_in_the_same_checkout_is_refused_while_the_first_runs(gated, tmp_path):
+    """Two runs at once would share build/test-logs: a narrowed run could stamp its tree by the selection
+    report of a whole one. The second is refused, naming the first; the first ends green and stamps."""
+    (gated / "tests/test_waits.py").write_text(WAITING_TEST)
+    commit_all(gated, "a test that waits for its release")
+    started, release = tmp_path / "started", tmp_path / "release"
+    env = gate_env({"GATE_STARTED": str(started), "GATE_RELEASE": str(release)})
+    first = subprocess.Popen(
+        ["./run_tests.sh", "--fast"],
+        cwd=gated,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), "the first run never reached its tests"
+
+        second = sh(gated, "./run_tests.sh", "--fast", "-k", "release", env=env)
+
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert second.stderr.startswith(
+            f"error: another gate run is using this checkout (pid {first.pid} since "
+        ), second.stderr
+        assert second.stderr.rstrip().endswith(f"Fix: wait for it to end, or stop it: kill {first.pid}")
+        assert "== pytest" not in second.stdout
+    finally:
+        release.touch()
+        out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, out + err
+    assert stamp.read(gated)["tree"] == stamp.tree_hash(gated)
+    assert not (gated / "build/test-gate/running").is_symlink()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("holder", ["a process that is gone", "a live process that is no gate run"])
+def test_a_lock_whose_holder_is_no_gate_run_is_taken_over(gated, holder):
+    """A run killed with SIGKILL (or a machine restart) leaves its lock; a pid can be reused by then."""
+    process = subprocess.Popen(["true"] if holder == "a process that is gone" else ["sleep", "120"])
+    if holder == "a process that is gone":
+        process.wait()
+    lock = gated / "build/test-gate/running"
+    lock.parent.mkdir(parents=True)
+    lock.symlink_to(f"{process.pid} since 10:00:00: ./run_tests.sh --fast")
+    try:
+        done = sh(gated, "./run_tests.sh", "--fast")
+    finally:
+        process.kill()
+        process.wait()
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        f"== a gate run that is gone left its lock (pid {process.pid} since 10:00:00: "
+        "./run_tests.sh --fast): taken over =="
+    ) in done.stderr
+    assert stamp.read(gated)["tree"] == stamp.tree_hash(gated) and not lock.is_symlink()
 
 
 @pytest.mark.slow
