@@ -187,6 +187,27 @@ def test_a_lock_whose_holder_is_no_gate_run_is_taken_over(gated, holder):
     assert stamp.read(gated)["tree"] == stamp.tree_hash(gated) and not lock.is_symlink()
 
 
+def test_a_sync_while_a_gate_run_holds_the_checkout_is_refused_naming_it(gated, tmp_path):
+    # A process whose command line names run_tests.sh, as a gate run's does.
+    holder = subprocess.Popen(["bash", "-c", "sleep 120; exit", "./run_tests.sh"])
+    lock = gated / "build/test-gate/running"
+    lock.parent.mkdir(parents=True)
+    lock.symlink_to(f"{holder.pid} since 10:00:00: ./run_tests.sh")
+    try:
+        done = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert done.returncode == REFUSED
+    assert done.stdout.splitlines()[1].startswith(
+        f"error: another gate run is using this checkout (pid {holder.pid} since 10:00:00: ./run_tests.sh)"
+    ), done.stdout
+    assert done.stderr.startswith("refused: ./run_tests.sh --fast --all did not run (exit 2) on tree ")
+    assert "Fix: what its error above says, then sync again." in done.stderr
+    assert not (tmp_path / "bucket").exists() and lock.is_symlink()
+
+
 @pytest.mark.slow
 def test_a_dirty_tree_is_refused_unless_allowed(gated, tmp_path):
     (gated / "dags/redshift__01_first.py").write_text('FIRST = "uncommitted"\n')

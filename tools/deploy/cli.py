@@ -171,6 +171,11 @@ def check_gate(repo: Path, allow_dirty: bool, run_tests: bool, out) -> str:
     done = subprocess.run([str(repo / "run_tests.sh"), "--fast", "--all"], cwd=repo, **_output_to(out))
     if done.stdout:
         out.write(done.stdout.decode(errors="replace"))
+    if done.returncode == USAGE:  # stopped before testing anything: another run, a bad checkout
+        raise Refused(
+            f"./run_tests.sh --fast --all did not run (exit {USAGE}) on tree {tree[:12]}; nothing synced.\n"
+            "  Fix: what its error above says, then sync again."
+        )
     if done.returncode != 0:
         raise Refused(
             f"./run_tests.sh --fast --all failed (exit {done.returncode}) on tree {tree[:12]}; "
