@@ -8,6 +8,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
+from local_aws import report
 from local_aws.report import coloured, run_line, task_lines
 from local_aws.run import in_run_order
 
@@ -80,3 +81,22 @@ def test_the_run_line_counts_one_task_and_more_in_words():
     assert run_line("redshift__02_initial_load", "failed", 30.0, 33) == (
         "== redshift__02_initial_load: failed in 30.0 s (33 tasks)"
     )
+
+
+def test_runs_of_one_dag_started_in_the_same_second_each_get_their_own_log(tmp_path, monkeypatch):
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 12, 1, 11, 7, 0, tzinfo=tz)
+
+    monkeypatch.setattr(report, "LOGS", tmp_path / "local-runs")
+    monkeypatch.setattr(report, "datetime", Frozen)
+
+    logs = [report.log_file("redshift__01_create_tables") for _ in range(3)]
+
+    assert [path.name for path in logs] == [
+        "redshift__01_create_tables-20261201T110700.log",
+        "redshift__01_create_tables-20261201T110700-2.log",
+        "redshift__01_create_tables-20261201T110700-3.log",
+    ]
+    assert all(path.is_file() and path.read_bytes() == b"" for path in logs)

@@ -8,6 +8,7 @@ files that SQL comes from. Colour only when the output is a terminal.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from contextlib import contextmanager
@@ -23,8 +24,17 @@ ERROR_WIDTH = 200  # a failed task's error line; the whole error is in the log f
 
 
 def log_file(name: str) -> Path:
+    """A new, empty log file of this run: <name>-<UTC time>.log, or -2, -3... when another run of the same
+    name started in the same second (each run's log is its own)."""
     LOGS.mkdir(parents=True, exist_ok=True)
-    return LOGS / f"{name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
+    stem = f"{name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+    for number in itertools.count(1):
+        path = LOGS / (f"{stem}.log" if number == 1 else f"{stem}-{number}.log")
+        try:
+            path.open("x").close()
+        except FileExistsError:
+            continue
+        return path
 
 
 def _stream_to_terminal(stream, saved_fd: int):
