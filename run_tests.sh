@@ -70,15 +70,29 @@ gate_run_alive() { # gate_run_alive PID: that process runs this script (kill -0 
     case "$(ps -p "$1" -o command= 2>/dev/null)" in *run_tests.sh*) return 0 ;; *) return 1 ;; esac
 }
 mkdir -p "$ROOT/build/test-gate"
-until ln -s "$$ since $(date '+%H:%M:%S'): ./run_tests.sh $*" "$RUN_LOCK" 2>/dev/null; do
-    holder=$(readlink "$RUN_LOCK" 2>/dev/null) || continue # released meanwhile: try again
-    if gate_run_alive "${holder%% *}"; then
-        echo "error: another gate run is using this checkout (pid $holder); two would mix their logs and" \
-            "the green-run stamp. Fix: wait for it to end, or stop it: kill ${holder%% *}" >&2
-        exit 2
+tries=0
+while :; do
+    if [ -e "$RUN_LOCK" ] && [ ! -L "$RUN_LOCK" ]; then # ln would put its link inside a folder there
+        why="a file or folder that is no lock is in its place"
+    elif why=$(ln -sn "$$ since $(date '+%H:%M:%S'): ./run_tests.sh $*" "$RUN_LOCK" 2>&1); then
+        break
+    elif holder=$(readlink "$RUN_LOCK" 2>/dev/null); then
+        if gate_run_alive "${holder%% *}"; then
+            echo "error: another gate run is using this checkout (pid $holder); two would mix their logs and" \
+                "the green-run stamp. Fix: wait for it to end, or stop it: kill ${holder%% *}" >&2
+            exit 2
+        fi
+        echo "== a gate run that is gone left its lock (pid $holder): taken over ==" >&2
+        rm -f "$RUN_LOCK"
+        continue
+    else
+        tries=$((tries + 1))
+        [ "$tries" -lt 3 ] && continue # released meanwhile: try again
+        why=${why#ln: }
     fi
-    echo "== a gate run that is gone left its lock (pid $holder): taken over ==" >&2
-    rm -f "$RUN_LOCK"
+    echo "error: the gate cannot take its lock $RUN_LOCK ($why). Fix: rm -rf $RUN_LOCK (nothing else" \
+        "belongs there) or make build/test-gate writable, then rerun" >&2
+    exit 2
 done
 trap 'rm -f "$ROOT/$RUN_LOCK"' EXIT
 LOGS="$ROOT/build/test-logs"

@@ -187,6 +187,23 @@ def test_a_lock_whose_holder_is_no_gate_run_is_taken_over(gated, holder):
     assert stamp.read(gated)["tree"] == stamp.tree_hash(gated) and not lock.is_symlink()
 
 
+@pytest.mark.slow
+def test_a_folder_in_the_lock_s_place_stops_the_gate_with_the_fix(gated):
+    # ln -s would make its link inside the folder and the run would go on unlocked.
+    (gated / "build/test-gate/running").mkdir(parents=True)
+
+    done = sh(gated, "./run_tests.sh", "--fast")
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith(
+        "error: the gate cannot take its lock build/test-gate/running (a file or folder that is no lock is "
+        "in its place). Fix: rm -rf build/test-gate/running"
+    ), done.stderr
+    assert "== pytest" not in done.stdout and list((gated / "build/test-gate/running").iterdir()) == []
+    subprocess.run(["rm", "-rf", "build/test-gate/running"], cwd=gated, check=True)  # the fix, as printed
+    assert sh(gated, "./run_tests.sh", "--fast").returncode == 0
+
+
 def test_a_sync_while_a_gate_run_holds_the_checkout_is_refused_naming_it(gated, tmp_path):
     # A process whose command line names run_tests.sh, as a gate run's does.
     holder = subprocess.Popen(["bash", "-c", "sleep 120; exit", "./run_tests.sh"])
