@@ -22,6 +22,7 @@ if [ "${1:-}" = "--upgrade-check" ]; then
     python=$(pick_python) || exit 1
     exec "$python" -m upgrade_check "$@"
 fi
+invoked="./run_tests.sh $*" # for the run lock below, before the arguments are parsed away
 fast=0
 all=0
 pytest_args=()
@@ -74,7 +75,7 @@ tries=0
 while :; do
     if [ -e "$RUN_LOCK" ] && [ ! -L "$RUN_LOCK" ]; then # ln would put its link inside a folder there
         why="a file or folder that is no lock is in its place"
-    elif why=$(ln -sn "$$ since $(date '+%H:%M:%S'): ./run_tests.sh $*" "$RUN_LOCK" 2>&1); then
+    elif why=$(ln -sn "$$ since $(date '+%H:%M:%S'): ${invoked:0:200}" "$RUN_LOCK" 2>&1); then
         break
     elif holder=$(readlink "$RUN_LOCK" 2>/dev/null); then
         if gate_run_alive "${holder%% *}"; then

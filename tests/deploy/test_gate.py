@@ -5,6 +5,7 @@ slow."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -150,8 +151,10 @@ def test_a_second_gate_run_in_the_same_checkout_is_refused_while_the_first_runs(
         second = sh(gated, "./run_tests.sh", "--fast", "-k", "release", env=env)
 
         assert second.returncode == 2, second.stdout + second.stderr
-        assert second.stderr.startswith(
-            f"error: another gate run is using this checkout (pid {first.pid} since "
+        assert re.match(
+            rf"error: another gate run is using this checkout \(pid {first.pid} since \d\d:\d\d:\d\d: "
+            r"\./run_tests\.sh --fast\); ",
+            second.stderr,
         ), second.stderr
         assert second.stderr.rstrip().endswith(f"Fix: wait for it to end, or stop it: kill {first.pid}")
         assert "== pytest" not in second.stdout
@@ -202,6 +205,18 @@ def test_a_folder_in_the_lock_s_place_stops_the_gate_with_the_fix(gated):
     assert "== pytest" not in done.stdout and list((gated / "build/test-gate/running").iterdir()) == []
     subprocess.run(["rm", "-rf", "build/test-gate/running"], cwd=gated, check=True)  # the fix, as printed
     assert sh(gated, "./run_tests.sh", "--fast").returncode == 0
+
+
+@pytest.mark.slow
+def test_a_run_with_more_arguments_than_a_link_holds_still_takes_the_lock(gated):
+    # The lock's link names the command; a link's target is at most PATH_MAX (4096) bytes.
+    paths = [f"tests/test_{n:0200d}.py" for n in range(25)]
+
+    done = sh(gated, "./run_tests.sh", "--fast", *paths)
+
+    assert "lock" not in done.stderr, done.stderr
+    assert "== pytest (fast: not slow) ==" in done.stdout and "file or directory not found" in done.stdout
+    assert not (gated / "build/test-gate/running").is_symlink()
 
 
 def test_a_sync_while_a_gate_run_holds_the_checkout_is_refused_naming_it(gated, tmp_path):
