@@ -65,10 +65,11 @@ export PATH="$VENV/bin:$PATH"
 # the outcomes the summary reads) and the green-run stamp. The lock is a symlink whose target names the holder
 # (created atomically, on macOS too); the OS does not drop it, so a holder that is gone counts as no holder.
 RUN_LOCK="build/test-gate/running"
-gate_run_alive() { # gate_run_alive PID: that process runs this script (kill -0 alone where there is no ps)
+gate_run_alive() { # gate_run_alive PID: that process runs this script (kill -0 alone where ps cannot tell)
+    local command
     kill -0 "$1" 2>/dev/null || return 1
-    command -v ps >/dev/null 2>&1 || return 0
-    case "$(ps -p "$1" -o command= 2>/dev/null)" in *run_tests.sh*) return 0 ;; *) return 1 ;; esac
+    command=$(ps -p "$1" -o command= 2>/dev/null) || return 0 # no ps, or one without these options
+    case "$command" in *run_tests.sh*) return 0 ;; *) return 1 ;; esac
 }
 mkdir -p "$ROOT/build/test-gate"
 tries=0

@@ -190,6 +190,27 @@ def test_a_lock_whose_holder_is_no_gate_run_is_taken_over(gated, holder):
     assert stamp.read(gated)["tree"] == stamp.tree_hash(gated) and not lock.is_symlink()
 
 
+def test_a_live_holder_is_kept_when_ps_cannot_tell_what_it_runs(gated, tmp_path):
+    # busybox's ps knows no -p/-o: a live holder then counts as a gate run, never as one to take over.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ps").write_text("#!/bin/sh\necho 'ps: unrecognized option: p' >&2\nexit 1\n")
+    (bin_dir / "ps").chmod(0o755)
+    holder = subprocess.Popen(["sleep", "120"])
+    lock = gated / "build/test-gate/running"
+    lock.parent.mkdir(parents=True)
+    lock.symlink_to(f"{holder.pid} since 10:00:00: ./run_tests.sh")
+    try:
+        done = sh(gated, "./run_tests.sh", "--fast", env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith(f"error: another gate run is using this checkout (pid {holder.pid} since ")
+    assert lock.is_symlink()
+
+
 @pytest.mark.slow
 def test_a_folder_in_the_lock_s_place_stops_the_gate_with_the_fix(gated):
     # ln -s would make its link inside the folder and the run would go on unlocked.
