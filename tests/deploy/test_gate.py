@@ -4,6 +4,7 @@ slow."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -166,21 +167,31 @@ def test_a_second_gate_run_in_the_same_checkout_is_refused_while_the_first_runs(
     assert not (gated / "build/test-gate/running").is_symlink()
 
 
+@contextlib.contextmanager
+def lock_held_by(repo: Path, argv: list[str], gone: bool = False):
+    """The gate's lock in `repo`, naming a process started from `argv` (waited for first when `gone`);
+    the process is ended on exit."""
+    process = subprocess.Popen(argv)
+    if gone:
+        process.wait()
+    lock = repo / "build/test-gate/running"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.symlink_to(f"{process.pid} since 10:00:00: ./run_tests.sh --fast")
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("holder", ["a process that is gone", "a live process that is no gate run"])
 def test_a_lock_whose_holder_is_no_gate_run_is_taken_over(gated, holder):
     """A run killed with SIGKILL (or a machine restart) leaves its lock; a pid can be reused by then."""
-    process = subprocess.Popen(["true"] if holder == "a process that is gone" else ["sleep", "120"])
-    if holder == "a process that is gone":
-        process.wait()
-    lock = gated / "build/test-gate/running"
-    lock.parent.mkdir(parents=True)
-    lock.symlink_to(f"{process.pid} since 10:00:00: ./run_tests.sh --fast")
-    try:
+    gone = holder == "a process that is gone"
+    with lock_held_by(gated, ["true"] if gone else ["sleep", "120"], gone=gone) as process:
         done = sh(gated, "./run_tests.sh", "--fast")
-    finally:
-        process.kill()
-        process.wait()
+    lock = gated / "build/test-gate/running"
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert (
@@ -196,15 +207,9 @@ def test_a_live_holder_is_kept_when_ps_cannot_tell_what_it_runs(gated, tmp_path)
     bin_dir.mkdir()
     (bin_dir / "ps").write_text("#!/bin/sh\necho 'ps: unrecognized option: p' >&2\nexit 1\n")
     (bin_dir / "ps").chmod(0o755)
-    holder = subprocess.Popen(["sleep", "120"])
-    lock = gated / "build/test-gate/running"
-    lock.parent.mkdir(parents=True)
-    lock.symlink_to(f"{holder.pid} since 10:00:00: ./run_tests.sh")
-    try:
+    with lock_held_by(gated, ["sleep", "120"]) as holder:
         done = sh(gated, "./run_tests.sh", "--fast", env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
-    finally:
-        holder.kill()
-        holder.wait()
+    lock = gated / "build/test-gate/running"
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.startswith(f"error: another gate run is using this checkout (pid {holder.pid} since ")
@@ -242,19 +247,14 @@ def test_a_run_with_more_arguments_than_a_link_holds_still_takes_the_lock(gated)
 
 def test_a_sync_while_a_gate_run_holds_the_checkout_is_refused_naming_it(gated, tmp_path):
     # A process whose command line names run_tests.sh, as a gate run's does.
-    holder = subprocess.Popen(["bash", "-c", "sleep 120; exit", "./run_tests.sh"])
-    lock = gated / "build/test-gate/running"
-    lock.parent.mkdir(parents=True)
-    lock.symlink_to(f"{holder.pid} since 10:00:00: ./run_tests.sh")
-    try:
+    with lock_held_by(gated, ["bash", "-c", "sleep 120; exit", "./run_tests.sh"]) as holder:
         done = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
-    finally:
-        holder.kill()
-        holder.wait()
+    lock = gated / "build/test-gate/running"
 
     assert done.returncode == REFUSED
     assert done.stdout.splitlines()[1].startswith(
-        f"error: another gate run is using this checkout (pid {holder.pid} since 10:00:00: ./run_tests.sh)"
+        f"error: another gate run is using this checkout (pid {holder.pid} since 10:00:00: "
+        "./run_tests.sh --fast)"
     ), done.stdout
     assert done.stderr.startswith("refused: ./run_tests.sh --fast --all did not run (exit 2) on tree ")
     assert "Fix: what its error above says, then sync again." in done.stderr
