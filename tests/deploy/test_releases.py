@@ -250,16 +250,21 @@ def test_a_rollback_after_two_releases_restores_the_first_byte_for_byte_by_copyi
     assert "rolled back" in output and "3 restored, 1 deleted" in output
 
 
-def test_an_object_changed_behind_the_sync_is_looked_up_and_restored(project, s3, bucket):
+@pytest.mark.parametrize(
+    "drifted, heads",
+    [(b"FIRST = 9\n", 1), (b"FIRST = 'by hand'\n", 0)],  # the release's own: b"FIRST = 1\n"
+    ids=["same size: looked up", "another size: replaced unseen"],
+)
+def test_an_object_changed_behind_the_sync_is_restored(project, s3, bucket, drifted, heads):
     target = f"s3://{bucket}"
     first, second = two_releases(project, s3, target)
-    s3.client.put_object(Bucket=bucket, Key="dags/redshift__01_first.py", Body=b"FIRST = 'by hand'\n")
+    s3.client.put_object(Bucket=bucket, Key="dags/redshift__01_first.py", Body=drifted)
     s3.reset()
 
     assert run(project, s3, "--target", target, "--rollback")[0] == cli.OK
 
     assert contents(s3, target) == first
-    assert s3.sent["HeadObject"] == 1 and s3.sent["CopyObject"] == 4  # the drifted key is one of them
+    assert s3.sent["HeadObject"] == heads and s3.sent["CopyObject"] == 4  # the drifted key is one of them
 
 
 def test_a_rollback_is_itself_a_release_and_the_next_goes_one_further_back(project, s3, bucket):

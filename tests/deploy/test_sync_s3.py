@@ -95,16 +95,25 @@ def test_a_same_size_edit_of_an_object_compared_by_its_sha256_is_uploaded(projec
     assert bucket_contents(s3.client, bucket)[key] == b"FIRST = 2\n"
 
 
-def test_one_changed_file_is_exactly_one_put(project, s3, bucket):
+@pytest.mark.parametrize(
+    "text, heads",
+    [
+        ("SECOND = 3\n", 1),  # same size: only the ETag differs, and it may be no MD5 (SSE-KMS): a HEAD
+        ("SECOND = 22\n", 0),  # another size: replaced whatever the object holds, no HEAD
+    ],
+    ids=["same size", "another size"],
+)
+def test_one_changed_file_is_exactly_one_put(project, s3, bucket, text, heads):
     run_sync(project, s3, bucket, prefix="env-a")
-    (project / "dags/redshift__02_second.py").write_text("SECOND = 22\n")
+    assert (project / "dags/redshift__02_second.py").read_text() == "SECOND = 2\n"
+    (project / "dags/redshift__02_second.py").write_text(text)
 
     plan, result = run_sync(project, s3, bucket, prefix="env-a")
 
     assert [item.key for item in plan.changed] == ["dags/redshift__02_second.py"]
     assert s3.put_keys == ["env-a/dags/redshift__02_second.py", "env-a/.releases/000002.json"]
     # only the changed file's listing differs from the local MD5; the record carries the other versions over
-    assert s3.sent["HeadObject"] == 1
+    assert s3.sent["HeadObject"] == heads
     assert managed_contents(s3.client, bucket, "env-a/") == expected_objects(project, "env-a/")
 
 

@@ -213,7 +213,7 @@ def sync(
     out = out or sys.stdout
     bundle = bundling.build(repo, tree=tested_tree, allow_large=allow_large)
     dags = dag_files(repo, tested_tree)  # before any change: an inventory it cannot read refuses the sync
-    plan = compare(bundle, target.managed_objects({key: item.md5 for key, item in bundle.items()}))
+    plan = compare(bundle, target.managed_objects(bundle))
     print(render(plan, str(target)), file=out, flush=True)
     too_much = plan.mass_delete()
     if too_much and not allow_mass_delete:

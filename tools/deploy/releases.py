@@ -240,7 +240,7 @@ def rollback_plan(target, release: Release, live: Release) -> Plan:
     return compare(
         objects,
         target.managed_objects(
-            {key: item.md5 for key, item in objects.items()},
+            objects,
             {key: item.md5 for key, item in live.objects.items()},
         ),
     )

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, Protocol
 
 from deploy.bundle import DAGS_PREFIX, ENVIRONMENT_KEYS
 
@@ -98,6 +98,16 @@ def _busy(target, lock: str, holder: Holder | None, after_expiry: str) -> LockBu
     )
 
 
+class Planned(Protocol):
+    """What a sync or a rollback has for a key: a bundle file or a release's object."""
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def md5(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class RemoteObject:
     key: str  # relative to the target prefix
@@ -134,7 +144,7 @@ class DirectoryTarget:
         return RemoteObject(key, len(data), sha256=hashlib.sha256(data).hexdigest())
 
     def managed_objects(
-        self, local_md5: Mapping[str, str], recorded_md5: Mapping[str, str] | None = None
+        self, local: Mapping[str, Planned], recorded_md5: Mapping[str, str] | None = None
     ) -> dict[str, RemoteObject]:
         found = {}
         dags = self.root / DAGS_PREFIX
@@ -229,13 +239,15 @@ class S3Target:
         return listed
 
     def _remote_object(
-        self, item: dict, local_md5: Mapping[str, str], recorded_md5: Mapping[str, str]
+        self, item: dict, local: Mapping[str, Planned], recorded_md5: Mapping[str, str]
     ) -> RemoteObject:
         key = item["Key"][len(self.prefix) :]
         md5 = _plain_etag_md5(item.get("ETag"))
-        if key not in local_md5:
-            return RemoteObject(key, item["Size"])  # stale: it is deleted whatever it holds, so no HEAD
-        if md5 is not None and md5 in (local_md5.get(key), recorded_md5.get(key)):
+        planned = local.get(key)
+        if planned is None or planned.size != item["Size"]:
+            # stale (deleted) or of another size (replaced), whatever it holds: no HEAD
+            return RemoteObject(key, item["Size"])
+        if md5 is not None and md5 in (planned.md5, recorded_md5.get(key)):
             # the listing already shows the content: the local file's, or the one we recorded putting there
             return RemoteObject(key, item["Size"], md5=md5)
         head = self.client.head_object(Bucket=self.bucket, Key=item["Key"])
@@ -244,22 +256,22 @@ class S3Target:
         return RemoteObject(key, item["Size"], sha256=head.get("Metadata", {}).get(SHA256_METADATA), md5=md5)
 
     def managed_objects(
-        self, local_md5: Mapping[str, str], recorded_md5: Mapping[str, str] | None = None
+        self, local: Mapping[str, Planned], recorded_md5: Mapping[str, str] | None = None
     ) -> dict[str, RemoteObject]:
         """Every object under the dags prefix plus the environment files, with what shows their content.
 
         One LIST per 1000 keys. An object whose listed ETag is the MD5 of the local file of that key, or of
         the content the live release recorded for it (`recorded_md5`: a plain ETag we wrote), is known as it
-        stands; every other object the caller has a file for gets a HEAD (in parallel) for the sha256 we store
-        in its metadata (multipart and SSE-KMS ETags are not MD5s). An object with no key in `local_md5` is
-        stale and only listed: a sync deletes it whatever it holds.
+        stands; every other object the caller has a file of the same size for (`local`) gets a HEAD (in
+        parallel) for the sha256 we store in its metadata (multipart and SSE-KMS ETags are not MD5s). An
+        object `local` has no file for (stale: deleted) or one of another size (replaced) is only listed.
         """
         recorded_md5 = recorded_md5 or {}
         listed = self._listed(DAGS_PREFIX)
         for key in ENVIRONMENT_KEYS:
             listed.extend(item for item in self._listed(key) if item["Key"] == self.prefix + key)
         with ThreadPoolExecutor(LOOKUP_THREADS) as pool:
-            objects = list(pool.map(lambda item: self._remote_object(item, local_md5, recorded_md5), listed))
+            objects = list(pool.map(lambda item: self._remote_object(item, local, recorded_md5), listed))
         return {item.key: item for item in objects}
 
     def put(self, key: str, data: bytes, sha256: str) -> str | None:
