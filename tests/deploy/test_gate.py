@@ -113,6 +113,7 @@ def test_failing_tests_refuse_the_sync(gated, tmp_path):
     assert not (tmp_path / "bucket").exists()
 
 
+RUN_LOCK = "build/test-gate/running"  # run_tests.sh's one-run-per-checkout lock
 WAITING_TEST = """import os
 import pathlib
 import time
@@ -164,7 +165,7 @@ def test_a_second_gate_run_in_the_same_checkout_is_refused_while_the_first_runs(
         out, err = first.communicate(timeout=300)
     assert first.returncode == 0, out + err
     assert stamp.read(gated)["tree"] == stamp.tree_hash(gated)
-    assert not (gated / "build/test-gate/running").is_symlink()
+    assert not (gated / RUN_LOCK).is_symlink()
 
 
 @contextlib.contextmanager
@@ -174,7 +175,7 @@ def lock_held_by(repo: Path, argv: list[str], gone: bool = False):
     process = subprocess.Popen(argv)
     if gone:
         process.wait()
-    lock = repo / "build/test-gate/running"
+    lock = repo / RUN_LOCK
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.symlink_to(f"{process.pid} since 10:00:00: ./run_tests.sh --fast")
     try:
@@ -191,7 +192,7 @@ def test_a_lock_whose_holder_is_no_gate_run_is_taken_over(gated, holder):
     gone = holder == "a process that is gone"
     with lock_held_by(gated, ["true"] if gone else ["sleep", "120"], gone=gone) as process:
         done = sh(gated, "./run_tests.sh", "--fast")
-    lock = gated / "build/test-gate/running"
+    lock = gated / RUN_LOCK
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert (
@@ -209,7 +210,7 @@ def test_a_live_holder_is_kept_when_ps_cannot_tell_what_it_runs(gated, tmp_path)
     (bin_dir / "ps").chmod(0o755)
     with lock_held_by(gated, ["sleep", "120"]) as holder:
         done = sh(gated, "./run_tests.sh", "--fast", env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
-    lock = gated / "build/test-gate/running"
+    lock = gated / RUN_LOCK
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.startswith(f"error: another gate run is using this checkout (pid {holder.pid} since ")
@@ -219,7 +220,7 @@ def test_a_live_holder_is_kept_when_ps_cannot_tell_what_it_runs(gated, tmp_path)
 @pytest.mark.slow
 def test_a_folder_in_the_lock_s_place_stops_the_gate_with_the_fix(gated):
     # ln -s would make its link inside the folder and the run would go on unlocked.
-    (gated / "build/test-gate/running").mkdir(parents=True)
+    (gated / RUN_LOCK).mkdir(parents=True)
 
     done = sh(gated, "./run_tests.sh", "--fast")
 
@@ -228,8 +229,8 @@ def test_a_folder_in_the_lock_s_place_stops_the_gate_with_the_fix(gated):
         "error: the gate cannot take its lock build/test-gate/running (a file or folder that is no lock is "
         "in its place). Fix: rm -rf build/test-gate/running"
     ), done.stderr
-    assert "== pytest" not in done.stdout and list((gated / "build/test-gate/running").iterdir()) == []
-    subprocess.run(["rm", "-rf", "build/test-gate/running"], cwd=gated, check=True)  # the fix, as printed
+    assert "== pytest" not in done.stdout and list((gated / RUN_LOCK).iterdir()) == []
+    subprocess.run(["rm", "-rf", RUN_LOCK], cwd=gated, check=True)  # the fix, as printed
     assert sh(gated, "./run_tests.sh", "--fast").returncode == 0
 
 
@@ -242,14 +243,14 @@ def test_a_run_with_more_arguments_than_a_link_holds_still_takes_the_lock(gated)
 
     assert "lock" not in done.stderr, done.stderr
     assert "== pytest (fast: not slow) ==" in done.stdout and "file or directory not found" in done.stdout
-    assert not (gated / "build/test-gate/running").is_symlink()
+    assert not (gated / RUN_LOCK).is_symlink()
 
 
 def test_a_sync_while_a_gate_run_holds_the_checkout_is_refused_naming_it(gated, tmp_path):
     # A process whose command line names run_tests.sh, as a gate run's does.
     with lock_held_by(gated, ["bash", "-c", "sleep 120; exit", "./run_tests.sh"]) as holder:
         done = sh(gated, "./sync_dags.sh", "--target", str(tmp_path / "bucket"))
-    lock = gated / "build/test-gate/running"
+    lock = gated / RUN_LOCK
 
     assert done.returncode == REFUSED
     assert done.stdout.splitlines()[1].startswith(
