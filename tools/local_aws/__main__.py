@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from datetime import date, datetime, timezone
@@ -128,4 +129,8 @@ def _run_all(aws, dags, out, err, log) -> int:
 
 if __name__ == "__main__":
     private()  # ./run_local.sh: never the user's own Airflow home (tests call main() in their own)
-    sys.exit(main())
+    status = main()
+    # No last walk of the garbage collector over Airflow's and moto's objects on the way out. Measured:
+    # ./run_local.sh redshift__01_create_tables 13.8 s -> 10.5 s (medians of 4).
+    gc.freeze()
+    sys.exit(status)
