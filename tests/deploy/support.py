@@ -115,6 +115,16 @@ class RecordingS3Server:
         self._server.shutdown()
         self._thread.join()
 
+    def put_behind(self, bucket: str, keys: list[str], body: bytes) -> None:
+        """Objects written straight into the server's store, as another writer's would appear, unrecorded
+        (1,001 PUTs through the API take 12 s, these a fraction of a second)."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.s3.models import s3_backends
+
+        store = s3_backends[DEFAULT_ACCOUNT_ID]["global"]
+        for key in keys:
+            store.put_object(bucket, key, body)
+
     def mark(self) -> int:
         with self._lock:
             return len(self.requests)

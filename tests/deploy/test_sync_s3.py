@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import botocore.exceptions
 import pytest
@@ -329,8 +328,7 @@ def test_more_than_1000_stale_objects_go_in_batches_of_1000(project, s3, bucket,
     deleted whatever it holds (no HEAD per object to be deleted)."""
     run_sync(project, s3, bucket)
     stale = [f"dags/sql/old/q{n:04d}.sql" for n in range(1001)]
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda key: s3.client.put_object(Bucket=bucket, Key=key, Body=b"select 1;\n"), stale))
+    s3_server.put_behind(bucket, stale, b"select 1;\n")
     s3.reset()
     batches = []
     s3.client.meta.events.register(
