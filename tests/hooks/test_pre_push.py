@@ -129,3 +129,35 @@ def test_a_push_changing_one_dags_sql_tests_only_that_dag_names_the_file_and_pas
     assert "testing only the DAGs: redshift__01_create_tables" in passed
     assert "all green for redshift__01_create_tables" in passed and "pre-push: gate passed" in passed
     assert remote_main(clone) == clone.head()
+
+
+def test_a_dag_changed_only_in_a_merge_commit_is_tested_too(clone, loaded):
+    """A merge that edits a file neither side changed (an "evil merge", or a conflict resolved by hand): git
+    log lists no files for a merge commit; the change from the remote's commit to the pushed one has them."""
+    from gate.loader import READS_FILE
+
+    (clone.path / "build/test-gate").mkdir(parents=True)
+    shutil.copy(READS_FILE, clone.path / "build/test-gate/dag-reads.json")
+    clone.git("branch", "feature")
+    clone.git("push", "-q", "--no-verify", "origin", "feature")
+    unload = clone.path / "sql/redshift/unload/sales_by_category.sql"  # read by redshift__04 alone
+    unload.write_text(unload.read_text() + "-- the remote's main moved on\n")
+    clone.git("commit", "-q", "-am", "A comment in the unload SQL")
+    clone.git("push", "-q", "--no-verify", "origin", "main")
+    clone.git("checkout", "-q", "feature")
+    clone.git("merge", "-q", "--no-ff", "--no-commit", "main")
+    schema = clone.path / "sql/redshift/ddl/schema.sql"  # read by redshift__01 alone; neither side changed it
+    schema.write_text(
+        schema.read_text().replace("CREATE SCHEMA IF NOT EXISTS", "CREATE SCHEMA IF NOT EXISTS (")
+    )
+    clone.git("commit", "-q", "-am", "Merge main, with a typo")
+
+    blocked = clone.git("push", "origin", "feature", check=False)
+
+    assert blocked.returncode != 0, blocked.output
+    assert re.search(
+        r"the push changes sql/redshift/ddl/schema\.sql sql/redshift/unload/sales_by_category\.sql -> "
+        r"testing only the DAGs: redshift__01_create_tables redshift__04_unload_sales_by_category *\n",
+        blocked.output,
+    ), blocked.output
+    assert "push blocked" in blocked.output
