@@ -57,6 +57,20 @@ def remote_main(clone: Repo) -> str:
     return clone.git("ls-remote", "origin", "refs/heads/main").stdout.split()[0]
 
 
+def record_what_dags_read(clone: Repo) -> None:
+    """What each DAG file read, as this session's parse of the same DAGs recorded it."""
+    from gate.loader import READS_FILE
+
+    (clone.path / "build/test-gate").mkdir(parents=True)
+    shutil.copy(READS_FILE, clone.path / "build/test-gate/dag-reads.json")
+
+
+def with_a_syntax_error(sql: str) -> str:
+    """The schema DDL (read by redshift__01 alone; a table's DDL is read by every DAG loading the table spec)
+    with a syntax error."""
+    return sql.replace("CREATE SCHEMA IF NOT EXISTS", "CREATE SCHEMA IF NOT EXISTS (")
+
+
 def test_nothing_new_to_push_runs_no_tests(clone):
     clone.git("push", "origin", "main")
     # A new branch at a commit the remote already has: the hook runs and finds nothing new.
@@ -95,15 +109,10 @@ def test_push_adding_a_broken_dag_is_rejected_and_the_remote_is_unchanged(clone)
 
 
 def test_a_push_changing_one_dags_sql_tests_only_that_dag_names_the_file_and_passes_once_fixed(clone, loaded):
-    from gate.loader import READS_FILE
-
-    # What each DAG file read, as this session's parse of the same DAGs recorded it.
-    (clone.path / "build/test-gate").mkdir(parents=True)
-    shutil.copy(READS_FILE, clone.path / "build/test-gate/dag-reads.json")
-    # Only redshift__01 reads the schema's DDL (a table's DDL is read by every DAG loading the table spec).
+    record_what_dags_read(clone)
     schema = clone.path / "sql/redshift/ddl/schema.sql"
     good = schema.read_text()
-    schema.write_text(good.replace("CREATE SCHEMA IF NOT EXISTS", "CREATE SCHEMA IF NOT EXISTS ("))
+    schema.write_text(with_a_syntax_error(good))
     clone.git("commit", "-q", "-am", "A typo in the schema DDL")
 
     blocked = clone.git("push", "origin", "main", check=False)
@@ -134,10 +143,7 @@ def test_a_push_changing_one_dags_sql_tests_only_that_dag_names_the_file_and_pas
 def test_a_dag_changed_only_in_a_merge_commit_is_tested_too(clone, loaded):
     """A merge that edits a file neither side changed (an "evil merge", or a conflict resolved by hand): git
     log lists no files for a merge commit; the change from the remote's commit to the pushed one has them."""
-    from gate.loader import READS_FILE
-
-    (clone.path / "build/test-gate").mkdir(parents=True)
-    shutil.copy(READS_FILE, clone.path / "build/test-gate/dag-reads.json")
+    record_what_dags_read(clone)
     clone.git("branch", "feature")
     clone.git("push", "-q", "--no-verify", "origin", "feature")
     unload = clone.path / "sql/redshift/unload/sales_by_category.sql"  # read by redshift__04 alone
@@ -146,10 +152,8 @@ def test_a_dag_changed_only_in_a_merge_commit_is_tested_too(clone, loaded):
     clone.git("push", "-q", "--no-verify", "origin", "main")
     clone.git("checkout", "-q", "feature")
     clone.git("merge", "-q", "--no-ff", "--no-commit", "main")
-    schema = clone.path / "sql/redshift/ddl/schema.sql"  # read by redshift__01 alone; neither side changed it
-    schema.write_text(
-        schema.read_text().replace("CREATE SCHEMA IF NOT EXISTS", "CREATE SCHEMA IF NOT EXISTS (")
-    )
+    schema = clone.path / "sql/redshift/ddl/schema.sql"  # neither side changed it
+    schema.write_text(with_a_syntax_error(schema.read_text()))
     clone.git("commit", "-q", "-am", "Merge main, with a typo")
 
     blocked = clone.git("push", "origin", "feature", check=False)
